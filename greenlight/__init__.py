@@ -1,0 +1,1 @@
+"""GreenLight: keeps PropertyWare and ServiceFusion in step through a PostgreSQL warehouse."""

@@ -1,0 +1,188 @@
+"""GreenLight settings: everything configurable comes from the environment (django-environ).
+
+A bad or missing required value stops start-up with an ImproperlyConfigured error naming the variable.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _typed(name: str, cast, default):
+    """Read NAME with cast; a malformed value is reported with the variable's name."""
+    raw = env.str(name, default=None)
+    if raw is None or raw == "":
+        return default
+    try:
+        if cast is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        return cast(raw)
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{name}: cannot read {raw!r} as {cast.__name__}") from exc
+
+
+DEBUG = _typed("DEBUG", bool, False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY: required when DEBUG is off")
+    SECRET_KEY = "dev-only-insecure-key-not-for-production"  # noqa: S105 - development default only
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "simple_history",
+    "import_export",
+    "warehouse",
+    "sync",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "greenlight.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "greenlight.wsgi.application"
+
+try:
+    DATABASES = {
+        "default": env.db_url(
+            "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'greenlight.sqlite3'}"
+        )
+    }
+except (ImproperlyConfigured, ValueError, KeyError) as exc:  # unknown scheme, malformed URL
+    raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the demo's web process read while a sync writes; the timeout rides out short locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://greenlight")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- PropertyWare (SOAP) ---------------------------------------------------------------------
+PROPERTYWARE = {
+    # Service address; the WSDL's own address is ignored (it names the deployment host).
+    "URL": env.str("PW_URL", default="https://app.propertyware.com/pw/services/PWServices"),
+    # WSDL location: empty means the copy bundled with the client.
+    "WSDL_URL": env.str("PW_WSDL_URL", default=""),
+    "USERNAME": env.str("PW_USERNAME", default=""),
+    "PASSWORD": env.str("PW_PASSWORD", default=""),
+    "TIMEOUT": _typed("PW_TIMEOUT", float, 90.0),
+    "VENDORS_TIMEOUT": _typed("PW_VENDORS_TIMEOUT", float, 300.0),
+    # true/false, or the path of a CA bundle to trust.
+    "VERIFY": env.str("PW_VERIFY", default="true"),
+    "MAX_RPS": _typed("PW_MAX_RPS", float, 2.0),
+    "RETRIES": _typed("PW_RETRIES", int, 3),
+    "RETRY_MIN_WAIT": _typed("PW_RETRY_MIN_WAIT", float, 1.0),
+    "RETRY_MAX_WAIT": _typed("PW_RETRY_MAX_WAIT", float, 30.0),
+}
+
+# --- ServiceFusion (REST/OAuth) ----------------------------------------------------------------
+SERVICEFUSION = {
+    "BASE_URL": env.str("SF_BASE_URL", default="https://api.servicefusion.com"),
+    "CLIENT_ID": env.str("SF_CLIENT_ID", default=""),
+    "CLIENT_SECRET": env.str("SF_CLIENT_SECRET", default=""),
+    "VERIFY": env.str("SF_VERIFY", default="true"),
+    "CONNECT_TIMEOUT": _typed("SF_CONNECT_TIMEOUT", float, 10.0),
+    "READ_TIMEOUT": _typed("SF_READ_TIMEOUT", float, 60.0),
+    # Optional cap below the server's advertised allowance (requests per minute); 0 = no cap.
+    "RATE_LIMIT_CAP": _typed("SF_RATE_LIMIT_CAP", int, 0),
+    "RETRIES": _typed("SF_RETRIES", int, 3),
+}
+
+# --- django-q2 --------------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+Q_CLUSTER = {
+    "name": "greenlight",
+    "workers": _typed("Q_WORKERS", int, 2),
+    # A task must finish before the broker hands it to another worker: timeout < retry.
+    "timeout": _typed("Q_TIMEOUT", int, 600),
+    "retry": _typed("Q_RETRY", int, 720),
+    "max_attempts": _typed("Q_MAX_ATTEMPTS", int, 3),
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
+    raise ImproperlyConfigured("Q_TIMEOUT: must be lower than Q_RETRY")
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"zeep": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""The integration: connectors, simulators, steps, pipeline and policies."""

@@ -1,0 +1,81 @@
+"""The error family every connector raises (design.md: "Clients are thin and typed").
+
+Clients translate transport and protocol failures into these; the sync engine decides what to do
+with them (retry, dead-letter, review) by type alone, never by parsing messages.
+"""
+from __future__ import annotations
+
+
+class IntegrationError(Exception):
+    """Base class: a call to PropertyWare or ServiceFusion did not succeed."""
+
+    #: which remote system raised it: "propertyware" or "servicefusion"
+    system: str = ""
+    #: whether repeating the same call later may succeed
+    retryable: bool = False
+
+    def __init__(self, message: str, *, system: str = "", operation: str = "", status: int | None = None,
+                 detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.system = system or self.system
+        self.operation = operation
+        self.status = status
+        self.detail = detail
+
+    def __str__(self) -> str:
+        where = "/".join(p for p in (self.system, self.operation) if p)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class TransientError(IntegrationError):
+    """Timeouts, resets, 5xx, maintenance pages: the same call may succeed later."""
+
+    retryable = True
+
+
+class RateLimited(TransientError):
+    """The remote refused the call for exceeding its rate limit."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class AuthError(IntegrationError):
+    """Credentials were refused (after any token renewal the client is allowed)."""
+
+
+class RemoteValidationError(IntegrationError):
+    """The remote rejected the payload; ``fields`` lists ``{"field", "message"}`` entries."""
+
+    def __init__(self, message: str, *, fields: list[dict] | None = None, **kw) -> None:
+        super().__init__(message, **kw)
+        self.fields = list(fields or [])
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        if not self.fields:
+            return base
+        return base + " (" + "; ".join(f"{f.get('field')}: {f.get('message')}" for f in self.fields) + ")"
+
+
+class PermanentError(IntegrationError):
+    """Repeating the call will not help (a SOAP fault, a 4xx other than the ones above)."""
+
+
+class NotFound(PermanentError):
+    """The record does not exist on the remote."""
+
+
+class AlreadyClosed(PermanentError):
+    """PropertyWare refused an edit because the work order is already closed."""
+
+
+class AmbiguousWriteError(IntegrationError):
+    """A non-idempotent write may or may not have been committed (timeout, reset, 5xx after sending).
+
+    The caller must look the record up by its external reference before writing again.
+    """
+
+    retryable = False

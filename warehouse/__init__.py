@@ -1,0 +1,1 @@
+"""The Kimball warehouse: dimensions, facts, SCD Type 2 history and mapping tables."""

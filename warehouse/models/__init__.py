@@ -1,0 +1,1 @@
+"""Warehouse models: dimensions, facts and mapping tables (db_table = the names staff know)."""
