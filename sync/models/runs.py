@@ -1,6 +1,7 @@
 """Run records of the sync engine: runs and their steps [sync_history], per-stream cursors [sync_state],
 the outbox of intended writes, and the error log [error_logs].
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -112,8 +113,7 @@ class OutboxQuerySet(models.QuerySet):
         """Rows a sender may claim now."""
         now = now or timezone.now()
         return self.filter(
-            Q(state=OutboxItem.State.PLANNED)
-            | Q(state=OutboxItem.State.FAILED, next_attempt_at__lte=now)
+            Q(state=OutboxItem.State.PLANNED) | Q(state=OutboxItem.State.FAILED, next_attempt_at__lte=now)
         )
 
     def claim(self, pk: int, *, run_id: int | None, now=None) -> bool:
@@ -123,10 +123,19 @@ class OutboxQuerySet(models.QuerySet):
         mid-write leaves it set, and the next attempt looks the record up before writing again.
         """
         now = now or timezone.now()
-        return self.due(now).filter(pk=pk).update(
-            state=OutboxItem.State.SENDING, attempts=F("attempts") + 1, claimed_at=now, run_id=run_id,
-            ambiguous=True, updated_at=now,
-        ) == 1
+        return (
+            self.due(now)
+            .filter(pk=pk)
+            .update(
+                state=OutboxItem.State.SENDING,
+                attempts=F("attempts") + 1,
+                claimed_at=now,
+                run_id=run_id,
+                ambiguous=True,
+                updated_at=now,
+            )
+            == 1
+        )
 
 
 class OutboxItem(models.Model):
@@ -169,6 +178,9 @@ class OutboxItem(models.Model):
     last_error = models.TextField(blank=True, default="")
     result = models.JSONField(default=dict, blank=True, help_text="Remote ids of what was written.")
     hold_reason = models.TextField(blank=True, default="")
+    review = models.BooleanField(
+        default=False, help_text="Held for staff review (a conflict): planning never reopens it."
+    )
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,137 @@
+"""Customer mappings as the engine reads and writes them: PW portfolio/building → SF customer
+(customer_mappings, audited), and the PW ids an SF customer carries in its custom fields (R9, R10, R11).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from warehouse.models import CustomerMapping, DimBuilding
+
+__all__ = [
+    "find_customer",
+    "mapped_customers",
+    "normalise_address",
+    "normalise_name",
+    "pw_ids_of_customer",
+    "save_mapping",
+]
+
+
+def _int(value) -> int | None:
+    try:
+        return int(str(value).strip()) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def pw_ids_of_customer(custom_fields: Mapping, flags) -> tuple[int | None, int | None]:
+    """(PW portfolio id, PW building id) from an SF customer's custom fields (labels from the flags)."""
+    fields = {str(k).strip().lower(): v for k, v in (custom_fields or {}).items()}
+    portfolio = _int(fields.get(flags.sf_customer_cf_portfolio_id.lower()))
+    building = _int(fields.get(flags.sf_customer_cf_building_id.lower()))
+    return portfolio, building
+
+
+def save_mapping(
+    entity_type: str,
+    *,
+    portfolio_id: int | None,
+    building_id: int | None = None,
+    sf_customer_id: int | None,
+    method: str,
+    confidence: float,
+    status: str = "mapped",
+    only_if_unmapped: bool = False,
+) -> int:
+    """Create or update one mapping (saved one by one so its history records the change); 1 if written."""
+    if entity_type == "building":
+        if building_id is None:
+            return 0
+        if portfolio_id is None:
+            portfolio_id = (
+                DimBuilding.objects.filter(building_id=building_id, is_current=True)
+                .values_list("portfolio_id", flat=True)
+                .first()
+            )
+        if portfolio_id is None:
+            return 0
+        lookup = {"entity_type": "building", "pw_building_id": building_id}
+    else:
+        if portfolio_id is None:
+            return 0
+        lookup = {"entity_type": "portfolio", "pw_portfolio_id": portfolio_id, "pw_building_id": None}
+    row = CustomerMapping.objects.filter(**lookup).first()
+    if row is not None and only_if_unmapped and row.status == "mapped" and row.sf_customer_id:
+        return 0
+    if row is None:
+        row = CustomerMapping(
+            entity_type=entity_type, pw_portfolio_id=portfolio_id, pw_building_id=building_id
+        )
+    values = {
+        "pw_portfolio_id": portfolio_id,
+        "sf_customer_id": sf_customer_id,
+        "method": method,
+        "confidence": confidence,
+        "status": status,
+    }
+    if row.pk and all(getattr(row, k) == v for k, v in values.items()):
+        return 0
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.save()
+    return 1
+
+
+def mapped_customers(entity_type: str) -> dict[int, int]:
+    """``{PW id: SF customer id}`` for mapped portfolios or buildings."""
+    id_field = "pw_building_id" if entity_type == "building" else "pw_portfolio_id"
+    return dict(
+        CustomerMapping.objects.filter(
+            entity_type=entity_type, status="mapped", sf_customer_id__isnull=False
+        ).values_list(id_field, "sf_customer_id")
+    )
+
+
+def normalise_name(value: str) -> str:
+    """Names compared for R11's exact match: lower-case, punctuation dropped, whitespace collapsed."""
+    cleaned = "".join(ch if ch.isalnum() else " " for ch in (value or "").lower())
+    return " ".join(cleaned.split())
+
+
+def find_customer(cache_rows: list[dict], *, entity_type: str, pw_id: int, name: str, parent_id, flags):
+    """R11: an SF customer that already stands for this portfolio/building, before creating one.
+
+    Returns (sf_customer_id, method, confidence, status): a PW id in custom fields or an exact normalised
+    name under the same parent links (1.0); a fuzzy name at or above the review threshold goes to review
+    (nothing is created); otherwise (None, "", 0.0, "create").
+    """
+    from rapidfuzz import fuzz
+
+    wanted = normalise_name(name)
+    siblings = [r for r in cache_rows if (r.get("parent_customer_id") or None) == (parent_id or None)]
+    for row in cache_rows:
+        portfolio_id, building_id = pw_ids_of_customer(row.get("custom_fields") or {}, flags)
+        found = building_id if entity_type == "building" else (portfolio_id if building_id is None else None)
+        if found == pw_id:
+            return row["sf_customer_id"], "custom_field", 1.0, "mapped"
+    for row in siblings:
+        if wanted and normalise_name(row.get("name", "")) == wanted:
+            return row["sf_customer_id"], "exact_name", 1.0, "mapped"
+    best, best_score = None, 0.0
+    for row in siblings:
+        score = fuzz.ratio(wanted, normalise_name(row.get("name", ""))) / 100.0
+        if score > best_score:
+            best, best_score = row, score
+    if best is not None and best_score >= flags.dedup_review_threshold:
+        return best["sf_customer_id"], "fuzzy_review", round(best_score, 3), "review"
+    return None, "", 0.0, "create"
+
+
+_ADDRESS_WORDS = {"apt": "apartment", "st": "street", "ave": "avenue", "dr": "drive", "rd": "road"}
+
+
+def normalise_address(value: str) -> str:
+    """R33: lower-case, periods dropped, commas to spaces, whitespace collapsed, apt/st/ave/dr/rd expanded."""
+    words = (value or "").lower().replace(".", "").replace(",", " ").split()
+    return " ".join(_ADDRESS_WORDS.get(w, w) for w in words)

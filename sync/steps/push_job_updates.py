@@ -1,0 +1,168 @@
+"""pushJobUpdatesToPW: SF wins on job status (R28, R29). For each SF job linked to a PW work order whose
+status differs, the SF status (through the staff-edited status mapping) is written into PW by
+read-modify-write; a closed SF status also sets completedDate and, with PW_CLOSE_ON_SF_CLOSED, closes the
+work order. Conflicts (PW closed while SF open, PW work order missing, "already closed") are held for
+review and never retried. Rows: ``pw:status:WO-<id>:<SF status>``. Runs whatever ENABLE_SERVICE_FUSION says.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from sync.errors import AlreadyClosed, NotFound
+from sync.loading import current_rows, text, update_current
+from sync.models import OutboxItem
+from sync.outbox import Conflict, Ignore, Sender, WriteHandler, plan
+from sync.status import is_open, load_status_map, normalise_status, status_update_for
+from warehouse.models import FactJob, FactWorkOrder
+
+PW_STATUS = OutboxItem.Kind.PW_STATUS
+
+
+def status_key(work_order_id: int, sf_status: str) -> str:
+    return f"pw:status:WO-{work_order_id}:{text(sf_status)}"
+
+
+class PwStatusHandler(WriteHandler):
+    kind = PW_STATUS
+    system = "pw"
+
+    def validate(self, ctx, row) -> str:
+        return "" if (row.payload.get("status") or "").strip() else "status is empty"
+
+    def send(self, ctx, row):
+        wo_id, target = row.context["work_order_id"], row.payload["status"]
+        fresh = ctx.pw.get_work_order(wo_id)  # read first: the update echoes every other field (R29)
+        if fresh is None:
+            raise Conflict(f"conflict: PW work order {wo_id} is missing")
+        if normalise_status(fresh.status) == normalise_status(target):
+            raise Ignore(f"PW already has status {fresh.status}", {"id": wo_id, "status": fresh.status})
+        warehouse = (
+            FactWorkOrder.objects.filter(is_current=True, work_order_id=wo_id).values("status").first()
+        )
+        if (
+            ctx.flags.pw_wo_verify_strict
+            and warehouse
+            and normalise_status(warehouse["status"]) != normalise_status(fresh.status)
+        ):
+            raise Conflict(
+                f"strict verification: PW status is {fresh.status!r}, the warehouse has "
+                f"{warehouse['status']!r}"
+            )
+        if not is_open(fresh.status, ctx.flags) and not row.payload.get("closed"):
+            raise Conflict(
+                f"conflict: PW work order is closed ({fresh.status}) while the SF job is open "
+                f"({row.context.get('sf_status')})"
+            )
+        changes: dict = {"status": target}
+        completed = (
+            parse_datetime(row.payload.get("completed_date") or "") if row.payload.get("closed") else None
+        )
+        if row.payload.get("closed"):
+            changes["completed_date"] = completed or timezone.now()
+        try:
+            ctx.pw.update_work_order(wo_id, **changes)
+            if row.payload.get("close"):
+                ctx.pw.close_work_order(
+                    wo_id,
+                    completed_date=changes["completed_date"],
+                    comments=f"Closed in ServiceFusion (job {row.context.get('job_id')})",
+                )
+        except AlreadyClosed as exc:
+            raise Conflict(f"conflict: {exc}") from exc
+        except NotFound as exc:
+            raise Conflict(f"conflict: PW work order {wo_id} is missing ({exc})") from exc
+        result = {"id": wo_id, "status": target}
+        if "completed_date" in changes:
+            result["completed_date"] = changes["completed_date"].isoformat()
+        return result
+
+    def apply(self, ctx, row, result) -> None:
+        changes: dict = {"status": result["status"]}
+        if result.get("completed_date"):
+            changes["completed_date"] = parse_datetime(result["completed_date"])
+        update_current(
+            FactWorkOrder,
+            row.context["work_order_id"],
+            changes,
+            sync_run_id=ctx.run_id,
+            change_reason="status from SF",
+        )
+
+
+def _reopen_if_new_transition(key: str, updated_at: datetime | None) -> None:
+    """The same SF status again after a change in between is a new write: let it be planned."""
+    row = OutboxItem.objects.filter(
+        key=key, state__in=[OutboxItem.State.SENT, OutboxItem.State.IGNORED], review=False
+    ).first()
+    if row and updated_at and row.sent_at and updated_at > row.sent_at:
+        OutboxItem.objects.filter(pk=row.pk).update(
+            state=OutboxItem.State.PLANNED, attempts=0, updated_at=timezone.now()
+        )
+
+
+def run(ctx) -> None:
+    status_map = load_status_map()
+    jobs = list(
+        FactJob.objects.filter(is_current=True, work_order_id__isnull=False)
+        .order_by("job_id")
+        .values(
+            "job_id", "work_order_id", "status", "status_code", "status_category", "closed_at", "updated_at"
+        )
+    )
+    work_orders = current_rows(
+        FactWorkOrder, "work_order_id", [j["work_order_id"] for j in jobs], ["status", "sf_job_id"]
+    )
+    for job in jobs:
+        wo = work_orders.get(job["work_order_id"])
+        if wo is None or (wo["sf_job_id"] and wo["sf_job_id"] != job["job_id"]):
+            continue  # not a work order we hold, or another job is the one linked to it
+        update = status_update_for(
+            wo["status"],
+            job["status"],
+            ctx.flags,
+            code=job["status_code"],
+            category=job["status_category"],
+            status_map=status_map,
+        )
+        if update is None:
+            continue
+        key = status_key(job["work_order_id"], job["status"])
+        hold = ""
+        if not is_open(wo["status"], ctx.flags):
+            if update.closed:
+                continue  # both closed: a closed work order is never pushed again (R28)
+            hold = (
+                f"conflict: PW work order is closed ({wo['status']}) "
+                f"while the SF job is open ({job['status']})"
+            )
+        _reopen_if_new_transition(key, job["updated_at"])
+        payload = {
+            "status": update.pw_status,
+            "closed": update.closed,
+            "close": update.close_work_order,
+            "completed_date": job["closed_at"].isoformat() if job["closed_at"] else None,
+        }
+        context = {"work_order_id": job["work_order_id"], "job_id": job["job_id"], "sf_status": job["status"]}
+        with transaction.atomic():
+            row, outcome = plan(
+                key,
+                PW_STATUS,
+                payload,
+                run_id=ctx.run_id,
+                dry_run=ctx.dry_run,
+                context=context,
+                hold_reason=hold,
+            )
+            if hold and outcome == "held" and not ctx.dry_run:
+                OutboxItem.objects.filter(pk=row.pk).update(review=True)  # a conflict: staff decide
+        ctx.count(
+            {"planned": "planned", "held": "held", "dry_run": "planned"}.get(outcome, "already_planned")
+        )
+    if not ctx.dry_run:
+        for key, value in Sender(ctx, [PwStatusHandler()]).drain().items():
+            ctx.count({"sent": "updated", "dead": "failed"}.get(key, key), value)
