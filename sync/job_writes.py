@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from sync.dedup import link_work_order_to_job
 from sync.errors import AlreadyClosed, NotFound
-from sync.loading import update_current
 from sync.models import OutboxItem
-from sync.outbox import Hold, Ignore, WriteHandler, plan
+from sync.outbox import Hold, Ignore, WriteHandler, is_remote_id, plan
 from sync.status import is_open
-from warehouse.models import DimUnit, FactWorkOrder
+from sync.units import building_facts, validate_unit
+from warehouse.models import FactWorkOrder
 
 __all__ = ["JobHandler", "PwLinkHandler", "link_key", "record_job_id"]
 
@@ -25,9 +26,7 @@ def record_job_id(ctx, work_order_id: int, job, *, reason: str) -> None:
     """The SF job id onto the work order (a new fact_work_orders version) and the job into fact_jobs."""
     from sync.steps.pull_sf_jobs import statuses_by_name, store_jobs
 
-    update_current(
-        FactWorkOrder, work_order_id, {"sf_job_id": int(job.id)}, sync_run_id=ctx.run_id, change_reason=reason
-    )
+    link_work_order_to_job(work_order_id, int(job.id), reason=reason, sync_run_id=ctx.run_id)
     store_jobs(
         [job], flags=ctx.flags, statuses=statuses_by_name(), sync_run_id=ctx.run_id, change_reason=reason
     )
@@ -40,19 +39,23 @@ class JobHandler(WriteHandler):
     def __init__(self) -> None:
         self._jobs: dict[int, object] = {}  # row pk → the Job the write returned, for apply()
 
-    def validate(self, ctx, row) -> str:
+    def validate(self, ctx, body, context) -> str:
         """Safe mode (R20, §9): mapped customer, required fields, building/unit consistency, still open."""
-        body, wo_id = row.payload, row.context["work_order_id"]
-        if not isinstance(body.get("customer_name"), int):
+        wo_id = context["work_order_id"]
+        if not is_remote_id(ctx, body.get("customer_name")):
             return "the building's SF customer is not mapped"
         if body.get("check_number") != f"WO-{wo_id}" or not (body.get("description") or "").strip():
             return "check number or description missing"
-        unit_id, building_id = row.context.get("unit_id"), row.context.get("building_id")
-        if (
-            unit_id
-            and not DimUnit.objects.filter(is_current=True, unit_id=unit_id, building_id=building_id).exists()
-        ):
-            return f"unit {unit_id} is not in building {building_id}"
+        unit_id, building_id = context.get("unit_id"), context.get("building_id")
+        if unit_id:
+            buildings, units = building_facts([building_id])
+            decision = validate_unit(
+                {"building_id": building_id, "unit_id": unit_id},
+                buildings.get(building_id),
+                units.get(building_id, set()),
+            )
+            if decision.cleared:
+                return decision.problem
         current = (
             FactWorkOrder.objects.filter(is_current=True, work_order_id=wo_id)
             .values("status", "sf_job_id")

@@ -15,7 +15,6 @@ __all__ = [
     "current_rows",
     "date_key",
     "text",
-    "update_current",
     "version_keys",
 ]
 
@@ -76,29 +75,3 @@ def version_keys(model, id_field: str, ids: Iterable) -> dict:
             model.objects.filter(is_current=True, **{f"{id_field}__in": part}).values_list(id_field, pk)
         )
     return out
-
-
-def update_current(
-    model,
-    source_id: int,
-    changes: dict,
-    *,
-    sync_run_id=None,
-    change_reason: str = "",
-    source_system: str = "pw",
-):
-    """Change fields of one record's current version through the SCD2 merge (a new version when a
-    Type-2 field changes). The record is rebuilt from the current row so nothing else resets."""
-    from warehouse.scd import merge
-
-    key_field = model.SCD_NATURAL_KEY[1]
-    names = [*model.SCD_TYPE2_FIELDS, *changes]
-    current = (
-        model.objects.filter(is_current=True, source_system=source_system, **{key_field: source_id})
-        .values(*dict.fromkeys(names))
-        .first()
-    )
-    if current is None:
-        return None
-    record = {"source_system": source_system, key_field: source_id, **current, **changes}
-    return merge(model, [record], sync_run_id=sync_run_id, change_reason=change_reason)

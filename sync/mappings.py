@@ -9,10 +9,7 @@ from collections.abc import Mapping
 from warehouse.models import CustomerMapping, DimBuilding
 
 __all__ = [
-    "find_customer",
     "mapped_customers",
-    "normalise_address",
-    "normalise_name",
     "pw_ids_of_customer",
     "save_mapping",
 ]
@@ -91,47 +88,3 @@ def mapped_customers(entity_type: str) -> dict[int, int]:
             entity_type=entity_type, status="mapped", sf_customer_id__isnull=False
         ).values_list(id_field, "sf_customer_id")
     )
-
-
-def normalise_name(value: str) -> str:
-    """Names compared for R11's exact match: lower-case, punctuation dropped, whitespace collapsed."""
-    cleaned = "".join(ch if ch.isalnum() else " " for ch in (value or "").lower())
-    return " ".join(cleaned.split())
-
-
-def find_customer(cache_rows: list[dict], *, entity_type: str, pw_id: int, name: str, parent_id, flags):
-    """R11: an SF customer that already stands for this portfolio/building, before creating one.
-
-    Returns (sf_customer_id, method, confidence, status): a PW id in custom fields or an exact normalised
-    name under the same parent links (1.0); a fuzzy name at or above the review threshold goes to review
-    (nothing is created); otherwise (None, "", 0.0, "create").
-    """
-    from rapidfuzz import fuzz
-
-    wanted = normalise_name(name)
-    siblings = [r for r in cache_rows if (r.get("parent_customer_id") or None) == (parent_id or None)]
-    for row in cache_rows:
-        portfolio_id, building_id = pw_ids_of_customer(row.get("custom_fields") or {}, flags)
-        found = building_id if entity_type == "building" else (portfolio_id if building_id is None else None)
-        if found == pw_id:
-            return row["sf_customer_id"], "custom_field", 1.0, "mapped"
-    for row in siblings:
-        if wanted and normalise_name(row.get("name", "")) == wanted:
-            return row["sf_customer_id"], "exact_name", 1.0, "mapped"
-    best, best_score = None, 0.0
-    for row in siblings:
-        score = fuzz.ratio(wanted, normalise_name(row.get("name", ""))) / 100.0
-        if score > best_score:
-            best, best_score = row, score
-    if best is not None and best_score >= flags.dedup_review_threshold:
-        return best["sf_customer_id"], "fuzzy_review", round(best_score, 3), "review"
-    return None, "", 0.0, "create"
-
-
-_ADDRESS_WORDS = {"apt": "apartment", "st": "street", "ave": "avenue", "dr": "drive", "rd": "road"}
-
-
-def normalise_address(value: str) -> str:
-    """R33: lower-case, periods dropped, commas to spaces, whitespace collapsed, apt/st/ave/dr/rd expanded."""
-    words = (value or "").lower().replace(".", "").replace(",", " ").split()
-    return " ".join(_ADDRESS_WORDS.get(w, w) for w in words)

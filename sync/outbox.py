@@ -35,6 +35,7 @@ __all__ = [
     "Conflict",
     "Hold",
     "Ignore",
+    "is_remote_id",
     "Sender",
     "WriteHandler",
     "ignore_items",
@@ -67,6 +68,11 @@ class Ignore(Exception):
 def mock_id(key: str) -> str:
     """The id a dry run reports for a write it did not make."""
     return f"MOCK-{key}"
+
+
+def is_remote_id(ctx, value) -> bool:
+    """A real remote id (or, in a dry run, the MOCK id of a record the dry run planned)."""
+    return isinstance(value, int) or (ctx.dry_run and str(value).startswith("MOCK-"))
 
 
 def plan(
@@ -183,8 +189,8 @@ class WriteHandler:
     kind: str = ""
     system: str = "sf"
 
-    def validate(self, ctx: StepContext, row: OutboxItem) -> str:
-        """Safe mode: a reason to refuse the write, or "" to allow it."""
+    def validate(self, ctx: StepContext, payload: dict, context: dict) -> str:
+        """Safe mode: a reason to refuse the write, or "" to allow it (also asked when planning)."""
         return ""
 
     def recover(self, ctx: StepContext, row: OutboxItem) -> dict | None:
@@ -243,7 +249,7 @@ class Sender:
         handler = self.handlers[row.kind]
         try:
             if ctx.flags.safe_mode:
-                reason = handler.validate(ctx, row)
+                reason = handler.validate(ctx, row.payload, row.context)
                 if reason:
                     raise Hold(f"safe mode: {reason}")
             result = handler.recover(ctx, row) if before["ambiguous"] else None

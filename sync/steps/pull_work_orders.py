@@ -10,20 +10,16 @@ tombstones work orders PW no longer has.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
-from warehouse.scd import merge
 
 from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
 from sync.loading import batch_size, chunks, count_merge, current_rows, date_key, text, version_keys
 from sync.status import is_open
-from sync.unit_checks import UnitContext, record_corrections
+from sync.units import apply_unit_rules, building_facts
 from warehouse.models import (
     DimBuilding,
     DimPortfolio,
@@ -31,8 +27,8 @@ from warehouse.models import (
     DimUnit,
     DimVendor,
     FactWorkOrder,
-    FactWorkOrderOriginal,
 )
+from warehouse.scd import merge
 
 
 def vendor_record(v) -> dict:
@@ -54,8 +50,8 @@ def _int_or_none(value):
         return None
 
 
-def work_order_record(wo, decision, sf_job_id) -> dict:
-    unit_ids = [int(u) for u in (wo.unit_ids or ())]
+def work_order_record(wo, sf_job_id) -> dict:
+    """The fact_work_orders record as received; the unit policy then settles unit_id (R22–R24)."""
     vendor_ids = [int(v) for v in (wo.vendor_ids or ())]
     return {
         "source_system": "pw",
@@ -63,8 +59,7 @@ def work_order_record(wo, decision, sf_job_id) -> dict:
         "number": _int_or_none(wo.number),
         "portfolio_id": int(wo.portfolio_id) if wo.portfolio_id else None,
         "building_id": int(wo.building_id) if wo.building_id else None,
-        "unit_id": decision.unit_id,
-        "unit_ids": unit_ids,
+        "unit_ids": [int(u) for u in (wo.unit_ids or ())],
         "vendor_id": vendor_ids[0] if vendor_ids else None,
         "lease_id": int(wo.lease_id) if wo.lease_id else None,
         "status": text(wo.status),
@@ -83,51 +78,37 @@ def work_order_record(wo, decision, sf_job_id) -> dict:
         "hour_estimate": wo.hour_estimate,
         "total_hours": wo.total_hours,
         "sf_job_id": sf_job_id,
-        "building_level": decision.building_level,
-        "unit_problem": decision.problem or "",
         "created_date_key": date_key(wo.created_date),
     }
 
 
-def _payload(wo) -> dict:
-    data = {k: v for k, v in dataclasses.asdict(wo).items() if k != "raw"}
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
-
-
-def _load_batch(ctx, batch, units: UnitContext, statuses: set, full: bool, cursor, read_so_far: int):
+def _load_batch(ctx, batch, statuses: set, full: bool, cursor, read_so_far: int):
     ids = [int(wo.id) for wo in batch]
     known = current_rows(FactWorkOrder, "work_order_id", ids, ["sf_job_id"])
+    buildings, units = building_facts({int(wo.building_id) for wo in batch if wo.building_id})
     field = ctx.flags.pw_sf_job_id_field
-    records, originals, corrections = [], [], []
-    for wo in batch:
-        decision = units.decide(wo)
-        # The SF job id PW carries wins (we wrote it there); else keep the one already known.
-        sf_job_id = _int_or_none((wo.custom_fields or {}).get(field)) if field else None
-        if sf_job_id is None:
-            sf_job_id = (known.get(int(wo.id)) or {}).get("sf_job_id")
-        records.append(work_order_record(wo, decision, sf_job_id))
-        statuses.add(text(wo.status))
-        if decision.problem:
-            ctx.count("unit_corrected")
-            originals.append(
-                FactWorkOrderOriginal(
-                    work_order_id=int(wo.id),
-                    received_at=timezone.now(),
-                    sync_run_id=ctx.run_id,
-                    unit_id=(int(wo.unit_ids[0]) if wo.unit_ids else None),
-                    building_id=records[-1]["building_id"],
-                    unit_ids=records[-1]["unit_ids"],
-                    status=text(wo.status),
-                    payload=_payload(wo),
-                )
-            )
-            corrections.append((wo, decision))
-    _add_dimension_keys(records)
     with transaction.atomic():
+        records = []
+        for wo in batch:
+            # The SF job id PW carries wins (we wrote it there); else keep the one already known.
+            sf_job_id = _int_or_none((wo.custom_fields or {}).get(field)) if field else None
+            if sf_job_id is None:
+                sf_job_id = (known.get(int(wo.id)) or {}).get("sf_job_id")
+            building_id = int(wo.building_id) if wo.building_id else None
+            # Keeps the original and opens a unit correction when the unit is cleared.
+            record, decision = apply_unit_rules(
+                work_order_record(wo, sf_job_id),
+                buildings.get(building_id),
+                units.get(building_id, set()),
+                flags=ctx.flags,
+                sync_run_id=ctx.run_id,
+            )
+            records.append(record)
+            statuses.add(text(wo.status))
+            if decision.cleared:
+                ctx.count("unit_cleared")
+        _add_dimension_keys(records)
         result = merge(FactWorkOrder, records, sync_run_id=ctx.run_id, change_reason=ctx.name, full=full)
-        # The first copy received is the original: later pulls never overwrite it.
-        FactWorkOrderOriginal.objects.bulk_create(originals, ignore_conflicts=True)
-        record_corrections(corrections, sync_run_id=ctx.run_id)
         save_progress(cursor, read=read_so_far + len(batch))
     count_merge(ctx, result, "work_orders")
 
@@ -181,13 +162,12 @@ def run(ctx) -> None:
         full=ctx.full,
     )
     start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
-    units = UnitContext.load()
     statuses: set[str] = set()
     total = 0
     # Full: one batch, so the merge sees the whole set and can tombstone what PW no longer has.
     size = 10**9 if ctx.full else batch_size()
     for batch in chunks(pw.iter_work_orders(modified_since=bound), size):
-        _load_batch(ctx, batch, units, statuses, ctx.full, cursor, total)
+        _load_batch(ctx, batch, statuses, ctx.full, cursor, total)
         total += len(batch)
     if ctx.full and total == 0:
         with transaction.atomic():

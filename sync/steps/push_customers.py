@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.context import StepSkipped
-from sync.mappings import find_customer, mapped_customers, pw_ids_of_customer, save_mapping
+from sync.customer_match import match_customer
+from sync.mappings import mapped_customers, pw_ids_of_customer, save_mapping
 from sync.models import OutboxItem
-from sync.outbox import Sender, WriteHandler, plan, settle_unneeded
+from sync.outbox import Sender, WriteHandler, is_remote_id, plan, settle_unneeded
 from sync.payloads import building_customer_body, portfolio_customer_body
 from warehouse.models import (
     CustomerMapping,
@@ -65,11 +66,10 @@ class CustomerHandler(WriteHandler):
         self.kind = kind
         self.entity_type = entity_type
 
-    def validate(self, ctx, row) -> str:
-        body = row.payload
+    def validate(self, ctx, body, context) -> str:
         if not (body.get("customer_name") or "").strip():
             return "customer name is empty"
-        if self.entity_type != "portfolio" and not isinstance(body.get("parent_customer"), int):
+        if self.entity_type != "portfolio" and not is_remote_id(ctx, body.get("parent_customer")):
             return "parent customer is not mapped"
         if any(not (loc.get("street_1") or "").strip() for loc in body.get("locations") or ()):
             return "a location has no street address"
@@ -106,7 +106,9 @@ class CustomerHandler(WriteHandler):
 
 def _cache_rows() -> list[dict]:
     return list(
-        SfCustomerCache.objects.values("sf_customer_id", "name", "parent_customer_id", "custom_fields")
+        SfCustomerCache.objects.values(
+            "sf_customer_id", "name", "parent_customer_id", "custom_fields", "contacts", "locations"
+        )
     )
 
 
@@ -116,11 +118,9 @@ def _plan_one(
     kind,
     key,
     entity_type,
-    pw_id,
+    entity,
     portfolio_id,
     building_id,
-    name,
-    parent,
     body,
     cache,
     hold_reason="",
@@ -129,22 +129,24 @@ def _plan_one(
     mapping = {"portfolio_id": portfolio_id, "building_id": building_id}
     with transaction.atomic():
         if not hold_reason:
-            sf_id, method, confidence, status = find_customer(
-                cache, entity_type=entity_type, pw_id=pw_id, name=name, parent_id=parent, flags=ctx.flags
-            )
-            if status in ("mapped", "review"):
-                ctx.count("linked" if status == "mapped" else "review")
+            # R11/R33: a customer SF already has is linked (or sent to review), never created again.
+            match = match_customer(entity, cache, ctx.flags)
+            if match.decision in ("link", "review"):
+                ctx.count("linked" if match.decision == "link" else "review")
                 if not ctx.dry_run:
                     save_mapping(
                         entity_type,
                         **mapping,
-                        sf_customer_id=sf_id,
-                        method=method,
-                        confidence=confidence,
-                        status=status,
+                        sf_customer_id=match.sf_customer_id,
+                        method=match.mapping_method,
+                        confidence=min(1.0, match.score),
+                        status="mapped" if match.decision == "link" else "review",
                     )
-                    settle_unneeded(key, f"matched SF customer {sf_id} ({method}); not created")
+                    settle_unneeded(key, f"matched SF customer ({match.reason}); not created")
                 return
+            if ctx.flags.safe_mode:
+                refused = CustomerHandler(kind, entity_type).validate(ctx, body, {})
+                hold_reason = f"safe mode: {refused}" if refused else ""
         _, outcome = plan(
             key,
             kind,
@@ -198,11 +200,15 @@ def plan_portfolios(ctx) -> None:
             kind=PORTFOLIO,
             key=f"customer:portfolio:{p['portfolio_id']}",
             entity_type="portfolio",
-            pw_id=p["portfolio_id"],
+            entity={
+                "kind": "portfolio",
+                "pw_id": p["portfolio_id"],
+                "name": p["name"],
+                "emails": [p["owner_email"]] if p["owner_email"] else [],
+                "parent_sf_id": None,
+            },
             portfolio_id=p["portfolio_id"],
             building_id=None,
-            name=p["name"],
-            parent=None,
             body=portfolio_customer_body(p, labels),
             cache=cache,
         )
@@ -211,6 +217,9 @@ def plan_portfolios(ctx) -> None:
 def plan_buildings(ctx) -> None:
     labels, cache, skip = customer_labels(ctx.flags), _cache_rows(), _skip("building")
     parents: dict = mapped_customers("portfolio")
+    inactive = set(
+        DimPortfolio.objects.filter(is_current=True, active=False).values_list("portfolio_id", flat=True)
+    )
     if ctx.dry_run:
         parents = {**_dry_run_ids(PORTFOLIO), **parents}
     units = defaultdict(list)
@@ -230,17 +239,24 @@ def plan_buildings(ctx) -> None:
         if b["building_id"] in skip:
             continue
         parent = parents.get(b["portfolio_id"])
-        hold = "" if parent else f"portfolio {b['portfolio_id']} has no ServiceFusion customer yet"
+        hold = ""
+        if not parent:
+            why = "is inactive" if b["portfolio_id"] in inactive else "has no ServiceFusion customer yet"
+            hold = f"portfolio {b['portfolio_id']} {why}"
         _plan_one(
             ctx,
             kind=BUILDING,
             key=f"customer:building:{b['building_id']}",
             entity_type="building",
-            pw_id=b["building_id"],
+            entity={
+                "kind": "building",
+                "pw_id": b["building_id"],
+                "name": b["address"] or b["name"],
+                "address": b["address"],
+                "parent_sf_id": parent,
+            },
             portfolio_id=b["portfolio_id"],
             building_id=b["building_id"],
-            name=b["address"] or b["name"],
-            parent=parent,
             cache=cache,
             hold_reason=hold,
             body=building_customer_body(

@@ -14,11 +14,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from sync.errors import AlreadyClosed, NotFound
-from sync.loading import current_rows, text, update_current
+from sync.fact_edits import current_work_order, work_order_record
+from sync.loading import current_rows, text
 from sync.models import OutboxItem
 from sync.outbox import Conflict, Ignore, Sender, WriteHandler, plan
 from sync.status import is_open, load_status_map, normalise_status, status_update_for
 from warehouse.models import FactJob, FactWorkOrder
+from warehouse.scd import merge
 
 PW_STATUS = OutboxItem.Kind.PW_STATUS
 
@@ -31,8 +33,8 @@ class PwStatusHandler(WriteHandler):
     kind = PW_STATUS
     system = "pw"
 
-    def validate(self, ctx, row) -> str:
-        return "" if (row.payload.get("status") or "").strip() else "status is empty"
+    def validate(self, ctx, payload, context) -> str:
+        return "" if (payload.get("status") or "").strip() else "status is empty"
 
     def send(self, ctx, row):
         wo_id, target = row.context["work_order_id"], row.payload["status"]
@@ -85,13 +87,14 @@ class PwStatusHandler(WriteHandler):
         changes: dict = {"status": result["status"]}
         if result.get("completed_date"):
             changes["completed_date"] = parse_datetime(result["completed_date"])
-        update_current(
-            FactWorkOrder,
-            row.context["work_order_id"],
-            changes,
-            sync_run_id=ctx.run_id,
-            change_reason="status from SF",
-        )
+        current = current_work_order(row.context["work_order_id"])
+        if current is not None:
+            merge(
+                FactWorkOrder,
+                [work_order_record(current, **changes)],
+                sync_run_id=ctx.run_id,
+                change_reason=f"status from SF job {row.context.get('job_id')}",
+            )
 
 
 def _reopen_if_new_transition(key: str, updated_at: datetime | None) -> None:

@@ -12,7 +12,8 @@ from collections import defaultdict
 
 from django.db import transaction
 
-from sync.mappings import mapped_customers, normalise_name, pw_ids_of_customer
+from sync.customer_match import normalise_name
+from sync.mappings import mapped_customers, pw_ids_of_customer
 from sync.models import OutboxItem
 from sync.outbox import Sender, WriteHandler, plan
 from sync.payloads import lease_customer_body
@@ -89,10 +90,10 @@ class LeaseCustomerHandler(WriteHandler):
     kind = LEASE
     system = "sf"
 
-    def validate(self, ctx, row) -> str:
-        if not isinstance(row.payload.get("parent_customer"), int):
+    def validate(self, ctx, payload, context) -> str:
+        if not isinstance(payload.get("parent_customer"), int):
             return "building customer is not mapped"
-        return "" if (row.payload.get("customer_name") or "").strip() else "customer name is empty"
+        return "" if (payload.get("customer_name") or "").strip() else "customer name is empty"
 
     def recover(self, ctx, row):
         for customer in ctx.sf.iter_customers(filters={"name": row.payload["customer_name"]}):

@@ -15,15 +15,16 @@ from sync.context import StepSkipped
 from sync.cursors import get_cursor
 from sync.dedup import DedupService
 from sync.job_writes import JobHandler, PwLinkHandler
-from sync.loading import chunks, text, update_current
+from sync.loading import chunks, text
 from sync.mappings import mapped_customers
 from sync.models import OutboxItem
 from sync.outbox import Sender, plan, settle_unneeded
 from sync.payloads import job_body
 from sync.status import is_open, normalise_status
 from sync.steps.push_customers import BUILDING
-from sync.unit_checks import UnitContext
+from sync.units import building_facts, flag_unit_problem, held_work_order_ids, validate_unit
 from warehouse.models import (
+    DimBuilding,
     DimTenant,
     DimUnit,
     DimVendor,
@@ -48,6 +49,7 @@ WO_FIELDS = (
     "description",
     "created_date",
     "sf_job_id",
+    "unit_problem",
 )
 
 
@@ -71,7 +73,8 @@ class JobPlanner:
                 )
             }
             self.customers = {**mocks, **self.customers}
-        self.units = UnitContext.load()
+        self.buildings = {b["building_id"]: b for b in DimBuilding.objects.filter(is_current=True).values()}
+        self.building_units = building_facts()[1]
         self.unit_rows = {u["unit_id"]: u for u in DimUnit.objects.filter(is_current=True).values()}
         self.unit_maps = {m["pw_unit_id"]: m for m in UnitMapping.objects.values()}
         leases = list(
@@ -91,6 +94,7 @@ class JobPlanner:
         self.categories = {c.strip().lower(): c for c in categories}
         self.techs = self._map_vendors_to_techs()
         self.dedup = DedupService(flags)
+        self.handler = JobHandler()
         self.today = timezone.localdate()
 
     def _map_vendors_to_techs(self) -> dict[int, int]:
@@ -238,32 +242,31 @@ def verify(ctx, wo: dict, fresh) -> tuple[dict | None, str]:
     return {**wo, "pw_custom_fields": dict(fresh.custom_fields or {})}, ""
 
 
-def _unit_corrections() -> dict[int, dict]:
-    from sync.models import UnitCorrection
-
-    out: dict[int, dict] = {}
-    for row in UnitCorrection.objects.order_by("created_at").values(
-        "work_order_id", "state", "corrected_unit_id"
-    ):
-        out[row["work_order_id"]] = row
-    return out
-
-
-def decide_unit(ctx, planner: JobPlanner, wo: dict, corrections: dict) -> tuple[dict, str, list[str]]:
-    """R22–R24 before the push: (work order with its unit settled, hold reason or "", unit names to list)."""
-    decision = planner.units.decide(wo)
+def decide_unit(ctx, planner: JobPlanner, wo: dict, held: set[int]) -> tuple[dict, str, list[str]]:
+    """R22–R24 again before the push: (work order with its unit settled, hold reason or "", unit names to
+    list in the description). A unit problem waits for staff while SAFE_MODE is on; off, the job goes to
+    the building."""
     named = []
     if len(wo.get("unit_ids") or []) > 1:
         named = [(planner.unit_rows.get(u) or {}).get("name") or str(u) for u in wo["unit_ids"]]
-    wo = {**wo, "unit_id": decision.unit_id}
-    if not decision.problem:
-        return wo, "", named
-    correction = corrections.get(wo["work_order_id"]) or {}
-    if correction.get("state") == "corrected" and correction.get("corrected_unit_id"):
-        return {**wo, "unit_id": correction["corrected_unit_id"]}, "", named
-    if correction.get("state") == "released" or not ctx.flags.safe_mode:
-        return wo, "", named  # pushed building-level
-    return wo, f"unit problem: {decision.problem} (held for unit correction)", named
+    wo_id, building_id = wo["work_order_id"], wo["building_id"]
+    if wo_id in held and ctx.flags.safe_mode:
+        return (
+            wo,
+            f"unit problem: {wo.get('unit_problem') or 'see unit corrections'} (held for unit correction)",
+            named,
+        )
+    decision = validate_unit(
+        wo, planner.buildings.get(building_id), planner.building_units.get(building_id, set())
+    )
+    if not decision.cleared:
+        return {**wo, "unit_id": decision.unit_id}, "", named
+    if not ctx.dry_run:
+        flag_unit_problem(wo_id, decision, building_id=building_id, flags=ctx.flags, sync_run_id=ctx.run_id)
+    wo = {**wo, "unit_id": None}
+    if ctx.flags.safe_mode:
+        return wo, f"unit problem: {decision.problem} (held for unit correction)", named
+    return wo, "", named
 
 
 def run(ctx) -> None:
@@ -274,11 +277,10 @@ def run(ctx) -> None:
     ctx.count("candidates", len(todo))
     _settle_stale_rows(ctx, {job_key(w["work_order_id"]) for w in todo})
     fresh = reread(ctx, todo)
-    corrections = _unit_corrections()
-    buildings = planner.units.buildings
+    held = held_work_order_ids()
     for wo in todo:
         try:
-            _plan_work_order(ctx, planner, wo, fresh.get(wo["work_order_id"]), buildings, corrections)
+            _plan_work_order(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
         except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
             ctx.error(
                 "pushWorkOrdersToSF.plan",
@@ -298,7 +300,7 @@ def run(ctx) -> None:
         )
 
 
-def _plan_work_order(ctx, planner, wo, fresh, buildings, corrections) -> None:
+def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
     wo_id, key = wo["work_order_id"], job_key(wo["work_order_id"])
     wo, why = verify(ctx, wo, fresh)
     if wo is None:
@@ -312,12 +314,12 @@ def _plan_work_order(ctx, planner, wo, fresh, buildings, corrections) -> None:
             with_stack=False,
         )
         return
-    building = buildings.get(wo["building_id"]) or {}
+    building = planner.buildings.get(wo["building_id"]) or {}
     customer = planner.customers.get(wo["building_id"])
     hold = "" if customer else f"building {wo['building_id']} has no ServiceFusion customer (unmapped)"
     named: list[str] = []
     if not hold:
-        wo, hold, named = decide_unit(ctx, planner, wo, corrections)
+        wo, hold, named = decide_unit(ctx, planner, wo, held)
     context = {
         "work_order_id": wo_id,
         "building_id": wo["building_id"],
@@ -332,15 +334,9 @@ def _plan_work_order(ctx, planner, wo, fresh, buildings, corrections) -> None:
             if not ctx.dry_run:
                 planner.dedup.record(decision, wo_id, ctx.run_id)
             if decision.decision == "duplicate":
+                # dedup's record() back-fills the work order's sf_job_id (R31b).
                 ctx.count("linked")
-                if not ctx.dry_run and decision.sf_job_id:
-                    update_current(
-                        FactWorkOrder,
-                        wo_id,
-                        {"sf_job_id": int(decision.sf_job_id)},
-                        sync_run_id=ctx.run_id,
-                        change_reason=f"linked: {decision.rule}",
-                    )
+                if not ctx.dry_run:
                     settle_unneeded(key, f"duplicate of SF job {decision.sf_job_id}: {decision.reason}")
                 return
             if decision.decision == "review":
@@ -349,6 +345,9 @@ def _plan_work_order(ctx, planner, wo, fresh, buildings, corrections) -> None:
                     f"{decision.reason}"
                 )
         body = planner.body(wo, customer, building, named) if customer else {"check_number": f"WO-{wo_id}"}
+        if not hold and ctx.flags.safe_mode:
+            refused = planner.handler.validate(ctx, body, context)
+            hold = f"safe mode: {refused}" if refused else ""
         _, outcome = plan(
             key, JOB, body, run_id=ctx.run_id, dry_run=ctx.dry_run, context=context, hold_reason=hold
         )

@@ -9,7 +9,8 @@ from collections import defaultdict
 
 from django.db import transaction
 
-from sync.mappings import mapped_customers, normalise_address
+from sync.customer_match import normalise_address
+from sync.mappings import mapped_customers
 from warehouse.models import DimBuilding, DimUnit, SfCustomerCache, UnitMapping
 
 FIELDS = ("pw_building_id", "sf_customer_id", "location_nickname", "location_address", "status")
