@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import close_old_connections, connection, connections
+from django.conf import settings
+from django.db import connection, connections
 from django.utils import timezone
 
 from sync import pipeline
@@ -56,8 +57,14 @@ def run_sync(
             report({"event": "run_started", "run_id": run.pk, "steps": [s.name for s in selected]})
             _release_stale_sends(run)
             executor = _StepExecutor(run, selected, dry_run, full, factory, report, lock)
+            workers = int(settings.SYNC.get("READ_WORKERS", 4))
+            # SQLite allows one writer at a time: its reads run one by one.
             pipeline.execute(
-                selected, executor.run_step, on_blocked=executor.block, parallel=connection.vendor != "sqlite"
+                selected,
+                executor.run_step,
+                on_blocked=executor.block,
+                parallel=connection.vendor != "sqlite" and workers > 1,
+                max_workers=max(1, workers),
             )
             _finish(run)
     except SyncLockHeld as exc:
@@ -153,8 +160,6 @@ class _StepExecutor:
             if in_worker:
                 # Each worker thread has its own connection; close it rather than leak one per run.
                 connections.close_all()
-            else:
-                close_old_connections()
 
     def _run(self, step: pipeline.Step) -> bool:
         row = self.rows[step.name]

@@ -48,7 +48,9 @@ def point_settings(settings, pw, sf) -> None:
     """Point pytest-django's ``settings`` at the simulators; forget tokens of earlier simulators."""
     for name, value in client_settings(pw, sf).items():
         setattr(settings, name, value)
-    settings.SYNC = {**settings.SYNC, "OUTBOX_BACKOFF_BASE": 0.01, "OUTBOX_BACKOFF_MAX": 0.1}
+    # Reads run one by one: parallel reads use connections of their own, which cannot see a test's
+    # uncommitted transaction (the parallel path has its own transactional test).
+    settings.SYNC = {**settings.SYNC, "OUTBOX_BACKOFF_BASE": 0.01, "OUTBOX_BACKOFF_MAX": 0.1, "READ_WORKERS": 1}
     cache.clear()
 
 
