@@ -5,6 +5,8 @@ number before any second POST (R35), and the new job id written back to Property
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from sync.dedup import link_work_order_to_job
@@ -68,7 +70,10 @@ class JobHandler(WriteHandler):
         return ""
 
     def recover(self, ctx, row):
-        jobs = ctx.sf.find_jobs_by_check_number(row.payload["check_number"])
+        # Only jobs touched since the row was planned can be ours (a day's margin for clock skew): without
+        # a PO-number hit the client scans the job listing, which must stay short.
+        since = row.created_at - timedelta(days=1)
+        jobs = ctx.sf.find_jobs_by_check_number(row.payload["check_number"], updated_since=since)
         if not jobs:
             return None
         job = min(jobs, key=lambda j: int(j.id))  # the first one created is the one we keep

@@ -42,6 +42,7 @@ __all__ = [
     "mock_id",
     "plan",
     "retry_items",
+    "settle_found",
     "settle_unneeded",
 ]
 
@@ -153,6 +154,24 @@ def settle_unneeded(key: str, reason: str) -> int:
     """A planned or held write turned out unnecessary (e.g. the record was matched): ignore it."""
     return OutboxItem.objects.filter(key=key, state__in=[State.PLANNED, State.HELD, State.FAILED]).update(
         state=State.IGNORED, hold_reason=reason, updated_at=timezone.now()
+    )
+
+
+def settle_found(key: str, result: dict) -> int:
+    """An earlier, interrupted write of ours turned out to have happened (found by a read): sent."""
+    now = timezone.now()
+    return (
+        OutboxItem.objects.filter(key=key, ambiguous=True)
+        .exclude(state=State.SENT)
+        .update(
+            state=State.SENT,
+            ambiguous=False,
+            result={**result, "recovered": True},
+            sent_at=now,
+            updated_at=now,
+            hold_reason="",
+            next_attempt_at=None,
+        )
     )
 
 

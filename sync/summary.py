@@ -25,8 +25,9 @@ def summarize(run: SyncRun, *, report_limit: int = 50) -> dict[str, Any]:
     ran = [s for s in steps if s.flags]
     rows = OutboxItem.objects.filter(run=run)
     by_state: dict[str, Counter] = defaultdict(Counter)
-    for kind, state, n in _grouped(rows):
-        by_state[state][kind] += n
+    for kind, state, held, n in _grouped(rows):
+        # A dry run holds rows too: they stay dry-run rows but count as held.
+        by_state[OutboxItem.State.HELD if held and state == OutboxItem.State.DRY_RUN else state][kind] += n
     created = Counter()
     for kind, n in by_state[OutboxItem.State.SENT].items():
         if kind in CREATES:
@@ -85,10 +86,11 @@ def summarize(run: SyncRun, *, report_limit: int = 50) -> dict[str, Any]:
 
 
 def _grouped(rows):
-    from django.db.models import Count
+    from django.db.models import Count, Q
 
-    for row in rows.values("kind", "state").annotate(n=Count("id")):
-        yield row["kind"], row["state"], row["n"]
+    held = Q(hold_reason="") | Q(hold_reason__isnull=True)
+    for row in rows.annotate(held=~held).values("kind", "state", "held").annotate(n=Count("id")):
+        yield row["kind"], row["state"], row["held"], row["n"]
 
 
 def format_summary(data: dict[str, Any]) -> list[str]:

@@ -14,11 +14,11 @@ from django.utils import timezone
 from sync.context import StepSkipped
 from sync.cursors import get_cursor
 from sync.dedup import DedupService
-from sync.job_writes import JobHandler, PwLinkHandler
+from sync.job_writes import JobHandler, PwLinkHandler, link_key
 from sync.loading import chunks, text
 from sync.mappings import mapped_customers
 from sync.models import OutboxItem
-from sync.outbox import Sender, plan, settle_unneeded
+from sync.outbox import Sender, plan, settle_found, settle_unneeded
 from sync.payloads import job_body
 from sync.status import is_open, normalise_status
 from sync.steps.push_customers import BUILDING
@@ -28,6 +28,7 @@ from warehouse.models import (
     DimTenant,
     DimUnit,
     DimVendor,
+    FactJob,
     FactLease,
     FactWorkOrder,
     UnitMapping,
@@ -300,6 +301,24 @@ def run(ctx) -> None:
         )
 
 
+def _linked(ctx, key: str, wo_id: int, sf_job_id: int, pw_field: str, reason: str) -> None:
+    """A job SF already has: an interrupted create of ours is settled as sent (found), any other plan for
+    the work order as not needed; the job id is planned back to PW."""
+    if not settle_found(key, {"id": sf_job_id, "via": "dedup"}):
+        settle_unneeded(key, f"duplicate of SF job {sf_job_id}: {reason}")
+    number = (
+        FactJob.objects.filter(is_current=True, job_id=sf_job_id).values_list("number", flat=True).first()
+    )
+    plan(
+        link_key(wo_id),
+        OutboxItem.Kind.PW_JOB_LINK,
+        {"sf_job_id": sf_job_id, "sf_job_number": number or ""},
+        run_id=ctx.run_id,
+        dry_run=False,
+        context={"work_order_id": wo_id, "pw_field": pw_field},
+    )
+
+
 def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
     wo_id, key = wo["work_order_id"], job_key(wo["work_order_id"])
     wo, why = verify(ctx, wo, fresh)
@@ -330,14 +349,17 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
     }
     with transaction.atomic():
         if not hold:
-            decision = planner.dedup.check({**wo, "sf_customer_id": customer})
+            # A dry run's MOCK customer has no jobs to compare with.
+            decision = planner.dedup.check(
+                {**wo, "sf_customer_id": customer if isinstance(customer, int) else None}
+            )
             if not ctx.dry_run:
                 planner.dedup.record(decision, wo_id, ctx.run_id)
             if decision.decision == "duplicate":
-                # dedup's record() back-fills the work order's sf_job_id (R31b).
+                # dedup's record() back-fills the work order's sf_job_id (R31b); PW learns it too (R21).
                 ctx.count("linked")
-                if not ctx.dry_run:
-                    settle_unneeded(key, f"duplicate of SF job {decision.sf_job_id}: {decision.reason}")
+                if not ctx.dry_run and decision.sf_job_id:
+                    _linked(ctx, key, wo_id, int(decision.sf_job_id), context["pw_field"], decision.reason)
                 return
             if decision.decision == "review":
                 hold = (
