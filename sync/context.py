@@ -111,6 +111,7 @@ class StepContext:
             stats = getattr(stats, "stats", None)
             if isinstance(stats, dict):
                 snap["client_stats"] = _jsonable(stats)
+                snap["requests"] = request_count(stats)
             out[system] = snap
         return out
 
@@ -165,6 +166,20 @@ class StepContext:
     @staticmethod
     def is_network_failure(exc: BaseException) -> bool:
         return isinstance(exc, IntegrationError) and exc.retryable
+
+
+def request_count(stats: dict) -> int:
+    """HTTP requests a client made, from its own stats: SF counts ``requests`` by method and status, PW
+    counts attempts by operation and outcome (its listings page, so calls undercount requests)."""
+    if isinstance(stats.get("requests"), dict):
+        return sum(v for v in stats["requests"].values() if isinstance(v, int))
+    return sum(
+        v
+        for outcomes in stats.values()
+        if isinstance(outcomes, dict)
+        for v in outcomes.values()
+        if isinstance(v, int)
+    )
 
 
 def _jsonable(value):

@@ -118,9 +118,6 @@ def merge_calls(*snapshots: dict[str, Any]) -> dict[str, Any]:
                 t["calls"] += v["calls"]
                 t["errors"] += v["errors"]
                 t["seconds"] = round(t["seconds"] + v["seconds"], 3)
-            if "requests" in data:
-                target.setdefault("requests", {})
-                for k, v in data["requests"].items():
-                    if isinstance(v, (int, float)):
-                        target["requests"][k] = target["requests"].get(k, 0) + v
+            if isinstance(data.get("requests"), int):
+                target["requests"] = target.get("requests", 0) + data["requests"]
     return out

@@ -54,6 +54,7 @@ def summarize(run: SyncRun, *, report_limit: int = 50) -> dict[str, Any]:
         "api": {
             system: {
                 "calls": d.get("calls", 0),
+                "requests": d.get("requests", 0),
                 "errors": d.get("errors", 0),
                 "seconds": d.get("seconds", 0.0),
             }
@@ -119,7 +120,8 @@ def format_summary(data: dict[str, Any]) -> list[str]:
     for system, api in sorted(data["api"].items()):
         name = {"pw": "PropertyWare", "sf": "ServiceFusion"}.get(system, system)
         lines.append(
-            f"  {name}: {api['calls']} calls, {api['errors']} errors, {api['seconds']:.1f}s in calls"
+            f"  {name}: {api['calls']} calls ({api['requests']} HTTP requests), {api['errors']} errors, "
+            f"{api['seconds']:.1f}s in calls"
         )
     if data.get("error_summary"):
         lines.append(f"  failed steps: {data['error_summary']}")

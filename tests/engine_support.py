@@ -1,5 +1,6 @@
 """Helpers for the sync engine's end-to-end tests: both simulators on loopback, the settings that point
 the clients at them, flags set the way a test needs, and read-outs of what reached each simulator."""
+
 from __future__ import annotations
 
 import contextlib
@@ -14,17 +15,25 @@ from sync.flags import set_flag
 from sync.simulators.propertyware import PropertyWareSimulator
 from sync.simulators.servicefusion import ServiceFusionSimulator
 
-WRITE_OPERATIONS = ("createWorkOrder", "updateWorkOrder", "closeWorkOrder", "attachNoteToWorkOrder",
-                    "approveWorkOrder")
+WRITE_OPERATIONS = (
+    "createWorkOrder",
+    "updateWorkOrder",
+    "closeWorkOrder",
+    "attachNoteToWorkOrder",
+    "approveWorkOrder",
+)
 CHECK = re.compile(r"^WO-(\d+)$")
 
 
 @contextlib.contextmanager
-def simulators(dataset: Any = "tiny", *, page_size: int = 10, sf_rate_limit: int = 100_000,
-               seed: int = 0) -> Iterator[tuple[PropertyWareSimulator, ServiceFusionSimulator]]:
+def simulators(
+    dataset: Any = "tiny", *, page_size: int = 10, sf_rate_limit: int = 100_000, seed: int = 0
+) -> Iterator[tuple[PropertyWareSimulator, ServiceFusionSimulator]]:
     """Both simulators, started; SF's rate limit is high so tests do not wait on the pacing."""
-    with PropertyWareSimulator(dataset=dataset, seed=seed, page_size=page_size) as pw, \
-            ServiceFusionSimulator(rate_limit=sf_rate_limit, rate_window=60.0, seed=seed) as sf:
+    with (
+        PropertyWareSimulator(dataset=dataset, seed=seed, page_size=page_size) as pw,
+        ServiceFusionSimulator(rate_limit=sf_rate_limit, rate_window=60.0, seed=seed) as sf,
+    ):
         yield pw, sf
 
 
@@ -32,13 +41,26 @@ def client_settings(pw: PropertyWareSimulator, sf: ServiceFusionSimulator) -> di
     """settings.PROPERTYWARE / SERVICEFUSION pointing at the simulators (fast pacing, short waits)."""
     return {
         "PROPERTYWARE": {
-            "URL": pw.url, "WSDL_URL": "", "USERNAME": pw.username, "PASSWORD": pw.password,
-            "TIMEOUT": 30.0, "VENDORS_TIMEOUT": 30.0, "VERIFY": "true", "MAX_RPS": 1000.0, "RETRIES": 2,
-            "RETRY_MIN_WAIT": 0.01, "RETRY_MAX_WAIT": 0.05,
+            "URL": pw.url,
+            "WSDL_URL": "",
+            "USERNAME": pw.username,
+            "PASSWORD": pw.password,
+            "TIMEOUT": 30.0,
+            "VENDORS_TIMEOUT": 30.0,
+            "VERIFY": "true",
+            "MAX_RPS": 1000.0,
+            "RETRIES": 2,
+            "RETRY_MIN_WAIT": 0.01,
+            "RETRY_MAX_WAIT": 0.05,
         },
         "SERVICEFUSION": {
-            "BASE_URL": sf.base_url, "CLIENT_ID": sf.client_id, "CLIENT_SECRET": sf.client_secret,
-            "VERIFY": sf.ca_path, "CONNECT_TIMEOUT": 5.0, "READ_TIMEOUT": 30.0, "RATE_LIMIT_CAP": 0,
+            "BASE_URL": sf.base_url,
+            "CLIENT_ID": sf.client_id,
+            "CLIENT_SECRET": sf.client_secret,
+            "VERIFY": sf.ca_path,
+            "CONNECT_TIMEOUT": 5.0,
+            "READ_TIMEOUT": 30.0,
+            "RATE_LIMIT_CAP": 0,
             "RETRIES": 2,
         },
     }
@@ -50,7 +72,12 @@ def point_settings(settings, pw, sf) -> None:
         setattr(settings, name, value)
     # Reads run one by one: parallel reads use connections of their own, which cannot see a test's
     # uncommitted transaction (the parallel path has its own transactional test).
-    settings.SYNC = {**settings.SYNC, "OUTBOX_BACKOFF_BASE": 0.01, "OUTBOX_BACKOFF_MAX": 0.1, "READ_WORKERS": 1}
+    settings.SYNC = {
+        **settings.SYNC,
+        "OUTBOX_BACKOFF_BASE": 0.01,
+        "OUTBOX_BACKOFF_MAX": 0.1,
+        "READ_WORKERS": 1,
+    }
     cache.clear()
 
 

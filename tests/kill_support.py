@@ -4,6 +4,7 @@ The child shares no transaction with pytest, so it gets a real database: a SQLit
 tmp dir, or on PostgreSQL ``<test database name>_kill`` on the same server (dropped and created here).
 Results are read back through ``manage.py shell``, as JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,16 @@ def kill_database_url(tmp_path: Path) -> str:
 
     conf = environ.Env.db_url_config(url)
     name = f"{conf['NAME']}_kill"
-    admin = {k: v for k, v in (("host", conf.get("HOST")), ("port", conf.get("PORT")),
-                                ("user", conf.get("USER")), ("password", conf.get("PASSWORD"))) if v}
+    admin = {
+        k: v
+        for k, v in (
+            ("host", conf.get("HOST")),
+            ("port", conf.get("PORT")),
+            ("user", conf.get("USER")),
+            ("password", conf.get("PASSWORD")),
+        )
+        if v
+    }
     with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -46,26 +55,46 @@ class Child:
             "DATABASE_URL": database_url,
             "SECRET_KEY": "kill-test-only",
             "DEBUG": "false",
-            "PW_URL": pw.url, "PW_USERNAME": pw.username, "PW_PASSWORD": pw.password, "PW_MAX_RPS": "1000",
-            "PW_RETRY_MIN_WAIT": "0.01", "PW_RETRY_MAX_WAIT": "0.05",
-            "SF_BASE_URL": sf.base_url, "SF_CLIENT_ID": sf.client_id, "SF_CLIENT_SECRET": sf.client_secret,
+            "PW_URL": pw.url,
+            "PW_USERNAME": pw.username,
+            "PW_PASSWORD": pw.password,
+            "PW_MAX_RPS": "1000",
+            "PW_RETRY_MIN_WAIT": "0.01",
+            "PW_RETRY_MAX_WAIT": "0.05",
+            "SF_BASE_URL": sf.base_url,
+            "SF_CLIENT_ID": sf.client_id,
+            "SF_CLIENT_SECRET": sf.client_secret,
             "SF_VERIFY": sf.ca_path,
-            "SYNC_OUTBOX_BACKOFF_BASE": "0.01", "SYNC_OUTBOX_BACKOFF_MAX": "0.1",
+            "SYNC_OUTBOX_BACKOFF_BASE": "0.01",
+            "SYNC_OUTBOX_BACKOFF_MAX": "0.1",
             "LOG_LEVEL": "ERROR",
             **extra_env,
         }
 
     def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-        proc = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and proc.returncode != 0:
-            raise AssertionError(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n"
-                                 f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            raise AssertionError(
+                f"manage.py {' '.join(args)} failed ({proc.returncode}):\n"
+                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
         return proc
 
     def start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def query(self, code: str) -> Any:
         """Run ``code`` (which sets ``result``) in the child's Django and return ``result``."""

@@ -1,5 +1,6 @@
 """Dry run: every read runs and every write is planned (MOCK- ids, a report), but nothing reaches either
 system; turning dry run off afterwards sends exactly what was planned."""
+
 from __future__ import annotations
 
 import json
@@ -71,14 +72,21 @@ def test_the_command_forces_a_dry_run_and_reports_it_as_json(sims):
 def test_turning_dry_run_off_sends_what_was_planned_once(sims):
     pw, sf = sims
     dry = run_sync(dry_run=True)
-    planned = set(OutboxItem.objects.filter(run=dry, kind="job", state=OutboxItem.State.DRY_RUN)
-                  .exclude(result={}).values_list("key", flat=True))
+    planned = set(
+        OutboxItem.objects.filter(run=dry, kind="job", state=OutboxItem.State.DRY_RUN)
+        .exclude(result={})
+        .values_list("key", flat=True)
+    )
     live()
 
     real = run_sync()
 
     assert real.status == SyncRun.Status.SUCCEEDED
-    sent = set(OutboxItem.objects.filter(kind="job", state=OutboxItem.State.SENT).values_list("key", flat=True))
+    sent = set(
+        OutboxItem.objects.filter(kind="job", state=OutboxItem.State.SENT).values_list("key", flat=True)
+    )
     assert sent == planned
     assert set(sf_jobs_by_work_order(sf).values()) == {1}
-    assert not OutboxItem.objects.filter(state=OutboxItem.State.DRY_RUN, kind="job").exclude(result={}).exists()
+    assert (
+        not OutboxItem.objects.filter(state=OutboxItem.State.DRY_RUN, kind="job").exclude(result={}).exists()
+    )

@@ -2,6 +2,7 @@
 
 What reached each simulator is read from the simulators themselves, not from our own records.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -100,7 +101,11 @@ def test_a_work_order_edited_in_propertyware_gets_a_new_version(sims):
     pw, sf = sims
     live()
     run_sync()
-    wo = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False).order_by("work_order_id").first()
+    wo = (
+        FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False)
+        .order_by("work_order_id")
+        .first()
+    )
     jobs_before = len(sf.store.jobs())
     pw.store.edit_work_order(wo.work_order_id, description="Water heater leaking into the garage")
 
@@ -118,7 +123,11 @@ def test_a_job_completed_in_servicefusion_shows_on_the_propertyware_work_order_w
     pw, sf = sims
     live()
     run_sync()
-    wo = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False).order_by("work_order_id").first()
+    wo = (
+        FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False)
+        .order_by("work_order_id")
+        .first()
+    )
     before = pw.store.get_work_order(wo.work_order_id)
     sf.store.set_job_status(wo.sf_job_id, "Completed")
     closed_at = next(j for j in sf.store.jobs() if j["id"] == wo.sf_job_id)["closed_at"]
@@ -145,8 +154,13 @@ def test_a_new_work_order_in_propertyware_gets_its_job_on_the_next_run(sims):
     live()
     run_sync()
     building = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False).first().building_id
-    new_id = pw.store.create_work_order(building=building, description="Garage door stuck half open",
-                                        priority="HIGH", category="General", status="Open")
+    new_id = pw.store.create_work_order(
+        building=building,
+        description="Garage door stuck half open",
+        priority="HIGH",
+        category="General",
+        status="Open",
+    )
 
     run_sync()
 
@@ -178,24 +192,38 @@ def test_unmapped_buildings_wrong_units_and_duplicates_are_held_with_reasons(sim
     inactive = {b for b, row in buildings.items() if not portfolios[row["_portfolioID"]]["active"]}
     unmapped = {k for k, why in held.items() if "has no ServiceFusion customer" in why}
     assert unmapped, held
-    assert all(int(k[len("job:WO-"):]) in {w["ID"] for w in pw.store.work_orders()
-                                          if w["building"]["ID"] in inactive} for k in unmapped)
+    assert all(
+        int(k[len("job:WO-") :])
+        in {w["ID"] for w in pw.store.work_orders() if w["building"]["ID"] in inactive}
+        for k in unmapped
+    )
     wrong_units = [why for why in held.values() if why.startswith("unit problem")]
-    assert wrong_units and all("building id of multi-unit building" in why or "is not a unit of" in why
-                               for why in wrong_units)
-    assert not set(sf_jobs_by_work_order(sf)) & {int(k[len("job:WO-"):]) for k in held}
+    assert wrong_units and all(
+        "building id of multi-unit building" in why or "is not a unit of" in why for why in wrong_units
+    )
+    assert not set(sf_jobs_by_work_order(sf)) & {int(k[len("job:WO-") :]) for k in held}
 
     # Duplicates: one new work order SF already has a job for (check number), one that looks like an
     # existing job of the same customer (same unit, same words, same week).
     known = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False).order_by("work_order_id")
     original = known.first()
-    same = pw.store.create_work_order(building=original.building_id, description=original.description,
-                                      unitIDs=original.unit_ids, status="Open", priority=original.priority)
-    exact = pw.store.create_work_order(building=original.building_id, description="Broken window latch",
-                                       status="Open")
-    sf.store.seed_job({"customer_name": next(j["customer_id"] for j in sf.store.jobs()
-                                              if j["id"] == original.sf_job_id),
-                       "check_number": f"WO-{exact}", "description": "Broken window latch (phoned in)"})
+    same = pw.store.create_work_order(
+        building=original.building_id,
+        description=original.description,
+        unitIDs=original.unit_ids,
+        status="Open",
+        priority=original.priority,
+    )
+    exact = pw.store.create_work_order(
+        building=original.building_id, description="Broken window latch", status="Open"
+    )
+    sf.store.seed_job(
+        {
+            "customer_name": next(j["customer_id"] for j in sf.store.jobs() if j["id"] == original.sf_job_id),
+            "check_number": f"WO-{exact}",
+            "description": "Broken window latch (phoned in)",
+        }
+    )
     jobs_before = len(sf.store.jobs())
 
     run_sync()

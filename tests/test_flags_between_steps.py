@@ -1,5 +1,6 @@
 """Flags are read when each step starts (R36): a flag flipped while a run is going takes effect at the next
 step, each step records the values it ran with, and a malformed stored value fails the step naming it."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,6 +24,7 @@ def _flip_after(step: str, name: str, value):
     def progress(event):
         if event["event"] == "step_finished" and event["step"] == step:
             set_flag(name, value, reason=f"test: flipped after {step}")
+
     return progress
 
 

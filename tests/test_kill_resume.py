@@ -5,6 +5,7 @@ with SIGKILL at the worst moment, and the next run repairs everything without wr
   re-run finds the job by its check number and creates no second one.
 - A pull is killed between two committed batches: the re-run loses nothing and duplicates nothing.
 """
+
 from __future__ import annotations
 
 import threading
@@ -62,7 +63,9 @@ def test_a_sender_killed_after_the_job_post_committed_creates_no_second_job(tmp_
         )
         assert row[0] == "sent" and row[1]["recovered"] is True
         assert row[1]["id"] == first[0]["id"] == row[2]
-        fields = {c["fieldName"]: c["value"] for c in pw.store.get_work_order(int(killed_ref[3:]))["customFields"]}
+        fields = {
+            c["fieldName"]: c["value"] for c in pw.store.get_work_order(int(killed_ref[3:]))["customFields"]
+        }
         assert fields["sfJobId"] == str(first[0]["id"])  # and PropertyWare learnt the job id
 
 

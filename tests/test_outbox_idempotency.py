@@ -1,6 +1,7 @@
 """The outbox writes each record once: ambiguous POSTs are looked up before any second POST (R35), failures
 retry with backoff then dead-letter (staff retry or ignore), rows are claimed by a conditional UPDATE, and
 repeated network failures open the circuit without losing a row."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,19 @@ def sims(settings):
 
 def _customers_first():
     """Everything up to the job push, so a test's faults hit the job POSTs only."""
-    run_sync(steps=["getPWPortfolios", "getPWBuildings", "getPWWorkOrders", "getPWLeases", "getSFCustomers",
-                    "getSFJobs", "pushPortfoliosToSF", "syncUnitsToSF", "pushLeaseTenantsToSF"])
+    run_sync(
+        steps=[
+            "getPWPortfolios",
+            "getPWBuildings",
+            "getPWWorkOrders",
+            "getPWLeases",
+            "getSFCustomers",
+            "getSFJobs",
+            "pushPortfoliosToSF",
+            "syncUnitsToSF",
+            "pushLeaseTenantsToSF",
+        ]
+    )
 
 
 @pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_504"])
@@ -64,8 +76,11 @@ def test_a_customer_post_whose_answer_is_lost_is_found_not_posted_again(sims):
     assert recovered.count() == 2
     for row in recovered:
         entity = row.context["entity_type"]
-        mapping = CustomerMapping.objects.get(entity_type=entity, pw_portfolio_id=row.context["portfolio_id"],
-                                              pw_building_id=row.context.get("building_id"))
+        mapping = CustomerMapping.objects.get(
+            entity_type=entity,
+            pw_portfolio_id=row.context["portfolio_id"],
+            pw_building_id=row.context.get("building_id"),
+        )
         assert mapping.sf_customer_id == row.result["id"] and mapping.status == "mapped"
 
 
@@ -128,8 +143,9 @@ def test_a_row_is_claimed_by_one_sender_only():
     row.refresh_from_db()
     assert row.state == State.SENDING and row.attempts == 1 and row.ambiguous is True
     # A failed row waits for its next attempt time.
-    OutboxItem.objects.filter(pk=row.pk).update(state=State.FAILED,
-                                                next_attempt_at=timezone.now() + timezone.timedelta(hours=1))
+    OutboxItem.objects.filter(pk=row.pk).update(
+        state=State.FAILED, next_attempt_at=timezone.now() + timezone.timedelta(hours=1)
+    )
     assert OutboxItem.objects.claim(row.pk, run_id=None) is False
 
 

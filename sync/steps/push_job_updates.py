@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from sync.errors import AlreadyClosed, NotFound
+from sync.errors import AlreadyClosed, IntegrationError, NotFound
 from sync.fact_edits import current_work_order, work_order_record
-from sync.loading import current_rows, text
+from sync.loading import chunks, current_rows, text
 from sync.models import OutboxItem
 from sync.outbox import Conflict, Ignore, Sender, WriteHandler, plan
 from sync.status import is_open, load_status_map, normalise_status, status_update_for
@@ -33,12 +33,35 @@ class PwStatusHandler(WriteHandler):
     kind = PW_STATUS
     system = "pw"
 
+    def __init__(self) -> None:
+        self.fresh: dict[int, object] = {}
+
+    def prefetch(self, ctx) -> None:
+        """Read the work orders about to be updated, 50 per call, instead of one call each."""
+        ids = list(
+            OutboxItem.objects.due().filter(kind=PW_STATUS).values_list("context__work_order_id", flat=True)
+        )
+        for part in chunks(sorted({int(i) for i in ids if i}), 50):
+            try:
+                found = {int(wo.id): wo for wo in ctx.pw.iter_work_orders(ids=part)}
+            except IntegrationError as exc:  # each row then reads its own work order
+                ctx.error(
+                    "pushJobUpdatesToPW.prefetch",
+                    exc,
+                    recovery="read one by one",
+                    system="pw",
+                    with_stack=False,
+                )
+                continue
+            self.fresh.update({wo_id: found.get(wo_id) for wo_id in part})
+
     def validate(self, ctx, payload, context) -> str:
         return "" if (payload.get("status") or "").strip() else "status is empty"
 
     def send(self, ctx, row):
         wo_id, target = row.context["work_order_id"], row.payload["status"]
-        fresh = ctx.pw.get_work_order(wo_id)  # read first: the update echoes every other field (R29)
+        # Read first (prefetched moments ago): the update echoes every other field (R29).
+        fresh = self.fresh.pop(wo_id) if wo_id in self.fresh else ctx.pw.get_work_order(wo_id)
         if fresh is None:
             raise Conflict(f"conflict: PW work order {wo_id} is missing")
         if normalise_status(fresh.status) == normalise_status(target):
@@ -167,5 +190,7 @@ def run(ctx) -> None:
             {"planned": "planned", "held": "held", "dry_run": "planned"}.get(outcome, "already_planned")
         )
     if not ctx.dry_run:
-        for key, value in Sender(ctx, [PwStatusHandler()]).drain().items():
+        handler = PwStatusHandler()
+        handler.prefetch(ctx)
+        for key, value in Sender(ctx, [handler]).drain().items():
             ctx.count({"sent": "updated", "dead": "failed"}.get(key, key), value)

@@ -3,6 +3,7 @@ simulators in-process, runs a full sync with writes on, changes a few records as
 ServiceFusion users would, runs an incremental sync, prints both summaries, creates a demo admin login and
 serves the admin (``--no-serve`` stops after the summaries, for CI).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -29,16 +30,22 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="Exit after the summaries (CI).")
         parser.add_argument("--dataset", default="demo", help="Simulator dataset: tiny, demo or large.")
         parser.add_argument("--port", type=int, default=8000, help="Port for the admin (default 8000).")
-        parser.add_argument("--sf-rate-limit", type=int, default=6000,
-                            help="ServiceFusion simulator requests per minute (the real API allows 60).")
+        parser.add_argument(
+            "--sf-rate-limit",
+            type=int,
+            default=6000,
+            help="ServiceFusion simulator requests per minute (the real API allows 60).",
+        )
 
     def handle(self, *args, **options):
         from sync.simulators.propertyware import PropertyWareSimulator
         from sync.simulators.servicefusion import ServiceFusionSimulator
 
         say = self.stdout.write
-        say(f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} "
-            f"({settings.DATABASES['default']['NAME']})")
+        say(
+            f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} "
+            f"({settings.DATABASES['default']['NAME']})"
+        )
         call_command("migrate", interactive=False, verbosity=0)
         try:
             pw_sim = PropertyWareSimulator(dataset=options["dataset"], page_size=50)
@@ -73,22 +80,37 @@ class Command(BaseCommand):
     # --- steps of the demo ----------------------------------------------------------------------------
     def _point_clients_at(self, pw, sf) -> None:
         settings.PROPERTYWARE = {
-            **settings.PROPERTYWARE, "URL": pw.url, "WSDL_URL": "", "USERNAME": pw.username,
-            "PASSWORD": pw.password, "VERIFY": "true", "MAX_RPS": 200.0, "RETRY_MIN_WAIT": 0.2,
+            **settings.PROPERTYWARE,
+            "URL": pw.url,
+            "WSDL_URL": "",
+            "USERNAME": pw.username,
+            "PASSWORD": pw.password,
+            "VERIFY": "true",
+            "MAX_RPS": 200.0,
+            "RETRY_MIN_WAIT": 0.2,
             "RETRY_MAX_WAIT": 2.0,
         }
         settings.SERVICEFUSION = {
-            **settings.SERVICEFUSION, "BASE_URL": sf.base_url, "CLIENT_ID": sf.client_id,
-            "CLIENT_SECRET": sf.client_secret, "VERIFY": sf.ca_path, "RATE_LIMIT_CAP": 0,
+            **settings.SERVICEFUSION,
+            "BASE_URL": sf.base_url,
+            "CLIENT_ID": sf.client_id,
+            "CLIENT_SECRET": sf.client_secret,
+            "VERIFY": sf.ca_path,
+            "RATE_LIMIT_CAP": 0,
         }
         cache.clear()  # no token of an earlier simulator
 
     def _progress(self, event: dict[str, Any]) -> None:
         if event["event"] == "step_finished":
             status = event["status"]
-            style = self.style.SUCCESS if status == "succeeded" else (
-                self.style.WARNING if status == "skipped" else self.style.ERROR)
-            self.stdout.write(f"  {style(f'{status:<9}')} {event['step']:<22} {event.get('seconds', 0):6.1f}s")
+            style = (
+                self.style.SUCCESS
+                if status == "succeeded"
+                else (self.style.WARNING if status == "skipped" else self.style.ERROR)
+            )
+            self.stdout.write(
+                f"  {style(f'{status:<9}')} {event['step']:<22} {event.get('seconds', 0):6.1f}s"
+            )
 
     def _print(self, run) -> None:
         for line in format_summary(summarize(run)):
@@ -100,25 +122,35 @@ class Command(BaseCommand):
 
         done: list[str] = []
         flags = read_flags()
-        linked = list(FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False)
-                      .order_by("work_order_id").values("work_order_id", "sf_job_id", "description"))
+        linked = list(
+            FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False)
+            .order_by("work_order_id")
+            .values("work_order_id", "sf_job_id", "description")
+        )
         if linked:
             wo = linked[0]
             new_text = f"{wo['description']} (tenant called again: now leaking under the sink)"
             pw.store.edit_work_order(wo["work_order_id"], description=new_text)
             done.append(f"PropertyWare: edited the description of work order {wo['work_order_id']}")
-        mapped = list(CustomerMapping.objects.filter(entity_type="building", status="mapped")
-                      .order_by("pw_building_id").values_list("pw_building_id", flat=True)[:3])
+        mapped = list(
+            CustomerMapping.objects.filter(entity_type="building", status="mapped")
+            .order_by("pw_building_id")
+            .values_list("pw_building_id", flat=True)[:3]
+        )
         for i, building_id in enumerate(mapped, start=1):
             new_id = pw.store.create_work_order(
-                building=building_id, description=f"Demo: smoke detector chirping ({i})", priority="MEDIUM",
-                category="General", status="Open",
+                building=building_id,
+                description=f"Demo: smoke detector chirping ({i})",
+                priority="MEDIUM",
+                category="General",
+                status="Open",
             )
             done.append(f"PropertyWare: new work order {new_id} in building {building_id}")
         for wo in linked[1:4]:
             sf.store.set_job_status(wo["sf_job_id"], "Completed")
-            done.append(f"ServiceFusion: job {wo['sf_job_id']} (work order {wo['work_order_id']}) moved to "
-                        f"Completed")
+            done.append(
+                f"ServiceFusion: job {wo['sf_job_id']} (work order {wo['work_order_id']}) moved to Completed"
+            )
         if len(linked) > 4:
             sf.store.add_invoice(linked[4]["sf_job_id"], "245.00")
             done.append(f"ServiceFusion: job {linked[4]['sf_job_id']} invoiced ($245.00)")
