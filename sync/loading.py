@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 
 __all__ = [
+    "load",
     "batch_size",
     "chunks",
     "count_merge",
@@ -75,3 +76,19 @@ def version_keys(model, id_field: str, ids: Iterable) -> dict:
             model.objects.filter(is_current=True, **{f"{id_field}__in": part}).values_list(id_field, pk)
         )
     return out
+
+
+def load(ctx, model, records, *, full: bool | None = None, system: str = "pw", change_reason: str = ""):
+    """Merge a batch for a step: its run id and name on the versions; with ``full`` the batch is the whole
+    set of ``system``'s records, so current rows missing from it are tombstoned."""
+    from warehouse.scd import merge
+
+    full = ctx.full if full is None else full
+    return merge(
+        model,
+        records,
+        sync_run_id=ctx.run_id,
+        change_reason=change_reason or ctx.name,
+        full=full,
+        scope={"source_system": system} if full else None,
+    )

@@ -149,6 +149,39 @@ def test_a_job_completed_in_servicefusion_shows_on_the_propertyware_work_order_w
     assert pw_writes(pw) == writes
 
 
+def test_a_closed_sf_job_also_closes_the_work_order_when_configured(sims):
+    pw, sf = sims
+    live(PW_CLOSE_ON_SF_CLOSED=True)
+    run_sync()
+    wo = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False).order_by("work_order_id").first()
+    sf.store.set_job_status(wo.sf_job_id, "Job Closed")
+
+    run_sync()
+
+    after = pw.store.get_work_order(wo.work_order_id)
+    assert after["status"] == "Closed" and after["completedDate"]
+    assert FactWorkOrder.objects.get(work_order_id=wo.work_order_id, is_current=True).status == "Closed"
+
+
+def test_a_work_order_closed_in_propertyware_while_its_job_is_open_goes_to_review_once(sims):
+    pw, sf = sims
+    live()
+    run_sync()
+    wo = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False).order_by("work_order_id").first()
+    pw.store.edit_work_order(wo.work_order_id, status="Closed")
+    sf.store.set_job_status(wo.sf_job_id, "Dispatched")
+
+    run_sync()
+
+    row = OutboxItem.objects.get(key=f"pw:status:WO-{wo.work_order_id}:Dispatched")
+    assert row.state == OutboxItem.State.HELD and row.review and "conflict" in row.hold_reason
+    assert pw.store.get_work_order(wo.work_order_id)["status"] == "Closed"
+    writes = pw_writes(pw)
+    run_sync()  # conflicts are not retried
+    assert pw_writes(pw) == writes
+    assert OutboxItem.objects.get(pk=row.pk).state == OutboxItem.State.HELD
+
+
 def test_a_new_work_order_in_propertyware_gets_its_job_on_the_next_run(sims):
     pw, sf = sims
     live()

@@ -11,10 +11,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from warehouse.scd import merge
 
 from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
-from sync.loading import batch_size, chunks, count_merge, text, version_keys
+from sync.loading import batch_size, chunks, count_merge, load, text, version_keys
 from warehouse.models import DimBuilding, DimPortfolio, DimUnit
 
 ADDRESS = ("address", "address2", "city", "state", "zip", "country")
@@ -62,15 +61,13 @@ def _load(ctx, *, entity: str, model, records_iter, parent_model, parent_field: 
         for r in batch:
             r[key_field] = keys.get(r[parent_field])
         with transaction.atomic():
-            result = merge(model, batch, sync_run_id=ctx.run_id, change_reason=ctx.name, full=ctx.full)
+            result = load(ctx, model, batch)
             save_progress(cursor, read=total + len(batch))
         total += len(batch)
         count_merge(ctx, result, entity)
     if ctx.full and total == 0:
         with transaction.atomic():  # PW has none left: the full reconciliation tombstones them all
-            count_merge(
-                ctx, merge(model, [], sync_run_id=ctx.run_id, change_reason=ctx.name, full=True), entity
-            )
+            count_merge(ctx, load(ctx, model, [], full=True), entity)
     ctx.count(f"{entity}_read", total)
     finish_pass(cursor, synced_to=started, since=bound.isoformat() if bound else None, count=total)
 

@@ -12,10 +12,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from warehouse.scd import merge
 
 from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
-from sync.loading import batch_size, chunks, count_merge, current_rows, text, version_keys
+from sync.loading import batch_size, chunks, count_merge, current_rows, load, text, version_keys
 from warehouse.models import DimBuilding, DimTenant, DimUnit, FactLease
 
 ACTIVE_STATUSES = frozenset({"active", "active - notice given"})
@@ -79,12 +78,12 @@ def run(ctx) -> None:
         with transaction.atomic():
             count_merge(
                 ctx,
-                merge(FactLease, leases, sync_run_id=ctx.run_id, change_reason=ctx.name, full=ctx.full),
+                load(ctx, FactLease, leases),
                 "leases",
             )
             count_merge(
                 ctx,
-                merge(DimTenant, tenants, sync_run_id=ctx.run_id, change_reason=ctx.name, full=ctx.full),
+                load(ctx, DimTenant, tenants),
                 "tenants",
             )
             save_progress(cursor, read=total + len(batch))

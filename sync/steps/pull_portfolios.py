@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
-from warehouse.scd import merge
 
 from sync.cursors import finish_pass, get_cursor, start_pass
-from sync.loading import count_merge, text
+from sync.loading import count_merge, load, text
 from warehouse.models import DimPortfolio
 
 
@@ -32,8 +31,6 @@ def run(ctx) -> None:
     records = [record(p) for p in ctx.pw.iter_portfolios()]
     ctx.count("portfolios_read", len(records))
     with transaction.atomic():
-        result = merge(
-            DimPortfolio, records, sync_run_id=ctx.run_id, change_reason="getPWPortfolios", full=ctx.full
-        )
+        result = load(ctx, DimPortfolio, records)
         finish_pass(cursor, synced_to=started, count=len(records))
     count_merge(ctx, result, "portfolios")

@@ -10,10 +10,9 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
-from warehouse.scd import merge
 
 from sync.cursors import finish_pass, get_cursor, start_pass
-from sync.loading import chunks, count_merge, text
+from sync.loading import chunks, count_merge, load, text
 from sync.mappings import pw_ids_of_customer, save_mapping
 from warehouse.models import CustomerMapping, DimCustomer, SfCustomerCache
 
@@ -88,13 +87,7 @@ def run(ctx) -> None:
                 ctx.count("cache_removed", gone.delete()[0])
         count_merge(
             ctx,
-            merge(
-                DimCustomer,
-                [customer_record(c) for c in customers],
-                sync_run_id=ctx.run_id,
-                change_reason=ctx.name,
-                full=ctx.full,
-            ),
+            load(ctx, DimCustomer, [customer_record(c) for c in customers], system="sf"),
             "customers",
         )
         linked = 0

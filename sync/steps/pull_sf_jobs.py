@@ -11,12 +11,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from warehouse.scd import merge
 
 from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
 from sync.loading import batch_size, chunks, count_merge, text, version_keys
 from sync.status import is_closed_sf_category
 from warehouse.models import DimCustomer, DimStatus, FactJob, FactWorkOrder
+from warehouse.scd import merge
 
 CHECK_NUMBER = re.compile(r"^WO-(\d+)$")
 
@@ -86,7 +86,7 @@ def load_lookups(ctx) -> dict:
 
 
 def store_jobs(jobs, *, flags, statuses: dict, sync_run_id, change_reason: str, full: bool = False):
-    """Merge SF jobs into fact_jobs (also used right after a job is created)."""
+    """Merge SF jobs into fact_jobs (also used right after a job is created); ``full``: the whole set."""
     label = flags.sf_job_cf_work_order_id
     records = [job_record(j, label, statuses) for j in jobs]
     customers = version_keys(DimCustomer, "customer_id", (r["customer_id"] for r in records))
@@ -94,7 +94,14 @@ def store_jobs(jobs, *, flags, statuses: dict, sync_run_id, change_reason: str, 
     for r in records:
         r["customer_key"] = customers.get(r["customer_id"])
         r["work_order_key"] = work_orders.get(r["work_order_id"])
-    return merge(FactJob, records, sync_run_id=sync_run_id, change_reason=change_reason, full=full)
+    return merge(
+        FactJob,
+        records,
+        sync_run_id=sync_run_id,
+        change_reason=change_reason,
+        full=full,
+        scope={"source_system": "sf"} if full else None,
+    )
 
 
 def statuses_by_name() -> dict:

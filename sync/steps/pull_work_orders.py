@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
-from sync.loading import batch_size, chunks, count_merge, current_rows, date_key, text, version_keys
+from sync.loading import batch_size, chunks, count_merge, current_rows, date_key, load, text, version_keys
 from sync.status import is_open
 from sync.units import apply_unit_rules, building_facts
 from warehouse.models import (
@@ -28,7 +28,6 @@ from warehouse.models import (
     DimVendor,
     FactWorkOrder,
 )
-from warehouse.scd import merge
 
 
 def vendor_record(v) -> dict:
@@ -108,7 +107,7 @@ def _load_batch(ctx, batch, statuses: set, full: bool, cursor, read_so_far: int)
             if decision.cleared:
                 ctx.count("unit_cleared")
         _add_dimension_keys(records)
-        result = merge(FactWorkOrder, records, sync_run_id=ctx.run_id, change_reason=ctx.name, full=full)
+        result = load(ctx, FactWorkOrder, records, full=full)
         save_progress(cursor, read=read_so_far + len(batch))
     count_merge(ctx, result, "work_orders")
 
@@ -147,7 +146,7 @@ def run(ctx) -> None:
     with transaction.atomic():
         count_merge(
             ctx,
-            merge(DimVendor, vendors, sync_run_id=ctx.run_id, change_reason=ctx.name, full=ctx.full),
+            load(ctx, DimVendor, vendors),
             "vendors",
         )
     ctx.count("vendors_read", len(vendors))
@@ -173,7 +172,7 @@ def run(ctx) -> None:
         with transaction.atomic():
             count_merge(
                 ctx,
-                merge(FactWorkOrder, [], sync_run_id=ctx.run_id, change_reason=ctx.name, full=True),
+                load(ctx, FactWorkOrder, [], full=True),
                 "work_orders",
             )
     _load_statuses(ctx, statuses)

@@ -64,7 +64,10 @@ class PwStatusHandler(WriteHandler):
         fresh = self.fresh.pop(wo_id) if wo_id in self.fresh else ctx.pw.get_work_order(wo_id)
         if fresh is None:
             raise Conflict(f"conflict: PW work order {wo_id} is missing")
-        if normalise_status(fresh.status) == normalise_status(target):
+        needs_update = normalise_status(fresh.status) != normalise_status(target)
+        # A retry after the update went through but the close did not still closes.
+        needs_close = bool(row.payload.get("close")) and normalise_status(fresh.status) != "closed"
+        if not needs_update and not needs_close:
             raise Ignore(f"PW already has status {fresh.status}", {"id": wo_id, "status": fresh.status})
         warehouse = (
             FactWorkOrder.objects.filter(is_current=True, work_order_id=wo_id).values("status").first()
@@ -90,8 +93,9 @@ class PwStatusHandler(WriteHandler):
         if row.payload.get("closed"):
             changes["completed_date"] = completed or timezone.now()
         try:
-            ctx.pw.update_work_order(wo_id, **changes)
-            if row.payload.get("close"):
+            if needs_update:
+                ctx.pw.update_work_order(wo_id, **changes)
+            if needs_close:
                 ctx.pw.close_work_order(
                     wo_id,
                     completed_date=changes["completed_date"],
@@ -101,7 +105,7 @@ class PwStatusHandler(WriteHandler):
             raise Conflict(f"conflict: {exc}") from exc
         except NotFound as exc:
             raise Conflict(f"conflict: PW work order {wo_id} is missing ({exc})") from exc
-        result = {"id": wo_id, "status": target}
+        result = {"id": wo_id, "status": "Closed" if row.payload.get("close") else target}
         if "completed_date" in changes:
             result["completed_date"] = changes["completed_date"].isoformat()
         return result
