@@ -241,22 +241,31 @@ class Sender:
         self.max_wait = float(settings.SYNC["OUTBOX_BACKOFF_MAX"])
         self.counts: Counter = Counter()
 
-    def drain(self, *, keys: Iterable[str] | None = None) -> Counter:
-        """Send every due row of the handled kinds (optionally only ``keys``), waiting out short backoffs."""
+    def drain(self, *, keys: Iterable[str] | None = None, count_as: str = "sent") -> Counter:
+        """Send every due row of the handled kinds (optionally only ``keys``), waiting out short backoffs.
+
+        The outcomes are added to the step's counts (rows sent counted as ``count_as``, dead ones as
+        "failed") and returned.
+        """
         rows = OutboxItem.objects.filter(kind__in=list(self.handlers))
         if keys is not None:
             rows = rows.filter(key__in=list(keys))
-        while True:
-            due = list(rows.due().order_by("id").values_list("pk", flat=True)[:500])
-            if not due:
-                soonest = rows.filter(state=State.FAILED).aggregate(t=Min("next_attempt_at"))["t"]
-                wait = (soonest - timezone.now()).total_seconds() if soonest else None
-                if wait is not None and wait <= self.max_wait:
-                    time.sleep(max(0.0, wait))
-                    continue
-                break
-            for pk in due:
-                self._send_one(pk)
+        try:
+            while True:
+                due = list(rows.due().order_by("id").values_list("pk", flat=True)[:500])
+                if not due:
+                    soonest = rows.filter(state=State.FAILED).aggregate(t=Min("next_attempt_at"))["t"]
+                    wait = (soonest - timezone.now()).total_seconds() if soonest else None
+                    if wait is not None and wait <= self.max_wait:
+                        time.sleep(max(0.0, wait))
+                        continue
+                    break
+                for pk in due:
+                    self._send_one(pk)
+        finally:
+            names = {"sent": count_as, "dead": "failed", "held": "held_at_send"}
+            for key, value in self.counts.items():
+                self.ctx.count(names.get(key, key), value)
         return self.counts
 
     def _send_one(self, pk: int) -> None:

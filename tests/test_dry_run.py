@@ -13,17 +13,10 @@ from sync.flags import read_flags
 from sync.models import OutboxItem, SyncRun
 from sync.runner import run_sync
 from sync.summary import summarize
-from tests.engine_support import live, point_settings, pw_writes, sf_jobs_by_work_order, sf_posts, simulators
+from tests.engine_support import live, pw_writes, sf_jobs_by_work_order, sf_posts
 from warehouse.models import CustomerMapping, FactWorkOrder
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sims(settings):
-    with simulators() as (pw, sf):
-        point_settings(settings, pw, sf)
-        yield pw, sf
 
 
 def test_dry_run_is_the_default_and_writes_nothing_to_either_system(sims):

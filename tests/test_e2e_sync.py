@@ -9,17 +9,10 @@ import pytest
 
 from sync.models import OutboxItem, StepRun, SyncRun
 from sync.runner import run_sync
-from tests.engine_support import live, point_settings, pw_writes, sf_jobs_by_work_order, sf_posts, simulators
+from tests.engine_support import live, pw_writes, sf_jobs_by_work_order, sf_posts
 from warehouse.models import FactJob, FactWorkOrder
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sims(settings):
-    with simulators() as (pw, sf):
-        point_settings(settings, pw, sf)
-        yield pw, sf
 
 
 def _pw_world(pw):
@@ -27,6 +20,14 @@ def _pw_world(pw):
     buildings = {b["ID"]: b for b in pw.store.records("buildings")}
     units = {u["ID"]: u for u in pw.store.records("units")}
     return portfolios, buildings, units
+
+
+def _first_with_job() -> FactWorkOrder:
+    return (
+        FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False)
+        .order_by("work_order_id")
+        .first()
+    )
 
 
 def _expected_jobs(pw, flags_open) -> dict[int, dict]:
@@ -153,7 +154,7 @@ def test_a_closed_sf_job_also_closes_the_work_order_when_configured(sims):
     pw, sf = sims
     live(PW_CLOSE_ON_SF_CLOSED=True)
     run_sync()
-    wo = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False).order_by("work_order_id").first()
+    wo = _first_with_job()
     sf.store.set_job_status(wo.sf_job_id, "Job Closed")
 
     run_sync()
@@ -167,7 +168,7 @@ def test_a_work_order_closed_in_propertyware_while_its_job_is_open_goes_to_revie
     pw, sf = sims
     live()
     run_sync()
-    wo = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False).order_by("work_order_id").first()
+    wo = _first_with_job()
     pw.store.edit_work_order(wo.work_order_id, status="Closed")
     sf.store.set_job_status(wo.sf_job_id, "Dispatched")
 

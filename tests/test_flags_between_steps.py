@@ -8,16 +8,9 @@ import pytest
 from sync.flags import set_flag
 from sync.models import FeatureFlag, OutboxItem, StepRun, SyncRun
 from sync.runner import run_sync
-from tests.engine_support import live, point_settings, sf_jobs_by_work_order, simulators
+from tests.engine_support import live, sf_jobs_by_work_order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sims(settings):
-    with simulators() as (pw, sf):
-        point_settings(settings, pw, sf)
-        yield pw, sf
 
 
 def _flip_after(step: str, name: str, value):

@@ -10,34 +10,20 @@ from django.utils import timezone
 from sync.flags import set_flag
 from sync.models import OutboxItem, StepRun, SyncError, SyncRun
 from sync.outbox import ignore_items, retry_items
+from sync.pipeline import STEP_NAMES
 from sync.runner import run_sync
-from tests.engine_support import live, point_settings, sf_jobs_by_work_order, simulators
+from tests.engine_support import live, sf_jobs_by_work_order
 from warehouse.models import CustomerMapping, FactWorkOrder
 
 pytestmark = pytest.mark.django_db
 State = OutboxItem.State
 
 
-@pytest.fixture
-def sims(settings):
-    with simulators() as (pw, sf):
-        point_settings(settings, pw, sf)
-        yield pw, sf
-
-
 def _customers_first():
     """Everything up to the job push, so a test's faults hit the job POSTs only."""
     run_sync(
         steps=[
-            "getPWPortfolios",
-            "getPWBuildings",
-            "getPWWorkOrders",
-            "getPWLeases",
-            "getSFCustomers",
-            "getSFJobs",
-            "pushPortfoliosToSF",
-            "syncUnitsToSF",
-            "pushLeaseTenantsToSF",
+            n for n in STEP_NAMES if n not in ("getSFInvoices", "pushWorkOrdersToSF", "pushJobUpdatesToPW")
         ]
     )
 

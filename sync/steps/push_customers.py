@@ -75,16 +75,17 @@ class CustomerHandler(WriteHandler):
             return "a location has no street address"
         return ""
 
+    def is_ours(self, ctx, row, customer) -> bool:
+        """Whether an SF customer is the one this row creates (its PW id in the custom fields)."""
+        portfolio_id, building_id = pw_ids_of_customer(customer.custom_fields or {}, ctx.flags)
+        if self.entity_type == "building":
+            return building_id == row.context.get("building_id")
+        return building_id is None and portfolio_id == row.context.get("portfolio_id")
+
     def recover(self, ctx, row):
-        wanted = (
-            row.context.get("building_id")
-            if self.entity_type == "building"
-            else row.context.get("portfolio_id")
-        )
+        # Name filters are partial: every candidate is checked by its PW id.
         for customer in ctx.sf.iter_customers(filters={"name": row.payload["customer_name"]}):
-            portfolio_id, building_id = pw_ids_of_customer(customer.custom_fields or {}, ctx.flags)
-            found = building_id if self.entity_type == "building" else portfolio_id
-            if found == wanted and (self.entity_type == "building" or building_id is None):
+            if self.is_ours(ctx, row, customer):
                 return {"id": int(customer.id), "name": customer.name}
         return None
 
@@ -270,15 +271,10 @@ def run(ctx) -> None:
         raise StepSkipped("ENABLE_SERVICE_FUSION is off: no ServiceFusion customers created")
     plan_portfolios(ctx)
     if not ctx.dry_run:
-        _count(ctx, Sender(ctx, [CustomerHandler(PORTFOLIO, "portfolio")]).drain())
+        Sender(ctx, [CustomerHandler(PORTFOLIO, "portfolio")]).drain(count_as="created")
     plan_buildings(ctx)
     if not ctx.dry_run:
-        _count(ctx, Sender(ctx, [CustomerHandler(BUILDING, "building")]).drain())
-
-
-def _count(ctx, counts) -> None:
-    for key, value in counts.items():
-        ctx.count({"sent": "created", "dead": "failed"}.get(key, key), value)
+        Sender(ctx, [CustomerHandler(BUILDING, "building")]).drain(count_as="created")
 
 
 __all__ = [

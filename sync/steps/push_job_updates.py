@@ -196,5 +196,4 @@ def run(ctx) -> None:
     if not ctx.dry_run:
         handler = PwStatusHandler()
         handler.prefetch(ctx)
-        for key, value in Sender(ctx, [handler]).drain().items():
-            ctx.count({"sent": "updated", "dead": "failed"}.get(key, key), value)
+        Sender(ctx, [handler]).drain(count_as="updated")

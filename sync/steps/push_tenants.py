@@ -15,9 +15,9 @@ from django.db import transaction
 from sync.customer_match import normalise_name
 from sync.mappings import mapped_customers, pw_ids_of_customer
 from sync.models import OutboxItem
-from sync.outbox import Sender, WriteHandler, plan
+from sync.outbox import Sender, plan
 from sync.payloads import lease_customer_body
-from sync.steps.push_customers import customer_labels, upsert_cache_from_body
+from sync.steps.push_customers import CustomerHandler, customer_labels, upsert_cache_from_body
 from warehouse.models import DimTenant, FactLease, SfCustomerCache, TenantMapping
 
 LEASE = OutboxItem.Kind.TENANT_CUSTOMER
@@ -86,26 +86,16 @@ def reconcile_contacts(ctx, leases, tenants, customers) -> None:
     ctx.count("tenants_via_job", sum(1 for r in rows if r["status"] == "via_job"))
 
 
-class LeaseCustomerHandler(WriteHandler):
-    kind = LEASE
-    system = "sf"
+class LeaseCustomerHandler(CustomerHandler):
+    """A child customer for one lease, under the building's customer."""
 
-    def validate(self, ctx, payload, context) -> str:
-        if not isinstance(payload.get("parent_customer"), int):
-            return "building customer is not mapped"
-        return "" if (payload.get("customer_name") or "").strip() else "customer name is empty"
+    def __init__(self) -> None:
+        super().__init__(LEASE, "lease")
 
-    def recover(self, ctx, row):
-        for customer in ctx.sf.iter_customers(filters={"name": row.payload["customer_name"]}):
-            if customer.parent_customer_id == row.payload.get("parent_customer") and pw_ids_of_customer(
-                customer.custom_fields or {}, ctx.flags
-            )[1] == row.context.get("building_id"):
-                return {"id": int(customer.id), "name": customer.name}
-        return None
-
-    def send(self, ctx, row):
-        customer = ctx.sf.create_customer(row.payload)
-        return {"id": int(customer.id), "name": customer.name}
+    def is_ours(self, ctx, row, customer) -> bool:
+        return customer.parent_customer_id == row.payload.get("parent_customer") and pw_ids_of_customer(
+            customer.custom_fields or {}, ctx.flags
+        )[1] == row.context.get("building_id")
 
     def apply(self, ctx, row, result) -> None:
         upsert_cache_from_body(int(result["id"]), row.payload)
@@ -159,8 +149,7 @@ def push_child_customers(ctx, leases, tenants, customers) -> None:
             {"planned": "planned", "held": "held", "dry_run": "planned"}.get(outcome, "already_planned")
         )
     if not ctx.dry_run:
-        for key, value in Sender(ctx, [LeaseCustomerHandler()]).drain().items():
-            ctx.count({"sent": "created", "dead": "failed"}.get(key, key), value)
+        Sender(ctx, [LeaseCustomerHandler()]).drain(count_as="created")
 
 
 def run(ctx) -> None:

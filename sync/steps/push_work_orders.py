@@ -290,9 +290,7 @@ def run(ctx) -> None:
                 record_key=job_key(wo["work_order_id"]),
             )
     if not ctx.dry_run:
-        counts = Sender(ctx, [JobHandler(), PwLinkHandler()]).drain()
-        for key, value in counts.items():
-            ctx.count({"sent": "sent", "dead": "failed"}.get(key, key), value)
+        Sender(ctx, [JobHandler(), PwLinkHandler()]).drain(count_as="sent")
         ctx.count(
             "created",
             OutboxItem.objects.filter(
