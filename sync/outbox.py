@@ -41,6 +41,7 @@ __all__ = [
     "ignore_items",
     "mock_id",
     "plan",
+    "plan_write",
     "retry_items",
     "settle_found",
     "settle_unneeded",
@@ -173,6 +174,17 @@ def settle_found(key: str, result: dict) -> int:
             next_attempt_at=None,
         )
     )
+
+
+def plan_write(
+    ctx, key: str, kind: str, payload: dict, *, context: dict | None = None, hold_reason: str = ""
+) -> tuple[OutboxItem, str]:
+    """``plan`` for a step (its run, its dry-run flag), counting the outcome on the step."""
+    row, outcome = plan(
+        key, kind, payload, run_id=ctx.run_id, dry_run=ctx.dry_run, context=context, hold_reason=hold_reason
+    )
+    ctx.count({"planned": "planned", "held": "held", "dry_run": "planned"}.get(outcome, "already_planned"))
+    return row, outcome
 
 
 def retry_items(items: Iterable[OutboxItem] | Iterable[int]) -> int:

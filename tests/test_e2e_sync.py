@@ -102,11 +102,7 @@ def test_a_work_order_edited_in_propertyware_gets_a_new_version(sims):
     pw, sf = sims
     live()
     run_sync()
-    wo = (
-        FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False)
-        .order_by("work_order_id")
-        .first()
-    )
+    wo = _first_with_job()
     jobs_before = len(sf.store.jobs())
     pw.store.edit_work_order(wo.work_order_id, description="Water heater leaking into the garage")
 
@@ -124,11 +120,7 @@ def test_a_job_completed_in_servicefusion_shows_on_the_propertyware_work_order_w
     pw, sf = sims
     live()
     run_sync()
-    wo = (
-        FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=False)
-        .order_by("work_order_id")
-        .first()
-    )
+    wo = _first_with_job()
     before = pw.store.get_work_order(wo.work_order_id)
     sf.store.set_job_status(wo.sf_job_id, "Completed")
     closed_at = next(j for j in sf.store.jobs() if j["id"] == wo.sf_job_id)["closed_at"]

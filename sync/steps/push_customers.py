@@ -18,7 +18,7 @@ from sync.context import StepSkipped
 from sync.customer_match import match_customer
 from sync.mappings import mapped_customers, pw_ids_of_customer, save_mapping
 from sync.models import OutboxItem
-from sync.outbox import Sender, WriteHandler, is_remote_id, plan, settle_unneeded
+from sync.outbox import Sender, WriteHandler, is_remote_id, plan_write, settle_unneeded
 from sync.payloads import building_customer_body, portfolio_customer_body
 from warehouse.models import (
     CustomerMapping,
@@ -148,17 +148,8 @@ def _plan_one(
             if ctx.flags.safe_mode:
                 refused = CustomerHandler(kind, entity_type).validate(ctx, body, {})
                 hold_reason = f"safe mode: {refused}" if refused else ""
-        _, outcome = plan(
-            key,
-            kind,
-            body,
-            run_id=ctx.run_id,
-            dry_run=ctx.dry_run,
-            context={"entity_type": entity_type, **mapping},
-            hold_reason=hold_reason,
-        )
-        ctx.count(
-            {"planned": "planned", "held": "held", "dry_run": "planned"}.get(outcome, "already_planned")
+        _, outcome = plan_write(
+            ctx, key, kind, body, context={"entity_type": entity_type, **mapping}, hold_reason=hold_reason
         )
         if outcome == "planned" and not ctx.dry_run:
             save_mapping(

@@ -17,7 +17,7 @@ from sync.errors import AlreadyClosed, IntegrationError, NotFound
 from sync.fact_edits import current_work_order, work_order_record
 from sync.loading import chunks, current_rows, text
 from sync.models import OutboxItem
-from sync.outbox import Conflict, Ignore, Sender, WriteHandler, plan
+from sync.outbox import Conflict, Ignore, Sender, WriteHandler, plan_write
 from sync.status import is_open, load_status_map, normalise_status, status_update_for
 from warehouse.models import FactJob, FactWorkOrder
 from warehouse.scd import merge
@@ -179,20 +179,9 @@ def run(ctx) -> None:
         }
         context = {"work_order_id": job["work_order_id"], "job_id": job["job_id"], "sf_status": job["status"]}
         with transaction.atomic():
-            row, outcome = plan(
-                key,
-                PW_STATUS,
-                payload,
-                run_id=ctx.run_id,
-                dry_run=ctx.dry_run,
-                context=context,
-                hold_reason=hold,
-            )
+            row, outcome = plan_write(ctx, key, PW_STATUS, payload, context=context, hold_reason=hold)
             if hold and outcome == "held" and not ctx.dry_run:
                 OutboxItem.objects.filter(pk=row.pk).update(review=True)  # a conflict: staff decide
-        ctx.count(
-            {"planned": "planned", "held": "held", "dry_run": "planned"}.get(outcome, "already_planned")
-        )
     if not ctx.dry_run:
         handler = PwStatusHandler()
         handler.prefetch(ctx)

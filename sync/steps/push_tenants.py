@@ -15,7 +15,7 @@ from django.db import transaction
 from sync.customer_match import normalise_name
 from sync.mappings import mapped_customers, pw_ids_of_customer
 from sync.models import OutboxItem
-from sync.outbox import Sender, plan
+from sync.outbox import Sender, plan_write
 from sync.payloads import lease_customer_body
 from sync.steps.push_customers import CustomerHandler, customer_labels, upsert_cache_from_body
 from warehouse.models import DimTenant, FactLease, SfCustomerCache, TenantMapping
@@ -136,18 +136,7 @@ def push_child_customers(ctx, leases, tenants, customers) -> None:
             ],
         }
         with transaction.atomic():
-            _, outcome = plan(
-                f"customer:lease:{lease_id}",
-                LEASE,
-                body,
-                run_id=ctx.run_id,
-                dry_run=ctx.dry_run,
-                context=context,
-                hold_reason=hold,
-            )
-        ctx.count(
-            {"planned": "planned", "held": "held", "dry_run": "planned"}.get(outcome, "already_planned")
-        )
+            plan_write(ctx, f"customer:lease:{lease_id}", LEASE, body, context=context, hold_reason=hold)
     if not ctx.dry_run:
         Sender(ctx, [LeaseCustomerHandler()]).drain(count_as="created")
 

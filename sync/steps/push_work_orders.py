@@ -18,7 +18,7 @@ from sync.job_writes import JobHandler, PwLinkHandler, link_key
 from sync.loading import chunks, text
 from sync.mappings import mapped_customers
 from sync.models import OutboxItem
-from sync.outbox import Sender, plan, settle_found, settle_unneeded
+from sync.outbox import Sender, plan, plan_write, settle_found, settle_unneeded
 from sync.payloads import job_body
 from sync.status import is_open, normalise_status
 from sync.steps.push_customers import BUILDING
@@ -368,10 +368,7 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
         if not hold and ctx.flags.safe_mode:
             refused = planner.handler.validate(ctx, body, context)
             hold = f"safe mode: {refused}" if refused else ""
-        _, outcome = plan(
-            key, JOB, body, run_id=ctx.run_id, dry_run=ctx.dry_run, context=context, hold_reason=hold
-        )
-    ctx.count({"planned": "planned", "held": "held", "dry_run": "planned"}.get(outcome, "already_planned"))
+        plan_write(ctx, key, JOB, body, context=context, hold_reason=hold)
 
 
 __all__ = ["JobPlanner", "candidates", "job_key", "run", "verify"]
