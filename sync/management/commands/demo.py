@@ -129,7 +129,7 @@ class Command(BaseCommand):
         )
         if linked:
             wo = linked[0]
-            new_text = f"{wo['description']} (tenant called again: now leaking under the sink)"
+            new_text = f"{wo['description']} [edited in PropertyWare: now leaking under the sink]"
             pw.store.edit_work_order(wo["work_order_id"], description=new_text)
             done.append(f"PropertyWare: edited the description of work order {wo['work_order_id']}")
         mapped = list(
