@@ -8,12 +8,15 @@ dedup service consulted (R31, R32: duplicates are linked, near matches held for 
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
 from sync.context import StepSkipped
 from sync.cursors import get_cursor
-from sync.dedup import DedupService
+from sync.dedup import TEMPORAL_SCORE, DedupDecision, DedupService, description_similarity
 from sync.job_writes import JobHandler, PwLinkHandler, link_key
 from sync.loading import chunks, text
 from sync.mappings import mapped_customers
@@ -96,6 +99,7 @@ class JobPlanner:
         self.techs = self._map_vendors_to_techs()
         self.dedup = DedupService(flags)
         self.handler = JobHandler()
+        self.planned: dict = defaultdict(list)  # customer → work orders given a job in this step
         self.today = timezone.localdate()
 
     def _map_vendors_to_techs(self) -> dict[int, int]:
@@ -115,6 +119,25 @@ class JobPlanner:
             if tech != current:
                 DimVendor.objects.filter(is_current=True, vendor_id=vendor_id).update(sf_tech_id=tech)
         return out
+
+    def note_planned(self, wo: dict, customer) -> None:
+        self.planned[customer].append(wo)
+
+    def planned_twin(self, wo: dict, customer) -> tuple[int, str] | None:
+        """A work order planned earlier in this step for the same customer and unit, created within the
+        dedup window, whose description is as similar as R31c asks (the dedup service's measure)."""
+        flags = self.ctx.flags
+        window = timedelta(days=flags.dedup_window_days)
+        for other in self.planned.get(customer, ()):
+            if wo.get("unit_id") and other.get("unit_id") and wo["unit_id"] != other["unit_id"]:
+                continue
+            mine, theirs = wo.get("created_date"), other.get("created_date")
+            if mine and theirs and abs(mine - theirs) > window:
+                continue
+            similarity = description_similarity(wo.get("description"), other.get("description"))
+            if similarity > flags.dedup_description_similarity:
+                return other["work_order_id"], f"description similarity {similarity:.2f}"
+        return None
 
     def category(self, pw_category: str) -> str:
         found = self.categories.get(text(pw_category).lower())
@@ -345,6 +368,7 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
         if ctx.flags.pw_sf_job_id_field in wo["pw_custom_fields"]
         else "",
     }
+    twin = None
     with transaction.atomic():
         if not hold:
             # A dry run's MOCK customer has no jobs to compare with.
@@ -364,11 +388,24 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
                     f"possible duplicate of SF job {decision.sf_job_id} (score {decision.score:.2f}): "
                     f"{decision.reason}"
                 )
+            elif twin := planner.planned_twin(wo, customer):
+                # Two work orders alike enough for R31c, both new: SF has neither job yet, so the dedup
+                # service cannot see the pair. The second waits; next run it meets the first one's job.
+                hold = f"possible duplicate of work order {twin[0]}, planned in this run ({twin[1]})"
+                if not ctx.dry_run:
+                    planner.dedup.record(
+                        DedupDecision("review", TEMPORAL_SCORE, "temporal", None, hold), wo_id, ctx.run_id
+                    )
         body = planner.body(wo, customer, building, named) if customer else {"check_number": f"WO-{wo_id}"}
         if not hold and ctx.flags.safe_mode:
             refused = planner.handler.validate(ctx, body, context)
             hold = f"safe mode: {refused}" if refused else ""
-        plan_write(ctx, key, JOB, body, context=context, hold_reason=hold)
+        if not hold:
+            planner.note_planned(wo, customer)
+        row, outcome = plan_write(ctx, key, JOB, body, context=context, hold_reason=hold)
+        if twin and outcome == "held" and not ctx.dry_run:
+            # Staff decide (retry: not a duplicate; ignore: it is); planning does not reopen it.
+            OutboxItem.objects.filter(pk=row.pk).update(review=True)
 
 
 __all__ = ["JobPlanner", "candidates", "job_key", "run", "verify"]
