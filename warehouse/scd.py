@@ -116,44 +116,49 @@ def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -
     to_close: list[int] = []
     to_insert: list[SCD2Model] = []
     type1_objs: list[SCD2Model] = []
+    rehashed: list[SCD2Model] = []
     counts = defaultdict(int)
     t1_names = [attnames[p] for p in batch.present_type1]
 
     for key, row in batch.rows.items():
-        new_hash = batch.hashes[key]
+        hashes = (batch.hashes[key], batch.type1_hashes[key])
         current = open_rows.get(key)
         if current is None:
-            to_insert.append(_version(model, attnames, row, new_hash, meta))
+            to_insert.append(_version(model, attnames, row, hashes, meta))
             counts["inserted"] += 1
-        elif current["row_hash"] != new_hash or current["is_deleted"]:
+        elif current["row_hash"] != hashes[0] or current["is_deleted"]:
             _check_forward(spec, current, meta.at)
             to_close.append(current[pk_name])
             merged = list(row)
             for position in spec.type1_positions:
                 if position not in batch.present_type1:  # carry forward what this batch didn't name
                     merged[position] = current[attnames[position]]
-            to_insert.append(_version(model, attnames, merged, new_hash, meta))
+            to_insert.append(_version(model, attnames, merged, hashes, meta))
             counts["changed"] += 1
+        elif current["type1_hash"] == hashes[1]:
+            counts["unchanged"] += 1
         elif any(current[attnames[p]] != row[p] for p in batch.present_type1):
-            obj = model(**{pk_name: current[pk_name]})
+            obj = model(**{pk_name: current[pk_name], "type1_hash": hashes[1]})
             for p in batch.present_type1:
                 setattr(obj, attnames[p], row[p])
             type1_objs.append(obj)
             counts["type1_updated"] += 1
-        else:
+        else:  # same values, hashed over another set of fields: only the hash is brought up to date
+            rehashed.append(model(**{pk_name: current[pk_name], "type1_hash": hashes[1]}))
             counts["unchanged"] += 1
 
     if full:
         in_scope = manager.filter(is_current=True).filter(scope).values(
-            pk_name, "valid_from", "row_hash", *attnames
+            pk_name, "valid_from", "row_hash", "type1_hash", *attnames
         )
         for current in in_scope.iterator(chunk_size=2000):
             if (current[attnames[0]], current[id_name]) in batch.rows:
                 continue
             _check_forward(spec, current, meta.at)
             to_close.append(current[pk_name])
-            # The tombstone keeps the last values and hash; is_deleted alone marks it.
-            tomb = _version(model, attnames, [current[a] for a in attnames], current["row_hash"], meta)
+            # The tombstone keeps the last values and hashes; is_deleted alone marks it.
+            values = [current[a] for a in attnames]
+            tomb = _version(model, attnames, values, (current["row_hash"], current["type1_hash"]), meta)
             tomb.is_current, tomb.is_deleted = False, True
             to_insert.append(tomb)
             counts["tombstoned"] += 1
@@ -162,7 +167,9 @@ def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -
     for start in range(0, len(to_close), CHUNK):
         manager.filter(pk__in=to_close[start: start + CHUNK]).update(valid_to=meta.at, is_current=False)
     if type1_objs:
-        manager.bulk_update(type1_objs, t1_names, batch_size=CHUNK)
+        manager.bulk_update(type1_objs, [*t1_names, "type1_hash"], batch_size=CHUNK)
+    if rehashed:
+        manager.bulk_update(rehashed, ["type1_hash"], batch_size=CHUNK)
     if to_insert:
         manager.bulk_create(to_insert, batch_size=CHUNK)
     return MergeResult(**counts)
@@ -174,7 +181,7 @@ def _fetch_open(manager, batch: Batch, attnames: list[str], pk_name: str) -> dic
     for source_system, source_id in batch.rows:
         ids_by_system[source_system].append(source_id)
     found: dict[tuple, dict] = {}
-    columns = (pk_name, "row_hash", "is_deleted", "valid_from", *attnames)
+    columns = (pk_name, "row_hash", "type1_hash", "is_deleted", "valid_from", *attnames)
     for source_system, ids in ids_by_system.items():
         for start in range(0, len(ids), CHUNK):
             lookup = {attnames[0]: source_system, f"{attnames[1]}__in": ids[start: start + CHUNK]}
@@ -183,7 +190,7 @@ def _fetch_open(manager, batch: Batch, attnames: list[str], pk_name: str) -> dic
     return found
 
 
-def _version(model, attnames, row, row_hash, meta: _Meta):
+def _version(model, attnames, row, hashes: tuple[str, str], meta: _Meta):
     values = dict(zip(attnames, row, strict=True))
     return model(
         **values,
@@ -191,7 +198,8 @@ def _version(model, attnames, row, row_hash, meta: _Meta):
         valid_to=None,
         is_current=True,
         is_deleted=False,
-        row_hash=row_hash or "",
+        row_hash=hashes[0],
+        type1_hash=hashes[1],
         change_reason=meta.change_reason,
         sync_run_id=meta.sync_run_id,
     )

@@ -1,13 +1,17 @@
-"""The PostgreSQL strategy of the SCD2 merge: COPY the batch into a temporary table, then merge set-based.
+"""The PostgreSQL strategy of the SCD2 merge: COPY the rows that may change into a temporary table, then
+merge set-based.
 
-Four statements do the work whatever the batch size: close changed versions and insert their successors
-(one UPDATE … RETURNING feeding an INSERT … SELECT), insert new keys, update Type-1 columns in place, and
-for a full reconciliation close absent rows and insert their tombstones.
+One read of the open versions' hashes (by natural key, chunked) tells which records can be skipped. The
+rest are COPY'd into a temporary table, and a fixed handful of statements does the work whatever the batch
+size: close changed versions and insert their successors (UPDATE … RETURNING feeding INSERT … SELECT),
+insert new keys, update Type-1 columns in place, and for a full reconciliation close absent rows and insert
+their tombstones.
 """
 from __future__ import annotations
 
 import json
 
+import psycopg
 from django.db import connections
 from django.db.models import Q
 from psycopg import sql
@@ -15,8 +19,12 @@ from psycopg import sql
 from .scd_rows import Batch
 
 STAGE = sql.Identifier("_scd_stage")
-META_COLUMNS = sql.SQL("valid_from, valid_to, is_current, row_hash, change_reason, sync_run_id, is_deleted")
-NEW_VERSION = sql.SQL("%s, NULL, true, s.row_hash, %s, %s, false")
+META_COLUMNS = sql.SQL(
+    "valid_from, valid_to, is_current, row_hash, type1_hash, change_reason, sync_run_id, is_deleted"
+)
+NEW_VERSION = sql.SQL("%s, NULL, true, s.row_hash, s.type1_hash, %s, %s, false")
+# Natural keys per "= ANY(array)" lookup of open versions.
+LOOKUP_CHUNK = 100_000
 
 
 def _cols(prefix: str, columns) -> sql.Composable:
@@ -35,79 +43,85 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
     present = set(batch.present_type1)
     omitted = {p for p in spec.type1_positions if p not in present}
     names = {"table": table, "stage": STAGE, "src": src, "key": key, "new_version": NEW_VERSION}
+    names["key_type"] = sql.SQL(spec.fields[1].db_type(connection))
     names["insert_columns"] = sql.SQL("{}, {}").format(_cols("", columns), META_COLUMNS)
     names["on_key"] = sql.SQL("t.{key} = s.{key} AND t.{src} = s.{src}").format(**names)
     version_params = [meta.at, meta.change_reason, meta.sync_run_id]
+    inserted = changed = type1_updated = tombstoned = 0
 
     def run(template: str, params=None, **extra):
         cursor.execute(sql.SQL(template).format(**names, **extra), params)
         return cursor.rowcount
 
     with connection.cursor() as cursor:
-        run("DROP TABLE IF EXISTS {stage}")
-        run(
-            "CREATE TEMP TABLE {stage} ON COMMIT DROP AS"
-            " SELECT {columns}, row_hash FROM {table} WITH NO DATA",
-            columns=_cols("", columns),
-        )
-        _copy_rows(cursor, batch, columns)
-        run("ANALYZE {stage}")
-
-        # 1. Changed Type-2 hash (or a tombstone coming back): close the open version, insert the next one;
-        # Type-1 columns the batch does not name are carried over from the closed version.
-        carried = sql.SQL(", ").join(
-            sql.SQL("c.{}" if p in omitted else "s.{}").format(c) for p, c in enumerate(columns)
-        )
-        changed = run(
-            "WITH closed AS ("
-            " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
-            " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
-            " RETURNING t.*)"
-            " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
-            " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
-            [meta.at, *version_params],
-            carried=carried,
-        )
-
-        # 2. Keys never seen (after step 1 every changed key has an open version again).
-        inserted = run(
-            "INSERT INTO {table} ({insert_columns}) SELECT {values}, {new_version} FROM {stage} AS s"
-            " WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {on_key} AND t.valid_to IS NULL)",
-            version_params,
-            values=_cols("s.", columns),
-        )
-
-        # 3. Type-1 columns the batch names, overwritten on the current version where they differ.
-        type1_updated = 0
-        if present:
-            named = [columns[p] for p in sorted(present)]
-            type1_updated = run(
-                "UPDATE {table} AS t SET {assignments} FROM {stage} AS s"
-                " WHERE {on_key} AND t.is_current AND ({differs})",
-                assignments=sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(c) for c in named),
-                differs=sql.SQL(" OR ").join(
-                    sql.SQL("t.{0} IS DISTINCT FROM s.{0}").format(c) for c in named
-                ),
+        known = _open_hashes(cursor, batch, names)
+        stage = [k for k in batch.rows if known.get(k) != (batch.hashes[k], batch.type1_hashes[k], False)]
+        if stage:
+            run("DROP TABLE IF EXISTS {stage}")
+            run(
+                "CREATE TEMP TABLE {stage} ON COMMIT DROP AS"
+                " SELECT {columns}, row_hash, type1_hash FROM {table} WITH NO DATA",
+                columns=_cols("", columns),
             )
+            _copy_rows(cursor, batch, stage, columns)
+
+            # 1. Changed Type-2 hash (or a tombstone coming back): close the open version, insert the next;
+            # Type-1 columns the batch does not name are carried over from the closed version.
+            carried = sql.SQL(", ").join(
+                sql.SQL("c.{}" if p in omitted else "s.{}").format(c) for p, c in enumerate(columns)
+            )
+            changed = run(
+                "WITH closed AS ("
+                " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
+                " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
+                " RETURNING t.*)"
+                " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
+                " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
+                [meta.at, *version_params],
+                carried=carried,
+            )
+
+            # 2. Keys never seen (after step 1 every changed key has an open version again).
+            inserted = run(
+                "INSERT INTO {table} ({insert_columns}) SELECT {values}, {new_version} FROM {stage} AS s"
+                " WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {on_key} AND t.valid_to IS NULL)",
+                version_params,
+                values=_cols("s.", columns),
+            )
+
+            # 3. Type-1 columns the batch names, overwritten on the current version where they differ;
+            # where only the hash differs (it covered other fields) the hash alone is brought up to date.
+            if present:
+                named = [columns[p] for p in sorted(present)]
+                type1_updated = run(
+                    "UPDATE {table} AS t SET {assignments}, type1_hash = s.type1_hash FROM {stage} AS s"
+                    " WHERE {on_key} AND t.is_current AND ({differs})",
+                    assignments=sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(c) for c in named),
+                    differs=sql.SQL(" OR ").join(
+                        sql.SQL("t.{0} IS DISTINCT FROM s.{0}").format(c) for c in named
+                    ),
+                )
+            run(
+                "UPDATE {table} AS t SET type1_hash = s.type1_hash FROM {stage} AS s"
+                " WHERE {on_key} AND t.is_current AND t.type1_hash <> s.type1_hash"
+            )
+            run("DROP TABLE {stage}")
 
         # 4. Full reconciliation: current rows in scope that the batch lacks end in a tombstone.
-        tombstoned = 0
         if full:
-            in_scope = model._default_manager.db_manager(using).filter(is_current=True).filter(scope)
-            scope_sql, scope_params = in_scope.values("pk").query.sql_with_params()
-            tombstoned = run(
-                "WITH closed AS ("
-                " UPDATE {table} AS t SET valid_to = %s, is_current = false"
-                " WHERE t.{pk} IN ({scope}) AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE {on_key})"
-                " RETURNING t.*)"
-                " INSERT INTO {table} ({insert_columns})"
-                " SELECT {values}, %s, NULL, false, c.row_hash, %s, %s, true FROM closed AS c",
-                [meta.at, *scope_params, *version_params],
-                pk=sql.Identifier(model._meta.pk.column),
-                scope=sql.SQL(scope_sql),  # compiled by Django's ORM; its values stay parameters
-                values=_cols("c.", columns),
-            )
-        run("DROP TABLE {stage}")
+            absent = _absent_in_scope(model, using, scope, batch)
+            if absent:
+                tombstoned = run(
+                    "WITH closed AS ("
+                    " UPDATE {table} AS t SET valid_to = %s, is_current = false"
+                    " WHERE t.{pk} = ANY(%s) AND t.is_current RETURNING t.*)"
+                    " INSERT INTO {table} ({insert_columns})"
+                    " SELECT {values}, %s, NULL, false, c.row_hash, c.type1_hash, %s, %s, true"
+                    " FROM closed AS c",
+                    [meta.at, absent, *version_params],
+                    pk=sql.Identifier(model._meta.pk.column),
+                    values=_cols("c.", columns),
+                )
 
     return MergeResult(
         inserted=inserted,
@@ -118,18 +132,52 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
     )
 
 
-def _copy_rows(cursor, batch: Batch, columns) -> None:
-    """COPY the batch (with each row's hash) into the stage table through psycopg 3's copy protocol."""
+def _open_hashes(cursor, batch: Batch, names) -> dict[tuple, tuple[str, str, bool]]:
+    """(row_hash, type1_hash, is_deleted) of the open version of every natural key in the batch."""
+    ids_by_system: dict[str, list] = {}
+    for source_system, source_id in batch.rows:
+        ids_by_system.setdefault(source_system, []).append(source_id)
+    query = sql.SQL(
+        "SELECT {key}, row_hash, type1_hash, is_deleted FROM {table}"
+        " WHERE valid_to IS NULL AND {src} = %s AND {key} = ANY(%s::{key_type}[])"
+    ).format(**names)
+    found = {}
+    # Server-side binding with the ids as one array literal parameter: Django's client-side binding would
+    # splice every id into the SQL text, and adapting a Python list element by element is slower still.
+    with psycopg.Cursor(cursor.cursor.connection) as raw:
+        for source_system, ids in ids_by_system.items():
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                array = "{" + ",".join(map(str, ids[start: start + LOOKUP_CHUNK])) + "}"
+                raw.execute(query, [source_system, array])
+                for source_id, row_hash, type1_hash, is_deleted in raw.fetchall():
+                    found[(source_system, source_id)] = (row_hash, type1_hash, is_deleted)
+    return found
+
+
+def _absent_in_scope(model, using: str, scope: Q, batch: Batch) -> list[int]:
+    """Surrogate keys of current rows within scope whose natural key the batch does not hold."""
+    source_name, id_name = (model._meta.get_field(n).attname for n in model.SCD_NATURAL_KEY)
+    current = model._default_manager.db_manager(using).filter(is_current=True).filter(scope)
+    return [
+        pk
+        for pk, source_system, source_id in current.values_list("pk", source_name, id_name).iterator(10_000)
+        if (source_system, source_id) not in batch.rows
+    ]
+
+
+def _copy_rows(cursor, batch: Batch, keys: list[tuple], columns) -> None:
+    """COPY the given rows (with their hashes) into the stage table through psycopg 3's copy protocol."""
     json_positions = batch.spec.json_positions
-    hashes = batch.hashes
+    rows, hashes, type1_hashes = batch.rows, batch.hashes, batch.type1_hashes
     raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-    statement = sql.SQL("COPY {} ({}, row_hash) FROM STDIN").format(STAGE, _cols("", columns))
+    statement = sql.SQL("COPY {} ({}, row_hash, type1_hash) FROM STDIN").format(STAGE, _cols("", columns))
     with raw.copy(statement) as copy:
         write = copy.write_row
-        for key, row in batch.rows.items():
+        for key in keys:
+            row = rows[key]
             if json_positions:
                 row = list(row)
                 for p in json_positions:
                     if row[p] is not None:
                         row[p] = json.dumps(row[p])
-            write((*row, hashes[key]))
+            write((*row, hashes[key], type1_hashes[key]))
