@@ -285,3 +285,44 @@ def test_as_of_history_reproduces_every_merged_snapshot(snapshots, remerge):
             assert all(a.valid_to == b.valid_from for a, b in zip(chain, chain[1:], strict=False))
             assert chain[-1].valid_to is None
         transaction.set_rollback(True)
+
+
+# --- property: batches naming different Type-1 fields never hide a change -----------------------------
+
+TYPE1_CHOICES = {"location": ["x", "y"], "source": ["Portal", "Phone"], "type": ["Repair", "Inspection"]}
+batch_strategy = st.tuples(
+    st.sets(st.sampled_from(sorted(TYPE1_CHOICES))),  # the Type-1 fields this batch names
+    st.dictionaries(
+        keys=st.integers(min_value=1, max_value=3),
+        values=st.tuples(
+            st.sampled_from(["Open", "Closed"]),
+            st.fixed_dictionaries({k: st.sampled_from(v) for k, v in TYPE1_CHOICES.items()}),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(batch_strategy, min_size=1, max_size=6))
+def test_current_rows_hold_the_last_value_any_batch_named(batches):
+    with transaction.atomic():
+        expected: dict[int, dict] = {}
+        for i, (named, snap) in enumerate(batches):
+            records = [
+                {"work_order_id": k, "status": status, **{f: t1[f] for f in named}}
+                for k, (status, t1) in snap.items()
+            ]
+            merge(FactWorkOrder, records, at=at(i))
+            for k, (status, t1) in snap.items():
+                state = expected.setdefault(k, {"location": "", "source": "", "type": ""})
+                state.update({"status": status, **{f: t1[f] for f in named}})
+            assert merge(FactWorkOrder, records, at=at(i + 0.5)).written == 0
+
+        current = {
+            row["work_order_id"]: row
+            for row in FactWorkOrder.objects.current().values("work_order_id", "status", *TYPE1_CHOICES)
+        }
+        assert {k: {f: v[f] for f in ("status", *TYPE1_CHOICES)} for k, v in current.items()} == expected
+        transaction.set_rollback(True)

@@ -121,35 +121,35 @@ def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -
     t1_names = [attnames[p] for p in batch.present_type1]
 
     for key, row in batch.rows.items():
-        hashes = (batch.hashes[key], batch.type1_hashes[key])
+        fingerprint = batch.fingerprints[key]
         current = open_rows.get(key)
         if current is None:
-            to_insert.append(_version(model, attnames, row, hashes, meta))
+            to_insert.append(_version(model, attnames, row, (batch.row_hash(key), fingerprint), meta))
             counts["inserted"] += 1
-        elif current["row_hash"] != hashes[0] or current["is_deleted"]:
+        elif current["values_hash"] == fingerprint and not current["is_deleted"]:
+            counts["unchanged"] += 1
+        elif current["row_hash"] != batch.row_hash(key) or current["is_deleted"]:
             _check_forward(spec, current, meta.at)
             to_close.append(current[pk_name])
             merged = list(row)
             for position in spec.type1_positions:
                 if position not in batch.present_type1:  # carry forward what this batch didn't name
                     merged[position] = current[attnames[position]]
-            to_insert.append(_version(model, attnames, merged, hashes, meta))
+            to_insert.append(_version(model, attnames, merged, (batch.row_hash(key), fingerprint), meta))
             counts["changed"] += 1
-        elif current["type1_hash"] == hashes[1]:
-            counts["unchanged"] += 1
         elif any(current[attnames[p]] != row[p] for p in batch.present_type1):
-            obj = model(**{pk_name: current[pk_name], "type1_hash": hashes[1]})
+            obj = model(**{pk_name: current[pk_name], "values_hash": fingerprint})
             for p in batch.present_type1:
                 setattr(obj, attnames[p], row[p])
             type1_objs.append(obj)
             counts["type1_updated"] += 1
-        else:  # same values, hashed over another set of fields: only the hash is brought up to date
-            rehashed.append(model(**{pk_name: current[pk_name], "type1_hash": hashes[1]}))
+        else:  # same values, fingerprinted over other fields: only the fingerprint is brought up to date
+            rehashed.append(model(**{pk_name: current[pk_name], "values_hash": fingerprint}))
             counts["unchanged"] += 1
 
     if full:
         in_scope = manager.filter(is_current=True).filter(scope).values(
-            pk_name, "valid_from", "row_hash", "type1_hash", *attnames
+            pk_name, "valid_from", "row_hash", "values_hash", *attnames
         )
         for current in in_scope.iterator(chunk_size=2000):
             if (current[attnames[0]], current[id_name]) in batch.rows:
@@ -158,7 +158,7 @@ def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -
             to_close.append(current[pk_name])
             # The tombstone keeps the last values and hashes; is_deleted alone marks it.
             values = [current[a] for a in attnames]
-            tomb = _version(model, attnames, values, (current["row_hash"], current["type1_hash"]), meta)
+            tomb = _version(model, attnames, values, (current["row_hash"], current["values_hash"]), meta)
             tomb.is_current, tomb.is_deleted = False, True
             to_insert.append(tomb)
             counts["tombstoned"] += 1
@@ -167,9 +167,9 @@ def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -
     for start in range(0, len(to_close), CHUNK):
         manager.filter(pk__in=to_close[start: start + CHUNK]).update(valid_to=meta.at, is_current=False)
     if type1_objs:
-        manager.bulk_update(type1_objs, [*t1_names, "type1_hash"], batch_size=CHUNK)
+        manager.bulk_update(type1_objs, [*t1_names, "values_hash"], batch_size=CHUNK)
     if rehashed:
-        manager.bulk_update(rehashed, ["type1_hash"], batch_size=CHUNK)
+        manager.bulk_update(rehashed, ["values_hash"], batch_size=CHUNK)
     if to_insert:
         manager.bulk_create(to_insert, batch_size=CHUNK)
     return MergeResult(**counts)
@@ -181,7 +181,7 @@ def _fetch_open(manager, batch: Batch, attnames: list[str], pk_name: str) -> dic
     for source_system, source_id in batch.rows:
         ids_by_system[source_system].append(source_id)
     found: dict[tuple, dict] = {}
-    columns = (pk_name, "row_hash", "type1_hash", "is_deleted", "valid_from", *attnames)
+    columns = (pk_name, "row_hash", "values_hash", "is_deleted", "valid_from", *attnames)
     for source_system, ids in ids_by_system.items():
         for start in range(0, len(ids), CHUNK):
             lookup = {attnames[0]: source_system, f"{attnames[1]}__in": ids[start: start + CHUNK]}
@@ -199,7 +199,7 @@ def _version(model, attnames, row, hashes: tuple[str, str], meta: _Meta):
         is_current=True,
         is_deleted=False,
         row_hash=hashes[0],
-        type1_hash=hashes[1],
+        values_hash=hashes[1],
         change_reason=meta.change_reason,
         sync_run_id=meta.sync_run_id,
     )

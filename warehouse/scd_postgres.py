@@ -20,9 +20,9 @@ from .scd_rows import Batch
 
 STAGE = sql.Identifier("_scd_stage")
 META_COLUMNS = sql.SQL(
-    "valid_from, valid_to, is_current, row_hash, type1_hash, change_reason, sync_run_id, is_deleted"
+    "valid_from, valid_to, is_current, row_hash, values_hash, change_reason, sync_run_id, is_deleted"
 )
-NEW_VERSION = sql.SQL("%s, NULL, true, s.row_hash, s.type1_hash, %s, %s, false")
+NEW_VERSION = sql.SQL("%s, NULL, true, s.row_hash, s.values_hash, %s, %s, false")
 # Natural keys per "= ANY(array)" lookup of open versions.
 LOOKUP_CHUNK = 100_000
 
@@ -55,12 +55,13 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
 
     with connection.cursor() as cursor:
         known = _open_hashes(cursor, batch, names)
-        stage = [k for k in batch.rows if known.get(k) != (batch.hashes[k], batch.type1_hashes[k], False)]
+        fingerprints = batch.fingerprints
+        stage = [k for k in batch.rows if known.get(k) != (fingerprints[k], False)]
         if stage:
             run("DROP TABLE IF EXISTS {stage}")
             run(
                 "CREATE TEMP TABLE {stage} ON COMMIT DROP AS"
-                " SELECT {columns}, row_hash, type1_hash FROM {table} WITH NO DATA",
+                " SELECT {columns}, row_hash, values_hash FROM {table} WITH NO DATA",
                 columns=_cols("", columns),
             )
             _copy_rows(cursor, batch, stage, columns)
@@ -94,7 +95,7 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
             if present:
                 named = [columns[p] for p in sorted(present)]
                 type1_updated = run(
-                    "UPDATE {table} AS t SET {assignments}, type1_hash = s.type1_hash FROM {stage} AS s"
+                    "UPDATE {table} AS t SET {assignments}, values_hash = s.values_hash FROM {stage} AS s"
                     " WHERE {on_key} AND t.is_current AND ({differs})",
                     assignments=sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(c) for c in named),
                     differs=sql.SQL(" OR ").join(
@@ -102,8 +103,8 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
                     ),
                 )
             run(
-                "UPDATE {table} AS t SET type1_hash = s.type1_hash FROM {stage} AS s"
-                " WHERE {on_key} AND t.is_current AND t.type1_hash <> s.type1_hash"
+                "UPDATE {table} AS t SET values_hash = s.values_hash FROM {stage} AS s"
+                " WHERE {on_key} AND t.is_current AND t.values_hash <> s.values_hash"
             )
             run("DROP TABLE {stage}")
 
@@ -116,7 +117,7 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
                     " UPDATE {table} AS t SET valid_to = %s, is_current = false"
                     " WHERE t.{pk} = ANY(%s) AND t.is_current RETURNING t.*)"
                     " INSERT INTO {table} ({insert_columns})"
-                    " SELECT {values}, %s, NULL, false, c.row_hash, c.type1_hash, %s, %s, true"
+                    " SELECT {values}, %s, NULL, false, c.row_hash, c.values_hash, %s, %s, true"
                     " FROM closed AS c",
                     [meta.at, absent, *version_params],
                     pk=sql.Identifier(model._meta.pk.column),
@@ -133,12 +134,12 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
 
 
 def _open_hashes(cursor, batch: Batch, names) -> dict[tuple, tuple[str, str, bool]]:
-    """(row_hash, type1_hash, is_deleted) of the open version of every natural key in the batch."""
+    """(values_hash, is_deleted) of the open version of every natural key in the batch."""
     ids_by_system: dict[str, list] = {}
     for source_system, source_id in batch.rows:
         ids_by_system.setdefault(source_system, []).append(source_id)
     query = sql.SQL(
-        "SELECT {key}, row_hash, type1_hash, is_deleted FROM {table}"
+        "SELECT {key}, values_hash, is_deleted FROM {table}"
         " WHERE valid_to IS NULL AND {src} = %s AND {key} = ANY(%s::{key_type}[])"
     ).format(**names)
     found = {}
@@ -149,8 +150,8 @@ def _open_hashes(cursor, batch: Batch, names) -> dict[tuple, tuple[str, str, boo
             for start in range(0, len(ids), LOOKUP_CHUNK):
                 array = "{" + ",".join(map(str, ids[start: start + LOOKUP_CHUNK])) + "}"
                 raw.execute(query, [source_system, array])
-                for source_id, row_hash, type1_hash, is_deleted in raw.fetchall():
-                    found[(source_system, source_id)] = (row_hash, type1_hash, is_deleted)
+                for source_id, values_hash, is_deleted in raw.fetchall():
+                    found[(source_system, source_id)] = (values_hash, is_deleted)
     return found
 
 
@@ -168,9 +169,9 @@ def _absent_in_scope(model, using: str, scope: Q, batch: Batch) -> list[int]:
 def _copy_rows(cursor, batch: Batch, keys: list[tuple], columns) -> None:
     """COPY the given rows (with their hashes) into the stage table through psycopg 3's copy protocol."""
     json_positions = batch.spec.json_positions
-    rows, hashes, type1_hashes = batch.rows, batch.hashes, batch.type1_hashes
+    rows, fingerprints, row_hash = batch.rows, batch.fingerprints, batch.row_hash
     raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-    statement = sql.SQL("COPY {} ({}, row_hash, type1_hash) FROM STDIN").format(STAGE, _cols("", columns))
+    statement = sql.SQL("COPY {} ({}, row_hash, values_hash) FROM STDIN").format(STAGE, _cols("", columns))
     with raw.copy(statement) as copy:
         write = copy.write_row
         for key in keys:
@@ -180,4 +181,4 @@ def _copy_rows(cursor, batch: Batch, keys: list[tuple], columns) -> None:
                 for p in json_positions:
                     if row[p] is not None:
                         row[p] = json.dumps(row[p])
-            write((*row, hashes[key], type1_hashes[key]))
+            write((*row, row_hash(key), fingerprints[key]))

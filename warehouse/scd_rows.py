@@ -5,14 +5,15 @@ agrees with one made after a round trip (e.g. money is rounded to the column's d
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
+from operator import itemgetter
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -22,7 +23,7 @@ from .models.base import SCD2Model
 
 #: Columns the merge owns; a record may not set them.
 META_FIELDS = (
-    "valid_from", "valid_to", "is_current", "row_hash", "type1_hash", "change_reason", "sync_run_id",
+    "valid_from", "valid_to", "is_current", "row_hash", "values_hash", "change_reason", "sync_run_id",
     "is_deleted",
 )
 
@@ -205,10 +206,13 @@ def row_hash(spec: RowSpec, row: list) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def type1_hash(prefix: str, positions: tuple[int, ...], row: list) -> str:
-    """sha256 over the Type-1 values a batch named; the prefix names them, so batches naming other fields
-    never produce an equal hash. Only ever compared for equality with a stored one, as a shortcut: repr is
-    enough (equal reprs of converted values mean equal values) and twice as fast as canonical JSON."""
+def values_hash(prefix: str, positions: tuple[int, ...], row: list) -> str:
+    """sha256 fingerprint of the values at ``positions``, the prefix naming them.
+
+    Only ever compared for equality with the fingerprint stored by an earlier merge, as a shortcut: equal
+    reprs of converted values mean equal values, and repr is about twice as fast as canonical JSON. A
+    spurious difference (say, the same instant in another time zone) costs a comparison in SQL, no more.
+    """
     return hashlib.sha256((prefix + repr([row[p] for p in positions])).encode()).hexdigest()
 
 
@@ -218,18 +222,27 @@ class Batch:
 
     spec: RowSpec
     rows: dict[tuple, list]
-    hashes: dict[tuple, str]
-    type1_hashes: dict[tuple, str]
+    fingerprints: dict[tuple, str]  # values_hash of every row
     present_type1: tuple[int, ...]  # Type-1 positions some record named; the others are left alone
+    _row_hashes: dict[tuple, str] = dataclasses.field(default_factory=dict)
+
+    def row_hash(self, key: tuple) -> str:
+        """The Type-2 hash, computed only for rows that turn out to need it."""
+        found = self._row_hashes.get(key)
+        if found is None:
+            found = self._row_hashes[key] = row_hash(self.spec, self.rows[key])
+        return found
 
 
 @dataclass(frozen=True)
 class _Plan:
     """What to do with records of one shape (keys in order) and one set of value types."""
 
-    positions: tuple[int, ...]
+    positions: tuple[int, ...]  # the field position of each key
     convert: tuple[int, ...]  # positions whose value needs converting
-    restore: tuple[int, ...]  # positions given None where the field is not nullable: the default stands
+    # Picks each field's value out of (*record values, *defaults): the record's where it names the field
+    # (the last key naming it wins), else the default; None for a field that is not nullable → default.
+    gather: Callable[[tuple], tuple]
 
 
 def _plan(spec: RowSpec, shape: tuple, types: tuple) -> _Plan:
@@ -237,38 +250,43 @@ def _plan(spec: RowSpec, shape: tuple, types: tuple) -> _Plan:
     if unknown:
         raise MergeError(_unknown_field(spec, unknown[0]))
     positions = tuple(spec.index[key] for key in shape)
-    convert, restore = [], []
-    for position, value_type in zip(positions, types, strict=True):
+    width = len(shape)
+    sources = [width + position for position in range(len(spec.fields))]
+    convert = set()
+    for offset, (position, value_type) in enumerate(zip(positions, types, strict=True)):
         field = spec.fields[position]
-        if value_type is type(None):
-            if not field.null:
-                if not field.has_default():
-                    raise MergeError(f"{spec.label}.{field.name}: may not be empty")
-                restore.append(position)
-        elif value_type is not spec.exact_types[position]:
-            convert.append(position)
-    return _Plan(positions, tuple(convert), tuple(restore))
+        if value_type is type(None) and not field.null:
+            if not field.has_default():
+                raise MergeError(f"{spec.label}.{field.name}: may not be empty")
+            sources[position] = width + position
+            convert.discard(position)
+            continue
+        sources[position] = offset
+        if value_type is type(None) or value_type is spec.exact_types[position]:
+            convert.discard(position)
+        else:
+            convert.add(position)
+    return _Plan(positions, tuple(sorted(convert)), itemgetter(*sources))
 
 
 def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
     converters, fields, defaults = spec.converters, spec.fields, spec.defaults
     rows: dict[tuple, list] = {}
     # Records of a batch nearly always share keys and value types, so the per-value decisions are made
-    # once per (keys, types) combination and the copying runs in C (map over list.__setitem__).
+    # once per (keys, types) combination and the row is assembled in C by an itemgetter.
     plans: dict[tuple, _Plan] = {}
+    last_shape = last_types = plan = None
     for record in records:
         if not isinstance(record, Mapping):
             raise MergeError(f"{spec.label}: records must be mappings, got {type(record).__name__}")
         values = tuple(record.values())
-        signature = (*record, *map(type, values))
-        plan = plans.get(signature)
-        if plan is None:
-            half = len(values)
-            plan = plans[signature] = _plan(spec, signature[:half], signature[half:])
-        row = list(defaults)
-        deque(map(row.__setitem__, plan.positions, values), maxlen=0)
-        for position in plan.restore:
-            row[position] = defaults[position]
+        shape, types = tuple(record), tuple(map(type, values))
+        if shape != last_shape or types != last_types:
+            plan = plans.get((shape, types))
+            if plan is None:
+                plan = plans[(shape, types)] = _plan(spec, shape, types)
+            last_shape, last_types = shape, types
+        row = list(plan.gather(values + defaults))
         for position in plan.convert:
             try:
                 row[position] = converters[position](row[position])
@@ -281,12 +299,12 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
         rows[(row[0], row[1])] = row
     named = {position for plan in plans.values() for position in plan.positions}
     present = tuple(p for p in spec.type1_positions if p in named)
-    prefix = "|".join(fields[p].name for p in present) + "|"
+    fingerprinted = (*range(spec.n_key, spec.n_key + spec.n_type2), *present)
+    prefix = "|".join(fields[p].name for p in fingerprinted) + "|"
     return Batch(
         spec=spec,
         rows=rows,
-        hashes={key: row_hash(spec, row) for key, row in rows.items()},
-        type1_hashes={key: type1_hash(prefix, present, row) for key, row in rows.items()},
+        fingerprints={key: values_hash(prefix, fingerprinted, row) for key, row in rows.items()},
         present_type1=present,
     )
 

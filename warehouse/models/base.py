@@ -42,9 +42,9 @@ class SCD2Model(models.Model):
     valid_to = models.DateTimeField(null=True, blank=True)
     is_current = models.BooleanField(default=True)
     row_hash = models.CharField(max_length=64)
-    # sha256 over the Type-1 values as last written, prefixed by the names of the fields that batch carried:
-    # lets a merge skip records whose Type-1 values cannot have changed without reading them.
-    type1_hash = models.CharField(max_length=64, blank=True, default="")
+    # Fingerprint of every value as last written (the Type-2 fields and the Type-1 fields that batch named,
+    # with their names): a merge skips records whose fingerprint is unchanged without reading their values.
+    values_hash = models.CharField(max_length=64, blank=True, default="")
     change_reason = models.CharField(max_length=200, blank=True, default="")
     # The sync run that wrote this version; a plain id because the warehouse never imports sync.
     sync_run_id = models.BigIntegerField(null=True, blank=True)

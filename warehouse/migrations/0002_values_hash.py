@@ -12,47 +12,47 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='dimbuilding',
-            name='type1_hash',
+            name='values_hash',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
         migrations.AddField(
             model_name='dimcustomer',
-            name='type1_hash',
+            name='values_hash',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
         migrations.AddField(
             model_name='dimportfolio',
-            name='type1_hash',
+            name='values_hash',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
         migrations.AddField(
             model_name='dimtenant',
-            name='type1_hash',
+            name='values_hash',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
         migrations.AddField(
             model_name='dimunit',
-            name='type1_hash',
+            name='values_hash',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
         migrations.AddField(
             model_name='dimvendor',
-            name='type1_hash',
+            name='values_hash',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
         migrations.AddField(
             model_name='factjob',
-            name='type1_hash',
+            name='values_hash',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
         migrations.AddField(
             model_name='factlease',
-            name='type1_hash',
+            name='values_hash',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
         migrations.AddField(
             model_name='factworkorder',
-            name='type1_hash',
+            name='values_hash',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
     ]
