@@ -57,6 +57,10 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
         known = _open_hashes(cursor, batch, names)
         fingerprints = batch.fingerprints
         stage = [k for k in batch.rows if known.get(k) != (fingerprints[k], False)]
+        # Steps that touch existing versions are skipped when every staged record is new (a first load),
+        # and the insert of new keys when there are none.
+        n_known = sum(k in known for k in stage)
+        any_known = n_known > 0
         if stage:
             run("DROP TABLE IF EXISTS {stage}")
             run(
@@ -71,28 +75,30 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
             carried = sql.SQL(", ").join(
                 sql.SQL("c.{}" if p in omitted else "s.{}").format(c) for p, c in enumerate(columns)
             )
-            changed = run(
-                "WITH closed AS ("
-                " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
-                " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
-                " RETURNING t.*)"
-                " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
-                " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
-                [meta.at, *version_params],
-                carried=carried,
-            )
+            if any_known:
+                changed = run(
+                    "WITH closed AS ("
+                    " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
+                    " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
+                    " RETURNING t.*)"
+                    " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
+                    " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
+                    [meta.at, *version_params],
+                    carried=carried,
+                )
 
             # 2. Keys never seen (after step 1 every changed key has an open version again).
-            inserted = run(
-                "INSERT INTO {table} ({insert_columns}) SELECT {values}, {new_version} FROM {stage} AS s"
-                " WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {on_key} AND t.valid_to IS NULL)",
-                version_params,
-                values=_cols("s.", columns),
-            )
+            if n_known < len(stage):
+                inserted = run(
+                    "INSERT INTO {table} ({insert_columns}) SELECT {values}, {new_version} FROM {stage} AS s"
+                    " WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {on_key} AND t.valid_to IS NULL)",
+                    version_params,
+                    values=_cols("s.", columns),
+                )
 
             # 3. Type-1 columns the batch names, overwritten on the current version where they differ;
             # where only the hash differs (it covered other fields) the hash alone is brought up to date.
-            if present:
+            if present and any_known:
                 named = [columns[p] for p in sorted(present)]
                 type1_updated = run(
                     "UPDATE {table} AS t SET {assignments}, values_hash = s.values_hash FROM {stage} AS s"
@@ -102,10 +108,11 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
                         sql.SQL("t.{0} IS DISTINCT FROM s.{0}").format(c) for c in named
                     ),
                 )
-            run(
-                "UPDATE {table} AS t SET values_hash = s.values_hash FROM {stage} AS s"
-                " WHERE {on_key} AND t.is_current AND t.values_hash <> s.values_hash"
-            )
+            if any_known:
+                run(
+                    "UPDATE {table} AS t SET values_hash = s.values_hash FROM {stage} AS s"
+                    " WHERE {on_key} AND t.is_current AND t.values_hash <> s.values_hash"
+                )
             run("DROP TABLE {stage}")
 
         # 4. Full reconciliation: current rows in scope that the batch lacks end in a tombstone.

@@ -8,6 +8,20 @@ from .base import SOURCE_SYSTEMS, SCD2Model, scd2_constraints, scd2_indexes
 ADDRESS_FIELDS = ("address", "address2", "city", "state", "zip", "country")
 
 
+class Address(models.Model):
+    """A PropertyWare street address, as buildings and units carry it."""
+
+    address = models.CharField(max_length=255, blank=True, default="")
+    address2 = models.CharField(max_length=255, blank=True, default="")
+    city = models.CharField(max_length=128, blank=True, default="")
+    state = models.CharField(max_length=64, blank=True, default="")
+    zip = models.CharField(max_length=32, blank=True, default="")
+    country = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
 class DimPortfolio(SCD2Model):
     portfolio_key = models.BigAutoField(primary_key=True)
     source_system = models.CharField(max_length=2, choices=SOURCE_SYSTEMS, default="pw")
@@ -32,19 +46,13 @@ class DimPortfolio(SCD2Model):
         return f"{self.name or self.portfolio_id} (portfolio {self.portfolio_id})"
 
 
-class DimBuilding(SCD2Model):
+class DimBuilding(SCD2Model, Address):
     building_key = models.BigAutoField(primary_key=True)
     source_system = models.CharField(max_length=2, choices=SOURCE_SYSTEMS, default="pw")
     building_id = models.BigIntegerField()
     portfolio_id = models.BigIntegerField(null=True, blank=True)
     name = models.CharField(max_length=255, blank=True, default="")
     abbreviation = models.CharField(max_length=64, blank=True, default="")
-    address = models.CharField(max_length=255, blank=True, default="")
-    address2 = models.CharField(max_length=255, blank=True, default="")
-    city = models.CharField(max_length=128, blank=True, default="")
-    state = models.CharField(max_length=64, blank=True, default="")
-    zip = models.CharField(max_length=32, blank=True, default="")
-    country = models.CharField(max_length=64, blank=True, default="")
     multi_unit = models.BooleanField(default=False)
     rentable = models.BooleanField(default=True)
     active = models.BooleanField(default=True)
@@ -67,19 +75,13 @@ class DimBuilding(SCD2Model):
         return f"{self.name or self.building_id} (building {self.building_id})"
 
 
-class DimUnit(SCD2Model):
+class DimUnit(SCD2Model, Address):
     unit_key = models.BigAutoField(primary_key=True)
     source_system = models.CharField(max_length=2, choices=SOURCE_SYSTEMS, default="pw")
     unit_id = models.BigIntegerField()
     building_id = models.BigIntegerField(null=True, blank=True)
     name = models.CharField(max_length=255, blank=True, default="")
     abbreviation = models.CharField(max_length=64, blank=True, default="")
-    address = models.CharField(max_length=255, blank=True, default="")
-    address2 = models.CharField(max_length=255, blank=True, default="")
-    city = models.CharField(max_length=128, blank=True, default="")
-    state = models.CharField(max_length=64, blank=True, default="")
-    zip = models.CharField(max_length=32, blank=True, default="")
-    country = models.CharField(max_length=64, blank=True, default="")
     active = models.BooleanField(default=True)
     building_key = models.ForeignKey(
         DimBuilding, null=True, blank=True, on_delete=models.PROTECT, db_column="building_key",
