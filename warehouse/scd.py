@@ -71,7 +71,7 @@ def merge(
     try:
         with transaction.atomic(using=using):
             if connections[using].vendor == "postgresql":
-                from .scd_postgres import merge_postgres
+                from .scd_postgres import merge_postgres  # imports this module: loaded on first use
 
                 return merge_postgres(batch, meta, using=using, full=full, scope=scope_q)
             return _merge_orm(batch, meta, using=using, full=full, scope=scope_q)

@@ -16,6 +16,7 @@ from django.db import connections
 from django.db.models import Q
 from psycopg import sql
 
+from .scd import MergeResult
 from .scd_rows import Batch
 
 STAGE = sql.Identifier("_scd_stage")
@@ -31,9 +32,7 @@ def _cols(prefix: str, columns) -> sql.Composable:
     return sql.SQL(", ").join(sql.SQL(prefix + "{}").format(c) for c in columns)
 
 
-def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q):
-    from .scd import MergeResult  # the result type lives with the public entry point
-
+def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q) -> MergeResult:
     spec = batch.spec
     model = spec.model
     connection = connections[using]
