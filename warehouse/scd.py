@@ -120,9 +120,10 @@ def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -
     counts = defaultdict(int)
     t1_names = [attnames[p] for p in batch.present_type1]
 
-    for key, row in batch.rows.items():
-        fingerprint = batch.fingerprints[key]
+    for key, fingerprint in batch.fingerprints.items():
         current = open_rows.get(key)
+        if current is None or current["values_hash"] != fingerprint or current["is_deleted"]:
+            row = batch.row(key)  # converted only when it may change something
         if current is None:
             to_insert.append(_version(model, attnames, row, (batch.row_hash(key), fingerprint), meta))
             counts["inserted"] += 1
@@ -152,7 +153,7 @@ def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -
             pk_name, "valid_from", "row_hash", "values_hash", *attnames
         )
         for current in in_scope.iterator(chunk_size=2000):
-            if (current[attnames[0]], current[id_name]) in batch.rows:
+            if (current[attnames[0]], current[id_name]) in batch:
                 continue
             _check_forward(spec, current, meta.at)
             to_close.append(current[pk_name])
@@ -178,7 +179,7 @@ def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -
 def _fetch_open(manager, batch: Batch, attnames: list[str], pk_name: str) -> dict[tuple, dict]:
     """The open version (live or tombstone) of every natural key in the batch, read in chunks."""
     ids_by_system: dict[str, list] = defaultdict(list)
-    for source_system, source_id in batch.rows:
+    for source_system, source_id in batch.keys():
         ids_by_system[source_system].append(source_id)
     found: dict[tuple, dict] = {}
     columns = (pk_name, "row_hash", "values_hash", "is_deleted", "valid_from", *attnames)

@@ -55,7 +55,7 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q) -> M
     with connection.cursor() as cursor:
         known = _open_hashes(cursor, batch, names)
         fingerprints = batch.fingerprints
-        stage = [k for k in batch.rows if known.get(k) != (fingerprints[k], False)]
+        stage = [k for k in batch.keys() if known.get(k) != (fingerprints[k], False)]
         # Steps that touch existing versions are skipped when every staged record is new (a first load),
         # and the insert of new keys when there are none.
         n_known = sum(k in known for k in stage)
@@ -134,7 +134,7 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q) -> M
         inserted=inserted,
         changed=changed,
         type1_updated=type1_updated,
-        unchanged=len(batch.rows) - inserted - changed - type1_updated,
+        unchanged=len(batch) - inserted - changed - type1_updated,
         tombstoned=tombstoned,
     )
 
@@ -142,7 +142,7 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q) -> M
 def _open_hashes(cursor, batch: Batch, names) -> dict[tuple, tuple[str, str, bool]]:
     """(values_hash, is_deleted) of the open version of every natural key in the batch."""
     ids_by_system: dict[str, list] = {}
-    for source_system, source_id in batch.rows:
+    for source_system, source_id in batch.keys():
         ids_by_system.setdefault(source_system, []).append(source_id)
     query = sql.SQL(
         "SELECT {key}, values_hash, is_deleted FROM {table}"
@@ -168,20 +168,20 @@ def _absent_in_scope(model, using: str, scope: Q, batch: Batch) -> list[int]:
     return [
         pk
         for pk, source_system, source_id in current.values_list("pk", source_name, id_name).iterator(10_000)
-        if (source_system, source_id) not in batch.rows
+        if (source_system, source_id) not in batch
     ]
 
 
 def _copy_rows(cursor, batch: Batch, keys: list[tuple], columns) -> None:
     """COPY the given rows (with their hashes) into the stage table through psycopg 3's copy protocol."""
     json_positions = batch.spec.json_positions
-    rows, fingerprints, row_hash = batch.rows, batch.fingerprints, batch.row_hash
+    row_of, fingerprints, row_hash = batch.row, batch.fingerprints, batch.row_hash
     raw = cursor.cursor  # the psycopg cursor under Django's wrapper
     statement = sql.SQL("COPY {} ({}, row_hash, values_hash) FROM STDIN").format(STAGE, _cols("", columns))
     with raw.copy(statement) as copy:
         write = copy.write_row
         for key in keys:
-            row = rows[key]
+            row = row_of(key)
             if json_positions:
                 row = list(row)
                 for p in json_positions:

@@ -206,54 +206,54 @@ def row_hash(spec: RowSpec, row: list) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def values_hash(prefix: str, positions: tuple[int, ...], row: list) -> str:
-    """sha256 fingerprint of the values at ``positions``, the prefix naming them.
+def fingerprint(shape_prefix: str, values: tuple) -> str:
+    """sha256 of a record as given: its keys (in the prefix) and the repr of its values.
 
     Only ever compared for equality with the fingerprint stored by an earlier merge, as a shortcut: equal
-    reprs of converted values mean equal values, and repr is about twice as fast as canonical JSON. A
-    spurious difference (say, the same instant in another time zone) costs a comparison in SQL, no more.
+    keys and equal reprs mean equal converted values, so the record cannot change anything and is skipped
+    without being converted. A spurious difference (say "7" then 7, or the same instant in another time
+    zone) only costs converting and comparing that record.
     """
-    return hashlib.sha256((prefix + repr([row[p] for p in positions])).encode()).hexdigest()
+    return hashlib.sha256((shape_prefix + repr(values)).encode()).hexdigest()
 
 
-@dataclass
-class Batch:
-    """A merge batch read into canonical rows, one per natural key (the last record for a key wins)."""
+@dataclass(frozen=True)
+class _Shape:
+    """Records with these keys, in this order: where each value goes, and where the natural key is."""
 
-    spec: RowSpec
-    rows: dict[tuple, list]
-    fingerprints: dict[tuple, str]  # values_hash of every row
-    present_type1: tuple[int, ...]  # Type-1 positions some record named; the others are left alone
-    _row_hashes: dict[tuple, str] = dataclasses.field(default_factory=dict)
-
-    def row_hash(self, key: tuple) -> str:
-        """The Type-2 hash, computed only for rows that turn out to need it."""
-        found = self._row_hashes.get(key)
-        if found is None:
-            found = self._row_hashes[key] = row_hash(self.spec, self.rows[key])
-        return found
+    keys: tuple[str, ...]
+    positions: tuple[int, ...]  # the field position of each key
+    source_at: int | None  # index of source_system among the values (None: the field's default)
+    id_at: int
+    prefix: str
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """What to do with records of one shape (keys in order) and one set of value types."""
+    """How to turn the values of one shape with one set of value types into a row of field values."""
 
-    positions: tuple[int, ...]  # the field position of each key
     convert: tuple[int, ...]  # positions whose value needs converting
     # Picks each field's value out of (*record values, *defaults): the record's where it names the field
     # (the last key naming it wins), else the default; None for a field that is not nullable → default.
     gather: Callable[[tuple], tuple]
 
 
-def _plan(spec: RowSpec, shape: tuple, types: tuple) -> _Plan:
-    unknown = [key for key in shape if key not in spec.index]
+def _shape(spec: RowSpec, keys: tuple) -> _Shape:
+    unknown = [key for key in keys if key not in spec.index]
     if unknown:
         raise MergeError(_unknown_field(spec, unknown[0]))
-    positions = tuple(spec.index[key] for key in shape)
-    width = len(shape)
+    positions = tuple(spec.index[key] for key in keys)
+    where = {position: offset for offset, position in enumerate(positions)}  # the last one wins
+    if 1 not in where:
+        raise MergeError(f"{spec.label}: records without {spec.fields[1].name}")
+    return _Shape(keys, positions, where.get(0), where[1], "|".join(keys) + "|")
+
+
+def _plan(spec: RowSpec, shape: _Shape, types: tuple) -> _Plan:
+    width = len(shape.keys)
     sources = [width + position for position in range(len(spec.fields))]
     convert = set()
-    for offset, (position, value_type) in enumerate(zip(positions, types, strict=True)):
+    for offset, (position, value_type) in enumerate(zip(shape.positions, types, strict=True)):
         field = spec.fields[position]
         if value_type is type(None) and not field.null:
             if not field.has_default():
@@ -266,46 +266,102 @@ def _plan(spec: RowSpec, shape: tuple, types: tuple) -> _Plan:
             convert.discard(position)
         else:
             convert.add(position)
-    return _Plan(positions, tuple(sorted(convert)), itemgetter(*sources))
+    return _Plan(tuple(sorted(convert)), itemgetter(*sources))
+
+
+@dataclass
+class Batch:
+    """A merge batch: the last record given for each natural key, its fingerprint, and (on demand) its row
+    of converted field values and Type-2 hash, which only records that may change ever need."""
+
+    spec: RowSpec
+    records: dict[tuple, tuple[_Shape, tuple]]  # natural key → (shape, values as given)
+    fingerprints: dict[tuple, str]
+    present_type1: tuple[int, ...]  # Type-1 positions some record named; the others are left alone
+    _rows: dict[tuple, list] = dataclasses.field(default_factory=dict)
+    _row_hashes: dict[tuple, str] = dataclasses.field(default_factory=dict)
+    _plans: dict[tuple, _Plan] = dataclasses.field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __contains__(self, key) -> bool:
+        return key in self.records
+
+    def keys(self):
+        return self.records.keys()
+
+    def row(self, key: tuple) -> list:
+        """The record's converted field values: natural key, Type 2, Type 1 (defaults where not named)."""
+        found = self._rows.get(key)
+        if found is None:
+            found = self._rows[key] = self._convert(*self.records[key])
+        return found
+
+    def row_hash(self, key: tuple) -> str:
+        """The Type-2 hash, computed only for rows that turn out to need it."""
+        found = self._row_hashes.get(key)
+        if found is None:
+            found = self._row_hashes[key] = row_hash(self.spec, self.row(key))
+        return found
+
+    def _convert(self, shape: _Shape, values: tuple) -> list:
+        spec = self.spec
+        types = tuple(map(type, values))
+        plan = self._plans.get((shape.keys, types))
+        if plan is None:
+            plan = self._plans[(shape.keys, types)] = _plan(spec, shape, types)
+        row = list(plan.gather(values + spec.defaults))
+        for position in plan.convert:
+            try:
+                row[position] = spec.converters[position](row[position])
+            except (TypeError, ValueError, ValidationError) as exc:
+                raise MergeError(
+                    f"{spec.label}.{spec.fields[position].name}: cannot read {row[position]!r} ({exc})"
+                ) from exc
+        return row
 
 
 def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
-    converters, fields, defaults = spec.converters, spec.fields, spec.defaults
-    rows: dict[tuple, list] = {}
-    # Records of a batch nearly always share keys and value types, so the per-value decisions are made
-    # once per (keys, types) combination and the row is assembled in C by an itemgetter.
-    plans: dict[tuple, _Plan] = {}
-    last_shape = last_types = plan = None
+    """Read the records' natural keys and fingerprints; rows are converted later, and only where needed."""
+    source_default = spec.defaults[0]
+    convert_source, convert_id = spec.converters[0], spec.converters[1]
+    source_type, id_type = spec.exact_types[0], spec.exact_types[1]
+    latest: dict[tuple, tuple[_Shape, tuple]] = {}
+    fingerprints: dict[tuple, str] = {}
+    shapes: dict[tuple, _Shape] = {}
+    shape = None
     for record in records:
         if not isinstance(record, Mapping):
             raise MergeError(f"{spec.label}: records must be mappings, got {type(record).__name__}")
+        keys = tuple(record)
+        if shape is None or keys != shape.keys:
+            shape = shapes.get(keys)
+            if shape is None:
+                shape = shapes[keys] = _shape(spec, keys)
         values = tuple(record.values())
-        shape, types = tuple(record), tuple(map(type, values))
-        if shape != last_shape or types != last_types:
-            plan = plans.get((shape, types))
-            if plan is None:
-                plan = plans[(shape, types)] = _plan(spec, shape, types)
-            last_shape, last_types = shape, types
-        row = list(plan.gather(values + defaults))
-        for position in plan.convert:
-            try:
-                row[position] = converters[position](row[position])
-            except (TypeError, ValueError, ValidationError) as exc:
-                raise MergeError(
-                    f"{spec.label}.{fields[position].name}: cannot read {row[position]!r} ({exc})"
-                ) from exc
-        if row[1] is None:
-            raise MergeError(f"{spec.label}: record without {fields[1].name}: {dict(record)!r}")
-        rows[(row[0], row[1])] = row
-    named = {position for plan in plans.values() for position in plan.positions}
-    present = tuple(p for p in spec.type1_positions if p in named)
-    fingerprinted = (*range(spec.n_key, spec.n_key + spec.n_type2), *present)
-    prefix = "|".join(fields[p].name for p in fingerprinted) + "|"
+        source = source_default if shape.source_at is None else values[shape.source_at]
+        source_id = values[shape.id_at]
+        try:
+            if source.__class__ is not source_type:
+                source = convert_source(source) if source is not None else source_default
+            if source_id.__class__ is not id_type:
+                source_id = convert_id(source_id) if source_id is not None else None
+        except (TypeError, ValueError, ValidationError) as exc:
+            raise MergeError(
+                f"{spec.label}: cannot read the natural key of {dict(record)!r} ({exc})"
+            ) from exc
+        if source_id is None:
+            raise MergeError(f"{spec.label}: record without {spec.fields[1].name}: {dict(record)!r}")
+        key = (source, source_id)
+        latest[key] = (shape, values)
+        fingerprints[key] = fingerprint(shape.prefix, values)
+    named = {position for shape in shapes.values() for position in shape.positions}
     return Batch(
         spec=spec,
-        rows=rows,
-        fingerprints={key: values_hash(prefix, fingerprinted, row) for key, row in rows.items()},
-        present_type1=present,
+        records=latest,
+        fingerprints=fingerprints,
+        present_type1=tuple(p for p in spec.type1_positions if p in named),
     )
 
 
