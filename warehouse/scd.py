@@ -122,21 +122,22 @@ def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -
 
     for key, fingerprint in batch.fingerprints.items():
         current = open_rows.get(key)
-        if current is None or current["values_hash"] != fingerprint or current["is_deleted"]:
-            row = batch.row(key)  # converted only when it may change something
+        if current is not None and current["values_hash"] == fingerprint and not current["is_deleted"]:
+            counts["unchanged"] += 1  # given exactly as last time: nothing to read or write
+            continue
+        row = batch.row(key)
+        hashes = (batch.row_hash(key), fingerprint)
         if current is None:
-            to_insert.append(_version(model, attnames, row, (batch.row_hash(key), fingerprint), meta))
+            to_insert.append(_version(model, attnames, row, hashes, meta))
             counts["inserted"] += 1
-        elif current["values_hash"] == fingerprint and not current["is_deleted"]:
-            counts["unchanged"] += 1
-        elif current["row_hash"] != batch.row_hash(key) or current["is_deleted"]:
+        elif current["row_hash"] != hashes[0] or current["is_deleted"]:
             _check_forward(spec, current, meta.at)
             to_close.append(current[pk_name])
             merged = list(row)
             for position in spec.type1_positions:
                 if position not in batch.present_type1:  # carry forward what this batch didn't name
                     merged[position] = current[attnames[position]]
-            to_insert.append(_version(model, attnames, merged, (batch.row_hash(key), fingerprint), meta))
+            to_insert.append(_version(model, attnames, merged, hashes, meta))
             counts["changed"] += 1
         elif any(current[attnames[p]] != row[p] for p in batch.present_type1):
             obj = model(**{pk_name: current[pk_name], "values_hash": fingerprint})
