@@ -79,11 +79,12 @@ def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q) -> M
                     "WITH closed AS ("
                     " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
                     " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
-                    " RETURNING t.*)"
+                    " RETURNING {returned})"
                     " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
                     " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
                     [meta.at, *version_params],
                     carried=carried,
+                    returned=_cols("t.", [src, key, *(columns[p] for p in sorted(omitted))]),
                 )
 
             # 2. Keys never seen (after step 1 every changed key has an open version again).
