@@ -6,9 +6,13 @@ a Type-1-only change updates the current version in place; an unchanged record w
 ``full=True`` the batch is the complete set of records within ``scope`` (a filter on current rows): current
 rows absent from it are closed and a tombstone version (``is_deleted=True``) starts at ``at``.
 
-Everything happens in one transaction and set-based: on PostgreSQL the batch is COPY'd into a temporary table
-and merged with a few UPDATE … FROM / INSERT … SELECT statements (warehouse.scd_postgres); elsewhere the ORM
-does the same with chunked bulk reads, UPDATEs, bulk_update and bulk_create.
+Each version stores ``row_hash`` (sha256 over the Type-2 values) and ``values_hash`` (a fingerprint of the
+record as given), so a record given exactly as last time is skipped unread. Write versioned tables only
+through this merge: an UPDATE made elsewhere leaves both hashes stale and the merge would not see it.
+
+Everything happens in one transaction and set-based: on PostgreSQL the records that may change are COPY'd into
+a temporary table and merged with a few UPDATE … FROM / INSERT … SELECT statements (warehouse.scd_postgres);
+elsewhere the ORM does the same with chunked bulk reads, UPDATEs, bulk_update and bulk_create.
 """
 from __future__ import annotations
 
