@@ -143,3 +143,27 @@ def test_facts_point_at_the_dimension_version_valid_at_their_event_time():
     assert keys == {1: first.pk, 2: renamed.pk, 3: first.pk, 4: None}
     date_keys = dict(FactWorkOrder.objects.values_list("work_order_id", "created_date_key"))
     assert date_keys == {1: 20250301, 2: 20250302, 3: 20250228, 4: 0}
+
+
+def test_jobs_and_units_point_at_their_work_order_and_building_versions():
+    from warehouse.models import DimUnit, DimVendor, FactJob
+
+    merge(DimBuilding, [{"building_id": 70, "name": "Elm"}], at=DAY1)
+    merge(FactWorkOrder, [wo(1, "Open")], at=DAY1)
+    merge(FactWorkOrder, [wo(1, "Closed")], at=DAY1 + 5 * H)
+    opened, closed = queries.work_order_versions(1)
+
+    merge(DimUnit, attach_keys(DimUnit, [{"unit_id": 700, "building_id": 70}], at=DAY1 + H), at=DAY1 + H)
+    jobs = [
+        {"job_id": 9, "work_order_id": 1, "created_at": DAY1 + 2 * H},
+        {"job_id": 10, "work_order_id": 1, "created_at": DAY1 + 6 * H},
+        {"job_id": 11, "work_order_id": None, "created_at": None},
+    ]
+    merge(FactJob, attach_keys(FactJob, jobs), at=DAY1 + 7 * H)
+
+    assert DimUnit.objects.get().building_key_id == DimBuilding.objects.get().pk
+    assert dict(FactJob.objects.values_list("job_id", "work_order_key")) == {
+        9: opened.pk, 10: closed.pk, 11: None,
+    }
+    with pytest.raises(ValueError, match="no dimension keys"):
+        attach_keys(DimVendor, [])
