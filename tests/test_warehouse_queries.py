@@ -6,7 +6,15 @@ import pytest
 
 from warehouse import queries
 from warehouse.keys import attach_keys
-from warehouse.models import CustomerMapping, DimBuilding, DimPortfolio, FactWorkOrder
+from warehouse.models import (
+    CustomerMapping,
+    DimBuilding,
+    DimPortfolio,
+    DimUnit,
+    DimVendor,
+    FactJob,
+    FactWorkOrder,
+)
 from warehouse.scd import merge
 
 pytestmark = pytest.mark.django_db
@@ -146,8 +154,6 @@ def test_facts_point_at_the_dimension_version_valid_at_their_event_time():
 
 
 def test_jobs_and_units_point_at_their_work_order_and_building_versions():
-    from warehouse.models import DimUnit, DimVendor, FactJob
-
     merge(DimBuilding, [{"building_id": 70, "name": "Elm"}], at=DAY1)
     merge(FactWorkOrder, [wo(1, "Open")], at=DAY1)
     merge(FactWorkOrder, [wo(1, "Closed")], at=DAY1 + 5 * H)
