@@ -6,6 +6,7 @@ values: ISO 8601 strings for dates). The same name, seed and ``today`` always gi
 Keys starting with ``_`` are hidden state the real service keeps but never exposes (``_created``,
 ``_lastModified``, ``_portfolioID``, ``_nearDuplicateOf``). The format is documented in docs/datasets.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,14 +73,22 @@ class Dataset:
         return {name: len(getattr(self, name)) for name in COLLECTIONS}
 
     def to_json(self) -> dict:
-        out = {"format": FORMAT, "version": FORMAT_VERSION, "name": self.name, "seed": self.seed,
-               "anchor": self.anchor, "organization": self.organization, "users": self.users,
-               "custom_field_definitions": self.custom_field_definitions}
+        out = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "name": self.name,
+            "seed": self.seed,
+            "anchor": self.anchor,
+            "organization": self.organization,
+            "users": self.users,
+            "custom_field_definitions": self.custom_field_definitions,
+        }
         out.update({name: getattr(self, name) for name in COLLECTIONS})
         return out
 
 
 # --- JSON file format -------------------------------------------------------------------------------------
+
 
 def dump_dataset(ds: Dataset, path: str | Path) -> None:
     Path(path).write_text(json.dumps(ds.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
@@ -98,7 +107,9 @@ def dataset_from_json(data: Any, *, source: str = "dataset") -> Dataset:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise DatasetError(f"{source}: 'format' must be {FORMAT!r}")
     if data.get("version") != FORMAT_VERSION:
-        raise DatasetError(f"{source}: unsupported version {data.get('version')!r} (expected {FORMAT_VERSION})")
+        raise DatasetError(
+            f"{source}: unsupported version {data.get('version')!r} (expected {FORMAT_VERSION})"
+        )
     for key in ("organization", *COLLECTIONS):
         if key not in data:
             raise DatasetError(f"{source}: missing {key!r}")
@@ -106,8 +117,10 @@ def dataset_from_json(data: Any, *, source: str = "dataset") -> Dataset:
         if not isinstance(data[key], list) or not all(isinstance(r, dict) for r in data[key]):
             raise DatasetError(f"{source}: {key!r} must be a list of objects")
     ds = Dataset(
-        name=str(data.get("name", Path(source).stem)), seed=int(data.get("seed", 0)),
-        anchor=str(data.get("anchor", "")), organization=data["organization"],
+        name=str(data.get("name", Path(source).stem)),
+        seed=int(data.get("seed", 0)),
+        anchor=str(data.get("anchor", "")),
+        organization=data["organization"],
         users=list(data.get("users") or [_default_user(data["organization"].get("ID", 1) + 1)]),
         custom_field_definitions=dict(data.get("custom_field_definitions") or {}),
         **{key: data[key] for key in COLLECTIONS},
@@ -162,6 +175,7 @@ def _ref(stub: Any) -> Any:
 
 # --- generation -------------------------------------------------------------------------------------------
 
+
 def build_dataset(name: str = "tiny", seed: int = 0, *, today: date | None = None) -> Dataset:
     """Generate the named dataset. Dates fall before midnight UTC of ``today`` (default: the current day)."""
     if name not in SIZES:
@@ -181,8 +195,13 @@ def fold(text: str) -> str:
 
 
 def _default_user(user_id: int) -> dict:
-    return {"ID": user_id, "loginName": "api-user@greenlight.example", "email": "api-user@greenlight.example",
-            "firstName": "API", "lastName": "User"}
+    return {
+        "ID": user_id,
+        "loginName": "api-user@greenlight.example",
+        "email": "api-user@greenlight.example",
+        "firstName": "API",
+        "lastName": "User",
+    }
 
 
 def spread(rng: random.Random, n: int, required: Sequence, pool: Sequence, weights=None) -> list:
@@ -198,8 +217,9 @@ class _Generator:
         self.size = size
         self.anchor = anchor
         self.next_id = 4_000_000_000 + self.rng.randint(0, 99_999) * 1000
-        self.ds = Dataset(name=name, seed=seed, anchor=iso(anchor), organization={}, users=[],
-                          custom_field_definitions={})
+        self.ds = Dataset(
+            name=name, seed=seed, anchor=iso(anchor), organization={}, users=[], custom_field_definitions={}
+        )
 
     def new_id(self) -> int:
         self.next_id += self.rng.randint(1, 97)
@@ -218,9 +238,12 @@ class _Generator:
         org_id = self.new_id()
         self.ds.organization = {"ID": org_id, "name": "GreenLight Demo Property Management"}
         self.ds.users = [_default_user(self.new_id())]
-        self.ds.custom_field_definitions = {"WorkOrder": [
-            {"ID": self.new_id(), "fieldName": name, "dataType": "Text"}
-            for name in ("sfJobId", "Service Status", "Access Instructions")]}
+        self.ds.custom_field_definitions = {
+            "WorkOrder": [
+                {"ID": self.new_id(), "fieldName": name, "dataType": "Text"}
+                for name in ("sfJobId", "Service Status", "Access Instructions")
+            ]
+        }
         self.portfolios()
         self.buildings()
         self.units()
@@ -236,9 +259,15 @@ class _Generator:
         local = f"{fold(first).lower() or 'contact'}.{fold(last).lower() or 'x'}{i}"
         phone = f"512-555-{rng.randint(0, 9999):04d}"
         contact = {
-            "ID": self.new_id(), "firstName": first, "lastName": last, "completeName": f"{first} {last}",
-            "email": f"{local}@{domain}", "homePhone": phone if rng.random() < 0.4 else None,
-            "workPhone": None, "mobilePhone": phone, "contactType": contact_type,
+            "ID": self.new_id(),
+            "firstName": first,
+            "lastName": last,
+            "completeName": f"{first} {last}",
+            "email": f"{local}@{domain}",
+            "homePhone": phone if rng.random() < 0.4 else None,
+            "workPhone": None,
+            "mobilePhone": phone,
+            "contactType": contact_type,
             "namedOnLease": contact_type == "TENANT",
         }
         self.ds.contacts.append(self.stamp(contact, self.before_anchor(400, 900), self.before_anchor(1, 400)))
@@ -251,16 +280,26 @@ class _Generator:
             owner = self.person(i, "OWNER", "owners.example")
             suffix = self.rng.choice(v.PORTFOLIO_SUFFIXES)
             abbr = f"{(fold(owner['lastName'])[:6] or 'PF').upper()}{i + 1}"
-            p = {"ID": self.new_id(), "name": f"{owner['lastName']} {suffix}", "abbreviation": abbr,
-                 "active": i not in inactive, "managementCompany": self.ds.organization["name"],
-                 "owners": [{"ID": owner["ID"]}], "customFields": []}
-            self.ds.portfolios.append(self.stamp(p, self.before_anchor(700, 1500), self.before_anchor(1, 700)))
+            p = {
+                "ID": self.new_id(),
+                "name": f"{owner['lastName']} {suffix}",
+                "abbreviation": abbr,
+                "active": i not in inactive,
+                "managementCompany": self.ds.organization["name"],
+                "owners": [{"ID": owner["ID"]}],
+                "customFields": [],
+            }
+            self.ds.portfolios.append(
+                self.stamp(p, self.before_anchor(700, 1500), self.before_anchor(1, 700))
+            )
 
     def buildings(self) -> None:
         rng, size = self.rng, self.size
         owners = list(range(size.portfolios)) + rng.choices(
-            range(size.portfolios), weights=[rng.paretovariate(1.5) for _ in range(size.portfolios)],
-            k=size.buildings - size.portfolios)
+            range(size.portfolios),
+            weights=[rng.paretovariate(1.5) for _ in range(size.portfolios)],
+            k=size.buildings - size.portfolios,
+        )
         owners.sort()
         multi = set(rng.sample(range(size.buildings), size.multi_unit_buildings))
         if size.buildings > 1:
@@ -280,16 +319,30 @@ class _Generator:
             used_abbr.add(abbr)
             is_multi = i in multi
             bid = self.new_id()
-            b = {"ID": bid, "buildingID": bid, "name": f"{number} {street}", "abbreviation": abbr,
-                 "address": f"{number} {street}", "address2": None, "city": city, "state": state,
-                 "zip": f"{zip3}{rng.randint(0, 99):02d}", "country": "US", "county": None,
-                 "multiUnit": is_multi, "rentable": not is_multi, "active": True,
-                 "type": "Multi-Family" if is_multi else "Single Family", "status": "Active",
-                 "portfolio": p["abbreviation"], "yearBuilt": rng.randint(1925, 2021),
-                 "bedrooms": 0 if is_multi else rng.randint(2, 5),
-                 "bathrooms": 0.0 if is_multi else rng.choice([1.0, 1.5, 2.0, 2.5, 3.0]),
-                 "targetRent": 0.0 if is_multi else float(rng.randrange(1200, 3600, 25)),
-                 "_portfolioID": p["ID"]}
+            b = {
+                "ID": bid,
+                "buildingID": bid,
+                "name": f"{number} {street}",
+                "abbreviation": abbr,
+                "address": f"{number} {street}",
+                "address2": None,
+                "city": city,
+                "state": state,
+                "zip": f"{zip3}{rng.randint(0, 99):02d}",
+                "country": "US",
+                "county": None,
+                "multiUnit": is_multi,
+                "rentable": not is_multi,
+                "active": True,
+                "type": "Multi-Family" if is_multi else "Single Family",
+                "status": "Active",
+                "portfolio": p["abbreviation"],
+                "yearBuilt": rng.randint(1925, 2021),
+                "bedrooms": 0 if is_multi else rng.randint(2, 5),
+                "bathrooms": 0.0 if is_multi else rng.choice([1.0, 1.5, 2.0, 2.5, 3.0]),
+                "targetRent": 0.0 if is_multi else float(rng.randrange(1200, 3600, 25)),
+                "_portfolioID": p["ID"],
+            }
             self.ds.buildings.append(self.stamp(b, self.before_anchor(500, 1400), self.before_anchor(1, 500)))
 
     def units(self) -> None:
@@ -302,13 +355,26 @@ class _Generator:
             per_floor = rng.choice([4, 6, 8, 12])
             for k in range(count):
                 label = f"{k // per_floor + 1}{k % per_floor + 1:02d}"
-                u = {"ID": self.new_id(), "buildingID": b["ID"], "portfolio": b["portfolio"],
-                     "name": f"Unit {label}", "abbreviation": f"{b['abbreviation']}-{label}",
-                     "address": b["address"], "address2": f"Unit {label}", "city": b["city"],
-                     "state": b["state"], "zip": b["zip"], "country": "US", "active": True,
-                     "multiUnit": False, "status": "Vacant", "type": "Apartment",
-                     "bedrooms": rng.randint(0, 3), "bathrooms": rng.choice([1.0, 1.0, 1.5, 2.0]),
-                     "targetRent": float(rng.randrange(850, 2400, 25))}
+                u = {
+                    "ID": self.new_id(),
+                    "buildingID": b["ID"],
+                    "portfolio": b["portfolio"],
+                    "name": f"Unit {label}",
+                    "abbreviation": f"{b['abbreviation']}-{label}",
+                    "address": b["address"],
+                    "address2": f"Unit {label}",
+                    "city": b["city"],
+                    "state": b["state"],
+                    "zip": b["zip"],
+                    "country": "US",
+                    "active": True,
+                    "multiUnit": False,
+                    "status": "Vacant",
+                    "type": "Apartment",
+                    "bedrooms": rng.randint(0, 3),
+                    "bathrooms": rng.choice([1.0, 1.0, 1.5, 2.0]),
+                    "targetRent": float(rng.randrange(850, 2400, 25)),
+                }
                 self.ds.units.append(self.stamp(u, self.before_anchor(400, 1300), self.before_anchor(1, 400)))
 
     def spaces(self) -> list[tuple[int, dict]]:
@@ -322,23 +388,41 @@ class _Generator:
         rng = self.rng
         spaces = self.spaces()
         chosen = rng.sample(spaces, min(self.size.leases, len(spaces)))
-        statuses = spread(rng, len(chosen), ["Active", "Active - Notice Given", "Terminated"],
-                          v.LEASE_STATUSES, v.LEASE_STATUS_WEIGHTS)
+        statuses = spread(
+            rng,
+            len(chosen),
+            ["Active", "Active - Notice Given", "Terminated"],
+            v.LEASE_STATUSES,
+            v.LEASE_STATUS_WEIGHTS,
+        )
         unit_by_id = {u["ID"]: u for u in self.ds.units}
         for i, ((unit_id, b), status) in enumerate(zip(chosen, statuses, strict=True)):
-            tenants = [self.person(len(self.ds.contacts) + k, "TENANT", "tenants.example")
-                       for k in range(rng.choice([1, 1, 2, 2, 3]))]
+            tenants = [
+                self.person(len(self.ds.contacts) + k, "TENANT", "tenants.example")
+                for k in range(rng.choice([1, 1, 2, 2, 3]))
+            ]
             start = self.before_anchor(40, 1000).replace(hour=0, minute=0, second=0)
             term_days = rng.choice([365, 365, 730, 183])
-            lease = {"ID": self.new_id(), "leaseName": f"{tenants[0]['lastName']} - {b['name']}"
-                     + (f" #{unit_by_id[unit_id]['name']}" if unit_id in unit_by_id else ""),
-                     "leaseStatus": status, "active": status in ("Active", "Active - Notice Given", "Eviction"),
-                     "commercial": False, "unitID": unit_id, "buildingID": b["ID"],
-                     "tenants": [{"ID": t["ID"]} for t in tenants], "primaryContact": {"ID": tenants[0]["ID"]},
-                     "startDate": iso(start), "endDate": iso(start + timedelta(days=term_days)),
-                     "moveInDate": iso(start), "moveOutDate": None, "noticeGivenDate": None,
-                     "scheduleMoveOutDate": None, "terminatedDate": None,
-                     "balance": round(rng.choice([0.0, 0.0, 0.0, rng.uniform(25, 1800)]), 2)}
+            lease = {
+                "ID": self.new_id(),
+                "leaseName": f"{tenants[0]['lastName']} - {b['name']}"
+                + (f" #{unit_by_id[unit_id]['name']}" if unit_id in unit_by_id else ""),
+                "leaseStatus": status,
+                "active": status in ("Active", "Active - Notice Given", "Eviction"),
+                "commercial": False,
+                "unitID": unit_id,
+                "buildingID": b["ID"],
+                "tenants": [{"ID": t["ID"]} for t in tenants],
+                "primaryContact": {"ID": tenants[0]["ID"]},
+                "startDate": iso(start),
+                "endDate": iso(start + timedelta(days=term_days)),
+                "moveInDate": iso(start),
+                "moveOutDate": None,
+                "noticeGivenDate": None,
+                "scheduleMoveOutDate": None,
+                "terminatedDate": None,
+                "balance": round(rng.choice([0.0, 0.0, 0.0, rng.uniform(25, 1800)]), 2),
+            }
             if status == "Active - Notice Given":
                 lease["noticeGivenDate"] = iso(self.before_anchor(1, 25))
                 lease["scheduleMoveOutDate"] = iso(self.anchor + timedelta(days=rng.randint(5, 40)))
@@ -354,19 +438,37 @@ class _Generator:
         for i in range(self.size.vendors):
             if i < FIELD_CREW_TECHS:
                 first, last = v.FIRST_NAMES[(i * 7) % len(v.FIRST_NAMES)], v.LAST_NAMES[(i * 11) % 30]
-                vendor = {"name": f"{first} {last}", "companyName": v.FIELD_CREW_COMPANY,
-                          "email": f"tech{i + 1}@fieldcrew.example", "vendorType": "Technician"}
+                vendor = {
+                    "name": f"{first} {last}",
+                    "companyName": v.FIELD_CREW_COMPANY,
+                    "email": f"tech{i + 1}@fieldcrew.example",
+                    "vendorType": "Technician",
+                }
             else:
                 company = v.VENDOR_COMPANIES[(i - FIELD_CREW_TECHS) % len(v.VENDOR_COMPANIES)]
                 branch = (i - FIELD_CREW_TECHS) // len(v.VENDOR_COMPANIES)
                 name = company + (f" #{branch + 1}" if branch else "")
-                vendor = {"name": name, "companyName": name,
-                          "email": f"dispatch{i + 1}@{fold(company).lower()[:14]}.example",
-                          "vendorType": "Contractor"}
-            vendor.update({"ID": self.new_id(), "active": i != self.size.vendors - 1,
-                           "phone": f"737-555-{rng.randint(0, 9999):04d}", "address": None, "city": "Austin",
-                           "state": "TX", "zip": "78701", "country": "US"})
-            self.ds.vendors.append(self.stamp(vendor, self.before_anchor(600, 1500), self.before_anchor(1, 600)))
+                vendor = {
+                    "name": name,
+                    "companyName": name,
+                    "email": f"dispatch{i + 1}@{fold(company).lower()[:14]}.example",
+                    "vendorType": "Contractor",
+                }
+            vendor.update(
+                {
+                    "ID": self.new_id(),
+                    "active": i != self.size.vendors - 1,
+                    "phone": f"737-555-{rng.randint(0, 9999):04d}",
+                    "address": None,
+                    "city": "Austin",
+                    "state": "TX",
+                    "zip": "78701",
+                    "country": "US",
+                }
+            )
+            self.ds.vendors.append(
+                self.stamp(vendor, self.before_anchor(600, 1500), self.before_anchor(1, 600))
+            )
 
     def work_orders(self) -> None:
         rng, ds = self.rng, self.ds
@@ -398,17 +500,36 @@ class _Generator:
             else:
                 unit_ids = [b["ID"]] if rng.random() < 0.85 else []
             category, text = templates[i]
-            rows.append(self.work_order(b, portfolio[b["_portfolioID"]], unit_ids, statuses[i], category,
-                                        text.format(room=rng.choice(v.ROOMS)), types[i], created[i],
-                                        active_lease))
+            rows.append(
+                self.work_order(
+                    b,
+                    portfolio[b["_portfolioID"]],
+                    unit_ids,
+                    statuses[i],
+                    category,
+                    text.format(room=rng.choice(v.ROOMS)),
+                    types[i],
+                    created[i],
+                    active_lease,
+                )
+            )
         open_rows = [r for r in rows if r["status"] in v.OPEN_STATUSES]
         for orig in rng.sample(open_rows, min(n_dups, len(open_rows))):
             dup_created = datetime.fromisoformat(orig["createdDate"]) + timedelta(
-                days=rng.randint(1, 5), minutes=rng.randint(0, 600))
+                days=rng.randint(1, 5), minutes=rng.randint(0, 600)
+            )
             b = next(x for x in ds.buildings if x["ID"] == orig["building"]["ID"])
-            dup = self.work_order(b, portfolio[b["_portfolioID"]], list(orig["unitIDs"]), "Open",
-                                  orig["category"], orig["description"] + rng.choice(v.NEAR_DUPLICATE_SUFFIXES),
-                                  orig["type"], dup_created, active_lease)
+            dup = self.work_order(
+                b,
+                portfolio[b["_portfolioID"]],
+                list(orig["unitIDs"]),
+                "Open",
+                orig["category"],
+                orig["description"] + rng.choice(v.NEAR_DUPLICATE_SUFFIXES),
+                orig["type"],
+                dup_created,
+                active_lease,
+            )
             dup["lease"] = orig["lease"]
             dup["_nearDuplicateOf"] = orig["ID"]
             rows.append(dup)
@@ -424,16 +545,28 @@ class _Generator:
                 r["_nearDuplicateOf"] = renumber[r["_nearDuplicateOf"]]
         ds.work_orders = rows
 
-    def work_order(self, b: dict, p: dict, unit_ids: list[int], status: str, category: str, description: str,
-                   wo_type: str, created: datetime, active_lease: dict) -> dict:
+    def work_order(
+        self,
+        b: dict,
+        p: dict,
+        unit_ids: list[int],
+        status: str,
+        category: str,
+        description: str,
+        wo_type: str,
+        created: datetime,
+        active_lease: dict,
+    ) -> dict:
         rng = self.rng
         priority, priority_int = rng.choice(v.PRIORITIES)
         lease = active_lease.get(unit_ids[0]) if unit_ids else None
         lease = lease if lease and rng.random() < 0.6 else None
         vendors = self.ds.vendors
         n_vendors = rng.choices([0, 1, 2], weights=[20, 75, 5])[0]
-        vendor_ids = [rng.choice(vendors[:FIELD_CREW_TECHS] if rng.random() < 0.5 else vendors)["ID"]
-                      for _ in range(n_vendors)]
+        vendor_ids = [
+            rng.choice(vendors[:FIELD_CREW_TECHS] if rng.random() < 0.5 else vendors)["ID"]
+            for _ in range(n_vendors)
+        ]
         closed = status in v.CLOSED_STATUSES
         started = closed or status not in ("Open", "Unscheduled", "WO Received")
         start = created + timedelta(hours=rng.randint(2, 72)) if started else None
@@ -444,38 +577,67 @@ class _Generator:
         source = rng.choice(v.SOURCES)
         fields = {d["fieldName"]: d for d in self.ds.custom_field_definitions["WorkOrder"]}
         wo = {
-            "ID": self.new_id(), "number": 0, "description": description,
-            "location": f"{p['abbreviation']} | {b['abbreviation']}", "specificLocation": rng.choice(v.ROOMS),
-            "category": category, "type": wo_type, "status": status, "priority": priority,
-            "priorityAsInt": priority_int, "source": source,
+            "ID": self.new_id(),
+            "number": 0,
+            "description": description,
+            "location": f"{p['abbreviation']} | {b['abbreviation']}",
+            "specificLocation": rng.choice(v.ROOMS),
+            "category": category,
+            "type": wo_type,
+            "status": status,
+            "priority": priority,
+            "priorityAsInt": priority_int,
+            "source": source,
             "requestedBy": rng.choice(["Tenant", "Owner", "Property Manager", "Inspection"]),
-            "requiredMaterials": None, "closingComments": "Work completed; tenant confirmed." if closed else None,
-            "approved": approved, "approvedBy": None,
+            "requiredMaterials": None,
+            "closingComments": "Work completed; tenant confirmed." if closed else None,
+            "approved": approved,
+            "approvedBy": None,
             "approvedDate": iso(created + timedelta(hours=1)) if approved else None,
             "approvalComment": "Approved within owner limit" if approved else None,
-            "authorizedToEnter": rng.choice(["NO", "ANYTIME", "SPECIFIEDTIME"]), "dateToEnter": None,
-            "createdDate": iso(created), "startDate": iso(start) if start else None,
-            "scheduledEndDate": None, "completedDate": iso(completed) if completed else None,
-            "costEstimate": round(rng.uniform(60, 1500), 2), "hourEstimate": float(rng.randint(1, 12)),
+            "authorizedToEnter": rng.choice(["NO", "ANYTIME", "SPECIFIEDTIME"]),
+            "dateToEnter": None,
+            "createdDate": iso(created),
+            "startDate": iso(start) if start else None,
+            "scheduledEndDate": None,
+            "completedDate": iso(completed) if completed else None,
+            "costEstimate": round(rng.uniform(60, 1500), 2),
+            "hourEstimate": float(rng.randint(1, 12)),
             "totalCost": round(rng.uniform(40, 1800), 2) if closed else 0.0,
             "totalHourWorked": float(rng.randint(1, 14)) if closed else 0.0,
-            "building": {"ID": b["ID"]}, "portfolio": {"ID": p["ID"]},
+            "building": {"ID": b["ID"]},
+            "portfolio": {"ID": p["ID"]},
             "lease": {"ID": lease["ID"]} if lease else None,
             "requestedByContact": lease["primaryContact"] if lease and source == "Tenant Portal" else None,
-            "unitIDs": unit_ids, "vendorIDs": vendor_ids,
+            "unitIDs": unit_ids,
+            "vendorIDs": vendor_ids,
             "customFields": [
                 {"ID": fields["sfJobId"]["ID"], "dataType": "Text", "fieldName": "sfJobId", "value": ""},
-                {"ID": fields["Service Status"]["ID"], "dataType": "Text", "fieldName": "Service Status",
-                 "value": "Closed" if closed else rng.choice(v.SERVICE_STATUSES[:3])},
-                {"ID": fields["Access Instructions"]["ID"], "dataType": "Text",
-                 "fieldName": "Access Instructions", "value": rng.choice(v.ACCESS_NOTES)},
+                {
+                    "ID": fields["Service Status"]["ID"],
+                    "dataType": "Text",
+                    "fieldName": "Service Status",
+                    "value": "Closed" if closed else rng.choice(v.SERVICE_STATUSES[:3]),
+                },
+                {
+                    "ID": fields["Access Instructions"]["ID"],
+                    "dataType": "Text",
+                    "fieldName": "Access Instructions",
+                    "value": rng.choice(v.ACCESS_NOTES),
+                },
             ],
             "notes": [],
         }
         if rng.random() < 0.2:
-            wo["notes"].append({"ID": self.new_id(), "subject": "Tenant update",
-                                "body": "Tenant says the problem comes and goes. ¿Puede venir por la mañana?",
-                                "date": iso(created + timedelta(hours=3)), "private": False})
+            wo["notes"].append(
+                {
+                    "ID": self.new_id(),
+                    "subject": "Tenant update",
+                    "body": "Tenant says the problem comes and goes. ¿Puede venir por la mañana?",
+                    "date": iso(created + timedelta(hours=3)),
+                    "private": False,
+                }
+            )
         modified = completed or self.before_anchor(0.01, max(0.02, (self.anchor - created).days))
         return self.stamp(wo, created, max(created, modified))
 

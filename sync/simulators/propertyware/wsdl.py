@@ -1,11 +1,11 @@
 """The Axis 1-style RPC/encoded WSDL the simulator serves, generated from ``schema.py``.
 
-``python -m sync.simulators.propertyware.wsdl > sync/propertyware/wsdl/PWServices.wsdl`` refreshes the
-copy bundled with the client (a test keeps the two identical).
+``python -m sync.simulators.propertyware > sync/propertyware/wsdl/PWServices.wsdl`` refreshes the copy
+bundled with the client (a test keeps the two identical).
 """
+
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from lxml import etree
@@ -44,8 +44,9 @@ def _complex_type(parent: etree._Element, t: s.ComplexType) -> None:
     if t.abstract:
         ct.set("abstract", "true")
     if t.base:
-        ext = etree.SubElement(etree.SubElement(ct, _xsd("complexContent")), _xsd("extension"),
-                               base=f"tns1:{t.base}")
+        ext = etree.SubElement(
+            etree.SubElement(ct, _xsd("complexContent")), _xsd("extension"), base=f"tns1:{t.base}"
+        )
         seq = etree.SubElement(ext, _xsd("sequence"))
     else:
         seq = etree.SubElement(ct, _xsd("sequence"))
@@ -57,17 +58,26 @@ def _complex_type(parent: etree._Element, t: s.ComplexType) -> None:
 
 def _array_type(parent: etree._Element, name: str, item: str) -> None:
     ct = etree.SubElement(parent, _xsd("complexType"), name=name)
-    restriction = etree.SubElement(etree.SubElement(ct, _xsd("complexContent")), _xsd("restriction"),
-                                   base="soapenc:Array")
-    etree.SubElement(restriction, _xsd("attribute"), {"ref": "soapenc:arrayType",
-                                                      f"{{{s.WSDL}}}arrayType": f"{item}[]"})
+    restriction = etree.SubElement(
+        etree.SubElement(ct, _xsd("complexContent")), _xsd("restriction"), base="soapenc:Array"
+    )
+    etree.SubElement(
+        restriction, _xsd("attribute"), {"ref": "soapenc:arrayType", f"{{{s.WSDL}}}arrayType": f"{item}[]"}
+    )
 
 
 def build_wsdl(address: str = PLACEHOLDER_ADDRESS, impl_namespace: str = s.DEFAULT_IMPL_NS) -> bytes:
     """The WSDL document; ``address`` is the soap:address, ``impl_namespace`` Axis's deployment namespace."""
-    nsmap = {"wsdl": s.WSDL, "wsdlsoap": s.WSDL_SOAP, "xsd": s.XSD, "soapenc": s.SOAP_ENC,
-             "apachesoap": "http://xml.apache.org/xml-soap", "impl": impl_namespace,
-             "intf": impl_namespace, "tns1": s.TYPES_NS}
+    nsmap = {
+        "wsdl": s.WSDL,
+        "wsdlsoap": s.WSDL_SOAP,
+        "xsd": s.XSD,
+        "soapenc": s.SOAP_ENC,
+        "apachesoap": "http://xml.apache.org/xml-soap",
+        "impl": impl_namespace,
+        "intf": impl_namespace,
+        "tns1": s.TYPES_NS,
+    }
     root = etree.Element(_wsdl("definitions"), nsmap=nsmap, targetNamespace=impl_namespace)
     types = etree.SubElement(root, _wsdl("types"))
 
@@ -103,15 +113,14 @@ def build_wsdl(address: str = PLACEHOLDER_ADDRESS, impl_namespace: str = s.DEFAU
         o = etree.SubElement(binding, _wsdl("operation"), name=op.name)
         etree.SubElement(o, _soap("operation"), soapAction="")
         for direction in ("input", "output"):
-            d = etree.SubElement(o, _wsdl(direction), name=f"{op.name}{'Request' if direction == 'input' else 'Response'}")
-            ns = s.SERVICE_NS if direction == "input" else impl_namespace
-            etree.SubElement(d, _soap("body"), encodingStyle=s.SOAP_ENC, namespace=ns, use="encoded")
+            d = etree.SubElement(
+                o, _wsdl(direction), name=f"{op.name}{'Request' if direction == 'input' else 'Response'}"
+            )
+            etree.SubElement(
+                d, _soap("body"), encodingStyle=s.SOAP_ENC, namespace=s.SERVICE_NS, use="encoded"
+            )
 
     service = etree.SubElement(root, _wsdl("service"), name="PWServicesService")
     port = etree.SubElement(service, _wsdl("port"), binding="impl:PWServicesSoapBinding", name="PWServices")
     etree.SubElement(port, _soap("address"), location=address)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-
-
-if __name__ == "__main__":
-    sys.stdout.buffer.write(build_wsdl())
