@@ -119,7 +119,9 @@ class PropertyWareClient:
         with self._lock:
             return {op: dict(c) for op, c in self._stats.items()}
 
-    def _count(self, op: str, outcome: str) -> None:
+    def _count(self, op: str, outcome: str | Exception) -> None:
+        if isinstance(outcome, Exception):  # report the sync.errors class, not transport internals
+            outcome = next(c.__name__ for c in type(outcome).__mro__ if c.__module__ == "sync.errors")
         with self._lock:
             self._stats[op][outcome] += 1
 
@@ -186,7 +188,7 @@ class PropertyWareClient:
         try:
             result = retrying(self._attempt, op, timeout, params)
         except IntegrationError as exc:
-            self._count(op, type(exc).__name__)
+            self._count(op, exc)
             raise
         self._count(op, "ok")
         return convert.plain(result)
@@ -203,12 +205,12 @@ class PropertyWareClient:
                     operation=op,
                     status=exc.status,
                 )
-                self._count(op, type(err).__name__)
+                self._count(op, err)
                 raise err from exc
-            self._count(op, type(exc).__name__)
+            self._count(op, exc)
             raise
         except IntegrationError as exc:
-            self._count(op, type(exc).__name__)
+            self._count(op, exc)
             raise
         self._count(op, "ok")
         return convert.plain(result)

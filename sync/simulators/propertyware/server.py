@@ -42,6 +42,16 @@ MAINTENANCE_PAGE = b"""<!DOCTYPE html>
 </body></html>
 """
 
+#: a response with nested entities (billion laughs): what an attacker in the path could send
+HOSTILE_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>
+<ns1:echoStringResponse xmlns:ns1="http://service.web.propertyware.realpage.com"><echoStringReturn>&lol3;</echoStringReturn>
+</ns1:echoStringResponse></soapenv:Body></soapenv:Envelope>
+"""
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -223,6 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if decision.kind == "fault":
                 raise SoapFault(decision.message, "soapenv:Server")
+            if decision.kind == "hostile_xml":
+                return self._send(200, HOSTILE_XML, "text/xml; charset=utf-8")
             op, args = encoding.decode_request(
                 body, msg.get_param("charset"), lenient_namespace=sim.lenient_namespace, tz=sim.tz
             )
