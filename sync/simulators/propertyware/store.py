@@ -159,7 +159,10 @@ class Store:
     def get_work_order(self, wo_id: int) -> dict:
         """A copy of the work order including its hidden fields; KeyError when absent."""
         with self.lock:
-            return copy.deepcopy(self.tables["work_orders"][wo_id])
+            rec = self.tables["work_orders"].get(wo_id)
+            if rec is None:
+                raise KeyError(f"no work order {wo_id}")
+            return copy.deepcopy(rec)
 
     def work_orders(self) -> list[dict]:
         with self.lock:
