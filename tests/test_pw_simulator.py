@@ -373,6 +373,12 @@ def test_hostile_xml_answers_carry_a_billion_laughs_dtd(sim):
     assert response.status_code == 200 and b"<!DOCTYPE lolz" in response.content
 
 
+def test_empty_body_answers_200_without_an_op_response(sim):
+    sim.faults.configure("echoString", empty_body=1.0, times=1)
+    response = post(sim, echo("x"))
+    assert response.status_code == 200 and len(parse(response).find(f"{{{SOAP_ENV}}}Body")) == 0
+
+
 def test_faults_are_per_operation_and_seeded():
     def decisions(seed: int) -> list:
         f = FaultInjector(seed)

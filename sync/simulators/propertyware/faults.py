@@ -1,7 +1,7 @@
 """Axis-style SOAP faults the simulator raises, and seedable per-operation failure injection.
 
 ``FaultInjector.configure(operation="*", latency=…, reset_before=p, reset_during=p, truncate=p,
-maintenance=p, fault=p, hostile_xml=p, seed=…, times=None)``: each request draws once per profile from one seeded RNG,
+maintenance=p, fault=p, hostile_xml=p, empty_body=p, seed=…, times=None)``: each request draws once per profile from one seeded RNG,
 so a given seed and request sequence always fail the same way. ``times`` caps how many requests a
 profile may break (then it stays quiet), which lets tests fail exactly the first N calls.
 """
@@ -13,7 +13,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 
 #: the kinds a profile can inject, in the order a request meets them
-KINDS = ("reset_before", "maintenance", "fault", "hostile_xml", "truncate", "reset_during")
+KINDS = ("reset_before", "maintenance", "fault", "hostile_xml", "empty_body", "truncate", "reset_during")
 MAINTENANCE_STATUSES = (502, 503, 504)
 #: 200 too: an edge that serves its maintenance page with "OK" is a real hazard (spec §8)
 ALLOWED_MAINTENANCE_STATUSES = (200, *MAINTENANCE_STATUSES)
@@ -49,6 +49,8 @@ class Profile:
     fault: float = 0.0
     #: answer with a DOCTYPE declaring nested entities (billion laughs): clients must refuse it
     hostile_xml: float = 0.0
+    #: answer 200 with a well-formed envelope whose Body holds no <opResponse>
+    empty_body: float = 0.0
     maintenance_status: int | None = None
     times: int | None = None
     injected: int = field(default=0)
@@ -84,13 +86,15 @@ class FaultInjector:
         maintenance: float = 0.0,
         fault: float = 0.0,
         hostile_xml: float = 0.0,
+        empty_body: float = 0.0,
         maintenance_status: int | None = None,
         seed: int | None = None,
         times: int | None = None,
     ) -> Profile:
         """Add (or replace) the profile for ``operation`` ("*" = every operation)."""
         probabilities = {"reset_before": reset_before, "reset_during": reset_during, "truncate": truncate,
-                         "maintenance": maintenance, "fault": fault, "hostile_xml": hostile_xml}
+                         "maintenance": maintenance, "fault": fault, "hostile_xml": hostile_xml,
+                         "empty_body": empty_body}
         for name, p in probabilities.items():
             if not 0.0 <= float(p) <= 1.0:
                 raise ValueError(f"{name} must be a probability between 0 and 1, got {p!r}")

@@ -52,6 +52,9 @@ HOSTILE_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
 </ns1:echoStringResponse></soapenv:Body></soapenv:Envelope>
 """
 
+EMPTY_BODY = (b'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
+              b'"http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body/></soapenv:Envelope>')
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -235,6 +238,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise SoapFault(decision.message, "soapenv:Server")
             if decision.kind == "hostile_xml":
                 return self._send(200, HOSTILE_XML, "text/xml; charset=utf-8")
+            if decision.kind == "empty_body":
+                return self._send(200, EMPTY_BODY, "text/xml; charset=utf-8")
             op, args = encoding.decode_request(
                 body, msg.get_param("charset"), lenient_namespace=sim.lenient_namespace, tz=sim.tz
             )
