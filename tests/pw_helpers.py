@@ -1,4 +1,5 @@
 """Shared set-up for the PropertyWare tests: a fixed tiny dataset and fast, unthrottled clients."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -25,15 +26,23 @@ def fast_client(sim, **overrides) -> PropertyWareClient:
 
 def envelope(body: str, *, declaration: bool = True) -> str:
     head = '<?xml version="1.0" encoding="utf-8"?>' if declaration else ""
-    return (f'{head}<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:ser="{SERVICE_NS}" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
-            f"<soapenv:Header/><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>")
+    return (
+        f'{head}<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:ser="{SERVICE_NS}" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
+        f"<soapenv:Header/><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
+    )
 
 
-def post(sim, data: bytes | str, *, content_type: str = "text/xml; charset=utf-8", auth=None,
-         timeout: float = 5) -> requests.Response:
+def post(
+    sim, data: bytes | str, *, content_type: str = "text/xml; charset=utf-8", auth=None, timeout: float = 5
+) -> requests.Response:
     """A raw SOAP POST, as a hand-built client would send it."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return requests.post(sim.url, data=data, timeout=timeout, auth=auth or (sim.username, sim.password),
-                         headers={"Content-Type": content_type, "SOAPAction": '""', "Connection": "close"})
+    return requests.post(
+        sim.url,
+        data=data,
+        timeout=timeout,
+        auth=auth or (sim.username, sim.password),
+        headers={"Content-Type": content_type, "SOAPAction": '""', "Connection": "close"},
+    )

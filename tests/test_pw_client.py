@@ -1,5 +1,6 @@
 """The PropertyWare client driven over HTTP against the simulator: every operation, paging, incremental
 reads, writes with PropertyWare's semantics, every injected failure, and what must never leak."""
+
 from __future__ import annotations
 
 import logging
@@ -51,6 +52,7 @@ def open_work_order() -> dict:
 
 # --- reads ------------------------------------------------------------------------------------------------
 
+
 def test_echo_round_trips_non_ascii(client):
     text = "Zoë Peña — Calefacción 暖气 浴室"
     assert client.echo(text) == text
@@ -64,7 +66,10 @@ def test_portfolios_with_their_owner(client):
         owner = contacts[raw["owners"][0]["ID"]]
         assert (p.name, p.abbreviation, p.active) == (raw["name"], raw["abbreviation"], raw["active"])
         assert (p.owner_first_name, p.owner_last_name, p.owner_email) == (
-            owner["firstName"], owner["lastName"], owner["email"])
+            owner["firstName"],
+            owner["lastName"],
+            owner["email"],
+        )
     assert any(not p.active for p in portfolios)
 
 
@@ -74,12 +79,18 @@ def test_buildings_resolve_their_portfolio(client):
     for b in buildings:
         raw = BUILDINGS[b.id]
         assert b.portfolio_id == raw["_portfolioID"]
-        assert (b.multi_unit, b.rentable, b.address, b.zip) == (raw["multiUnit"], raw["rentable"], raw["address"],
-                                                               raw["zip"])
+        assert (b.multi_unit, b.rentable, b.address, b.zip) == (
+            raw["multiUnit"],
+            raw["rentable"],
+            raw["address"],
+            raw["zip"],
+        )
         assert b.address2 == ""  # missing text is ""
     portfolio = TINY.portfolios[0]["ID"]
     for_portfolio = list(client.iter_buildings_for_portfolio(portfolio))
-    assert {b.id for b in for_portfolio} == {b["ID"] for b in TINY.buildings if b["_portfolioID"] == portfolio}
+    assert {b.id for b in for_portfolio} == {
+        b["ID"] for b in TINY.buildings if b["_portfolioID"] == portfolio
+    }
     assert all(b.portfolio_id == portfolio for b in for_portfolio)
 
 
@@ -88,7 +99,8 @@ def test_units_all_and_by_building(client):
     assert sorted(u.id for u in units) == sorted(u["ID"] for u in TINY.units)
     building = TINY.units[0]["buildingID"]
     assert {u.id for u in client.iter_units(building_id=building)} == {
-        u["ID"] for u in TINY.units if u["buildingID"] == building}
+        u["ID"] for u in TINY.units if u["buildingID"] == building
+    }
     assert all(u.building_id == building for u in client.iter_units(building_id=building))
 
 
@@ -98,7 +110,11 @@ def test_leases_carry_tenants_and_dates(client):
     for raw in TINY.leases:
         lease = leases[raw["ID"]]
         assert (lease.status, lease.active, lease.unit_id, lease.building_id) == (
-            raw["leaseStatus"], raw["active"], raw["unitID"], raw["buildingID"])
+            raw["leaseStatus"],
+            raw["active"],
+            raw["unitID"],
+            raw["buildingID"],
+        )
         assert [t.id for t in lease.tenants] == [t["ID"] for t in raw["tenants"]]
         assert lease.primary_contact_id == raw["primaryContact"]["ID"]
         assert lease.start_date == datetime.fromisoformat(raw["startDate"]).date()
@@ -125,7 +141,12 @@ def test_work_orders_are_typed_records_with_nothing_from_zeep(client):
     for wo in wos:
         raw = WOS[wo.id]
         assert (wo.number, wo.status, wo.category, wo.description, wo.location) == (
-            raw["number"], raw["status"], raw["category"], raw["description"], raw["location"])
+            raw["number"],
+            raw["status"],
+            raw["category"],
+            raw["description"],
+            raw["location"],
+        )
         assert wo.building_id == raw["building"]["ID"] and wo.portfolio_id == raw["portfolio"]["ID"]
         assert wo.unit_ids == tuple(raw["unitIDs"]) and wo.vendor_ids == tuple(raw["vendorIDs"])
         assert wo.lease_id == (raw["lease"] or {}).get("ID")
@@ -157,10 +178,12 @@ def test_get_and_find_one_work_order(client):
 def test_work_order_filters_and_newest_first(client):
     building = TINY.work_orders[0]["building"]["ID"]
     assert {w.id for w in client.iter_work_orders(building_id=building)} == {
-        w["ID"] for w in TINY.work_orders if w["building"]["ID"] == building}
+        w["ID"] for w in TINY.work_orders if w["building"]["ID"] == building
+    }
     portfolio = TINY.portfolios[1]["ID"]
     assert {w.id for w in client.iter_work_orders(portfolio_id=portfolio)} == {
-        w["ID"] for w in TINY.work_orders if w["portfolio"]["ID"] == portfolio}
+        w["ID"] for w in TINY.work_orders if w["portfolio"]["ID"] == portfolio
+    }
     some = [TINY.work_orders[i]["ID"] for i in (2, 11, 25)]
     assert sorted(w.id for w in client.iter_work_orders(ids=some)) == sorted(some)
     assert list(client.iter_work_orders(ids=[])) == []
@@ -169,6 +192,7 @@ def test_work_order_filters_and_newest_first(client):
 
 
 # --- paging -----------------------------------------------------------------------------------------------
+
 
 def test_paging_reads_to_the_short_last_page(client, sim):
     assert len(TINY.work_orders) % 10 != 0
@@ -202,6 +226,7 @@ def test_paging_streams_and_never_repeats_a_row(client, sim):
 
 # --- incremental reads ------------------------------------------------------------------------------------
 
+
 def test_modified_since_returns_what_changed_after_the_cursor(sim):
     client = fast_client(sim, overlap=timedelta(0))
     cursor = datetime.now(UTC)
@@ -224,20 +249,24 @@ def test_the_overlap_rereads_a_little_before_the_cursor(sim):
     sim.store.edit_work_order(wo_id, status="Paused")
     cursor = datetime.now(UTC)
     assert list(fast_client(sim, overlap=timedelta(0)).iter_work_orders(modified_since=cursor)) == []
-    assert [w.id for w in fast_client(sim, overlap=timedelta(minutes=5)).iter_work_orders(
-        modified_since=cursor)] == [wo_id]
+    assert [
+        w.id for w in fast_client(sim, overlap=timedelta(minutes=5)).iter_work_orders(modified_since=cursor)
+    ] == [wo_id]
 
 
 def test_notes_count_as_modifications(client, sim):
     wo_id = open_work_order()["ID"]
     cursor = datetime.now(UTC) - timedelta(seconds=1)
     note = client.attach_note(wo_id, "ServiceFusion job #42", "ServiceFusion job #42 (id 9001) — Zoë")
-    assert note.id and note.subject == "ServiceFusion job #42" and note.body.endswith("Zoë") and note.date.tzinfo
+    assert (
+        note.id and note.subject == "ServiceFusion job #42" and note.body.endswith("Zoë") and note.date.tzinfo
+    )
     assert [w.id for w in client.iter_work_orders(modified_since=cursor)] == [wo_id]
     assert sim.store.get_work_order(wo_id)["notes"][-1]["body"] == note.body
 
 
 # --- writes -----------------------------------------------------------------------------------------------
+
 
 def test_update_is_read_modify_write_and_preserves_everything_else(client, sim):
     raw = open_work_order()
@@ -249,13 +278,31 @@ def test_update_is_read_modify_write_and_preserves_everything_else(client, sim):
     after = sim.store.get_work_order(raw["ID"])
     assert updated.status == after["status"] == "Scheduled"
     assert updated.custom_fields["sfJobId"] == "88123"
-    for field in ("approved", "approvedDate", "approvalComment", "source", "requiredMaterials", "description",
-                  "category", "priority", "unitIDs", "vendorIDs", "location", "lease", "costEstimate",
-                  "createdDate", "number", "building"):
+    for field in (
+        "approved",
+        "approvedDate",
+        "approvalComment",
+        "source",
+        "requiredMaterials",
+        "description",
+        "category",
+        "priority",
+        "unitIDs",
+        "vendorIDs",
+        "location",
+        "lease",
+        "costEstimate",
+        "createdDate",
+        "number",
+        "building",
+    ):
         assert after[field] == before[field], field
     assert after["approved"] is True and datetime.fromisoformat(after["approvedDate"]) == approved_at
     other = {cf["fieldName"]: cf["value"] for cf in after["customFields"]}
-    assert other["Service Status"] == {cf["fieldName"]: cf["value"] for cf in raw["customFields"]}["Service Status"]
+    assert (
+        other["Service Status"]
+        == {cf["fieldName"]: cf["value"] for cf in raw["customFields"]}["Service Status"]
+    )
 
 
 def test_a_bare_full_replace_resets_what_it_leaves_out(client, sim):
@@ -263,12 +310,19 @@ def test_a_bare_full_replace_resets_what_it_leaves_out(client, sim):
     raw = open_work_order()
     client.approve_work_order(raw["ID"], comment="ok")
     sim.store.edit_work_order(raw["ID"], source="Email")
-    client.call("updateWorkOrder", write=True, workOrder={"ID": raw["ID"], "status": "Scheduled",
-                                                          "building": raw["building"]})
+    client.call(
+        "updateWorkOrder",
+        write=True,
+        workOrder={"ID": raw["ID"], "status": "Scheduled", "building": raw["building"]},
+    )
     after = sim.store.get_work_order(raw["ID"])
     assert after["status"] == "Scheduled"
     assert (after["approved"], after["approvedDate"], after["approvalComment"], after["source"]) == (
-        False, None, None, "None")
+        False,
+        None,
+        None,
+        "None",
+    )
     assert after["description"] is None and after["vendorIDs"] == []
 
 
@@ -310,14 +364,24 @@ def test_create_derives_the_location_and_assigns_id_and_number(client, sim):
     building = next(b for b in TINY.buildings if b["multiUnit"])
     unit = next(u["ID"] for u in TINY.units if u["buildingID"] == building["ID"])
     portfolio = next(p for p in TINY.portfolios if p["ID"] == building["_portfolioID"])
-    wo = client.create_work_order(building_id=building["ID"], description="Dryer vent clogged — ñ", unit_ids=[unit],
-                                  vendor_ids=[TINY.vendors[0]["ID"]], category="Appliance", priority="HIGH",
-                                  custom_fields={"sfJobId": ""})
+    wo = client.create_work_order(
+        building_id=building["ID"],
+        description="Dryer vent clogged — ñ",
+        unit_ids=[unit],
+        vendor_ids=[TINY.vendors[0]["ID"]],
+        category="Appliance",
+        priority="HIGH",
+        custom_fields={"sfJobId": ""},
+    )
     assert isinstance(wo, WorkOrder) and len(str(wo.id)) == 10
     assert wo.location == f"{portfolio['abbreviation']} | {building['abbreviation']}"
     assert wo.number == max(w["number"] for w in TINY.work_orders) + 1
-    assert (wo.status, wo.unit_ids, wo.building_id, wo.portfolio_id) == ("Open", (unit,), building["ID"],
-                                                                         portfolio["ID"])
+    assert (wo.status, wo.unit_ids, wo.building_id, wo.portfolio_id) == (
+        "Open",
+        (unit,),
+        building["ID"],
+        portfolio["ID"],
+    )
     assert sim.store.get_work_order(wo.id)["priorityAsInt"] == 1
 
 
@@ -340,11 +404,18 @@ def test_approve_needs_the_entity_id(client):
 def test_approved_without_a_date_is_refused(client):
     wo_id = open_work_order()["ID"]
     with pytest.raises(RemoteValidationError, match="Approved Date is required"):
-        client.call("approveWorkOrder", write=True, workOrderID=wo_id, approved=True, approvedDate=None,
-                    approvalComment="x")
+        client.call(
+            "approveWorkOrder",
+            write=True,
+            workOrderID=wo_id,
+            approved=True,
+            approvedDate=None,
+            approvalComment="x",
+        )
 
 
 # --- failures -----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["reset_before", "reset_during", "truncate", "maintenance"])
 def test_reads_recover_from_transient_failures(client, sim, kind):
@@ -397,7 +468,9 @@ def test_axis_faults_are_permanent_and_keep_their_text(client, sim):
     with pytest.raises(PermanentError) as excinfo:
         client.echo("x")
     assert excinfo.value.faultstring in str(excinfo.value)
-    assert "faultcode=soapenv:Server" in excinfo.value.detail and "hostname=pw-simulator" in excinfo.value.detail
+    assert (
+        "faultcode=soapenv:Server" in excinfo.value.detail and "hostname=pw-simulator" in excinfo.value.detail
+    )
     assert sim.request_counts()["echoString"] == 1
 
 
@@ -420,8 +493,9 @@ def test_writes_are_never_retried(client, sim):
 
 
 def test_bad_credentials_are_an_auth_error_without_retries(sim):
-    client = PropertyWareClient(sim.url, sim.username, "not-the-password", max_rps=0, retry_min_wait=0.001,
-                                retry_max_wait=0.002)
+    client = PropertyWareClient(
+        sim.url, sim.username, "not-the-password", max_rps=0, retry_min_wait=0.001, retry_max_wait=0.002
+    )
     with pytest.raises(AuthError, match="HTTP 401"):
         client.echo("x")
     assert sim.request_counts()["unauthorized"] == 1
@@ -436,6 +510,7 @@ def test_dtds_in_responses_are_refused(client, sim):
 
 # --- configuration, WSDL sources, secrecy -------------------------------------------------------------------
 
+
 def test_the_wsdl_can_come_from_the_server(sim):
     client = fast_client(sim, wsdl_url=sim.wsdl_url)
     assert client.echo("from the server's WSDL") == "from the server's WSDL"
@@ -443,7 +518,9 @@ def test_the_wsdl_can_come_from_the_server(sim):
 
 
 def test_a_deployment_specific_impl_namespace_is_fine():
-    with PropertyWareSimulator(dataset=TINY, impl_namespace="http://pw-app-17.internal:8080/pw/services/PWServices") as s:
+    with PropertyWareSimulator(
+        dataset=TINY, impl_namespace="http://pw-app-17.internal:8080/pw/services/PWServices"
+    ) as s:
         client = fast_client(s, wsdl_url=s.wsdl_url)
         assert len(client.get_vendors()) == len(TINY.vendors)
         assert client.update_work_order(open_work_order()["ID"], status="Paused").status == "Paused"
@@ -465,17 +542,32 @@ def test_credentials_never_reach_logs_reprs_or_errors(sim, caplog):
 
 
 def test_from_settings_builds_a_client_and_names_missing_variables(sim):
-    conf = {"URL": sim.url, "WSDL_URL": "", "USERNAME": sim.username, "PASSWORD": sim.password, "TIMEOUT": 5.0,
-            "VENDORS_TIMEOUT": 5.0, "VERIFY": "true", "MAX_RPS": 0, "RETRIES": 1, "RETRY_MIN_WAIT": 0.001,
-            "RETRY_MAX_WAIT": 0.002}
+    conf = {
+        "URL": sim.url,
+        "WSDL_URL": "",
+        "USERNAME": sim.username,
+        "PASSWORD": sim.password,
+        "TIMEOUT": 5.0,
+        "VENDORS_TIMEOUT": 5.0,
+        "VERIFY": "true",
+        "MAX_RPS": 0,
+        "RETRIES": 1,
+        "RETRY_MIN_WAIT": 0.001,
+        "RETRY_MAX_WAIT": 0.002,
+    }
     with override_settings(PROPERTYWARE=conf):
         client = PropertyWareClient.from_settings()
         assert client.echo("configured") == "configured"
         assert client.retries == 1
-    with override_settings(PROPERTYWARE={**conf, "USERNAME": ""}), pytest.raises(ImproperlyConfigured, match="PW_USERNAME"):
+    with (
+        override_settings(PROPERTYWARE={**conf, "USERNAME": ""}),
+        pytest.raises(ImproperlyConfigured, match="PW_USERNAME"),
+    ):
         PropertyWareClient.from_settings()
-    with override_settings(PROPERTYWARE={**conf, "VERIFY": "/no/such/ca.pem"}), pytest.raises(
-            ImproperlyConfigured, match="PW_VERIFY"):
+    with (
+        override_settings(PROPERTYWARE={**conf, "VERIFY": "/no/such/ca.pem"}),
+        pytest.raises(ImproperlyConfigured, match="PW_VERIFY"),
+    ):
         PropertyWareClient.from_settings()
 
 

@@ -1,4 +1,5 @@
 """Datasets: deterministic, at the stated sizes, covering every hard case, and round-tripping as JSON."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,22 @@ from sync.simulators.datasets import (
 )
 from tests.pw_helpers import TINY, TODAY
 
-R26_OPEN = {"unscheduled", "scheduled", "scheduled outside sf", "dispatched", "delayed", "on the way", "on site",
-            "started", "paused", "resumed", "partially completed", "open", "wo received", "awaiting parts"}
+R26_OPEN = {
+    "unscheduled",
+    "scheduled",
+    "scheduled outside sf",
+    "dispatched",
+    "delayed",
+    "on the way",
+    "on site",
+    "started",
+    "paused",
+    "resumed",
+    "partially completed",
+    "open",
+    "wo received",
+    "awaiting parts",
+}
 
 
 def test_same_name_seed_and_day_give_the_same_dataset():
@@ -30,8 +45,15 @@ def test_same_name_seed_and_day_give_the_same_dataset():
 
 def test_demo_matches_the_production_scale_and_large_is_ten_times_it():
     demo = build_dataset("demo", today=TODAY)
-    assert demo.counts() == {"portfolios": 228, "buildings": 337, "units": 900, "contacts": demo.counts()["contacts"],
-                             "leases": 425, "vendors": 45, "work_orders": 1000}
+    assert demo.counts() == {
+        "portfolios": 228,
+        "buildings": 337,
+        "units": 900,
+        "contacts": demo.counts()["contacts"],
+        "leases": 425,
+        "vendors": 45,
+        "work_orders": 1000,
+    }
     large = build_dataset("large", today=TODAY)
     for key in ("portfolios", "buildings", "units", "leases", "vendors", "work_orders"):
         assert large.counts()[key] == 10 * demo.counts()[key]
@@ -54,8 +76,10 @@ def test_every_hard_case_is_present(name):
     multi = [b for b in ds.buildings if b["multiUnit"]]
     # single-family buildings are their own rentable unit: no Unit rows, work orders name the building
     assert single and all(b["rentable"] and b["ID"] not in units_of for b in single)
-    assert any(w["unitIDs"] == [w["building"]["ID"]] and not buildings[w["building"]["ID"]]["multiUnit"]
-               for w in ds.work_orders)
+    assert any(
+        w["unitIDs"] == [w["building"]["ID"]] and not buildings[w["building"]["ID"]]["multiUnit"]
+        for w in ds.work_orders
+    )
     assert multi and all(len(units_of[b["ID"]]) >= 2 for b in multi)
     assert len(single) > len(multi)
     multi_wos = [w for w in ds.work_orders if buildings[w["building"]["ID"]]["multiUnit"]]
@@ -72,8 +96,10 @@ def test_every_hard_case_is_present(name):
     assert any("\u4e00" <= ch <= "\u9fff" for t in texts for ch in t)  # CJK
     assert {"Active", "Active - Notice Given", "Terminated"} <= {lease["leaseStatus"] for lease in ds.leases}
     contacts = {c["ID"]: c for c in ds.contacts}
-    assert all(lease["tenants"] and contacts[lease["primaryContact"]["ID"]]["contactType"] == "TENANT"
-               for lease in ds.leases)
+    assert all(
+        lease["tenants"] and contacts[lease["primaryContact"]["ID"]]["contactType"] == "TENANT"
+        for lease in ds.leases
+    )
     assert [v["email"] for v in ds.vendors[:8]] == [f"tech{i}@fieldcrew.example" for i in range(1, 9)]
     for w in ds.work_orders:
         fields = {cf["fieldName"]: cf["value"] for cf in w["customFields"]}
@@ -94,8 +120,11 @@ def test_near_duplicates_share_building_and_text_and_are_days_apart():
 
 
 def test_ids_are_ten_digit_longs_and_numbers_follow_creation():
-    ids = [r["ID"] for key in ("portfolios", "buildings", "units", "contacts", "leases", "vendors", "work_orders")
-           for r in getattr(TINY, key)]
+    ids = [
+        r["ID"]
+        for key in ("portfolios", "buildings", "units", "contacts", "leases", "vendors", "work_orders")
+        for r in getattr(TINY, key)
+    ]
     assert len(ids) == len(set(ids)) and all(len(str(i)) == 10 and i > 2**31 for i in ids)
     ordered = sorted(TINY.work_orders, key=lambda w: w["createdDate"])
     assert [w["number"] for w in ordered] == sorted(w["number"] for w in ordered)
@@ -117,15 +146,27 @@ def test_json_file_round_trip(tmp_path):
     assert loaded.to_json() == TINY.to_json()
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda d: d.update(format="something-else"), "'format' must be"),
-    (lambda d: d.update(version=99), "unsupported version 99"),
-    (lambda d: d.pop("work_orders"), "missing 'work_orders'"),
-    (lambda d: d["units"][0].update(ID=d["buildings"][0]["ID"]), r"units\[0\]\.ID .* already used by buildings\[0\]"),
-    (lambda d: d["units"][1].update(buildingID=1), r"units\[1\]\.buildingID refers to an unknown building"),
-    (lambda d: d["work_orders"][2].update(vendorIDs=[5]), r"work_orders\[2\]\.vendorIDs refers to an unknown vendor"),
-    (lambda d: d["leases"][0].update(ID="x"), r"leases\[0\]\.ID must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(format="something-else"), "'format' must be"),
+        (lambda d: d.update(version=99), "unsupported version 99"),
+        (lambda d: d.pop("work_orders"), "missing 'work_orders'"),
+        (
+            lambda d: d["units"][0].update(ID=d["buildings"][0]["ID"]),
+            r"units\[0\]\.ID .* already used by buildings\[0\]",
+        ),
+        (
+            lambda d: d["units"][1].update(buildingID=1),
+            r"units\[1\]\.buildingID refers to an unknown building",
+        ),
+        (
+            lambda d: d["work_orders"][2].update(vendorIDs=[5]),
+            r"work_orders\[2\]\.vendorIDs refers to an unknown vendor",
+        ),
+        (lambda d: d["leases"][0].update(ID="x"), r"leases\[0\]\.ID must be a positive integer"),
+    ],
+)
 def test_bad_dataset_files_are_refused_naming_the_record(mutate, message):
     data = json.loads(json.dumps(TINY.to_json()))
     mutate(data)

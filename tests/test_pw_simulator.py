@@ -1,8 +1,9 @@
-"""The PropertyWare simulator over raw HTTP: auth, wire format, paging, faults, injected failures, control API.
+"""The PropertyWare simulator over raw HTTP: auth, wire format, paging, faults, injected failures, controls.
 
 These requests are hand-built (no zeep), so they check the simulator itself; test_pw_client.py drives it
 with the real client.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,12 +45,18 @@ def fault_of(response: requests.Response) -> tuple[str, str, str]:
     fault = doc.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
     assert fault is not None, response.text
     hostname = fault.find(f"detail/{{{AXIS}}}hostname")
-    return fault.findtext("faultcode"), fault.findtext("faultstring"), hostname.text if hostname is not None else ""
+    return (
+        fault.findtext("faultcode"),
+        fault.findtext("faultstring"),
+        hostname.text if hostname is not None else "",
+    )
 
 
 def echo(text: str) -> str:
-    return envelope(f'<ser:echoString soapenv:encodingStyle="{SOAP_ENC}"><arg xsi:type="xsd:string">{text}</arg>'
-                    "</ser:echoString>")
+    return envelope(
+        f'<ser:echoString soapenv:encodingStyle="{SOAP_ENC}"><arg xsi:type="xsd:string">{text}</arg>'
+        "</ser:echoString>"
+    )
 
 
 def work_orders_call(criteria: str, op: str = "getWorkOrders") -> str:
@@ -70,12 +77,15 @@ def ids_in(ret: etree._Element) -> list[int]:
 
 # --- authentication ---------------------------------------------------------------------------------------
 
+
 def test_wsdl_and_calls_need_http_basic_and_refusals_are_html_401(sim):
     ok = requests.get(sim.wsdl_url, auth=(sim.username, sim.password), timeout=5)
     assert ok.status_code == 200 and b"wsdl:definitions" in ok.content
-    for response in (requests.get(sim.wsdl_url, timeout=5),
-                     requests.get(sim.wsdl_url, auth=(sim.username, "wrong"), timeout=5),
-                     post(sim, echo("hi"), auth=("someone@else.example", sim.password))):
+    for response in (
+        requests.get(sim.wsdl_url, timeout=5),
+        requests.get(sim.wsdl_url, auth=(sim.username, "wrong"), timeout=5),
+        post(sim, echo("hi"), auth=("someone@else.example", sim.password)),
+    ):
         assert response.status_code == 401
         assert response.headers["Content-Type"].startswith("text/html")
         assert response.headers["WWW-Authenticate"].startswith("Basic")
@@ -84,12 +94,15 @@ def test_wsdl_and_calls_need_http_basic_and_refusals_are_html_401(sim):
 
 
 def test_the_encoding_schema_is_served_next_to_the_wsdl(sim):
-    xsd = requests.get(sim.base_url + "/pw/services/soap-enc.xsd", auth=(sim.username, sim.password), timeout=5)
+    xsd = requests.get(
+        sim.base_url + "/pw/services/soap-enc.xsd", auth=(sim.username, sim.password), timeout=5
+    )
     assert xsd.status_code == 200
     assert etree.fromstring(xsd.content).get("targetNamespace") == SOAP_ENC
 
 
 # --- wire format and charsets -----------------------------------------------------------------------------
+
 
 def test_echo_answers_in_an_axis_rpc_encoded_envelope(sim):
     response = post(sim, echo("héllo 暖气"))
@@ -141,6 +154,7 @@ def test_multiref_mode_moves_objects_into_hrefs(sim):
 
 # --- paging and filters -----------------------------------------------------------------------------------
 
+
 def test_paging_is_one_based_with_a_fixed_page_size_and_empty_past_the_end(sim):
     total = len(TINY.work_orders)
     seen = []
@@ -184,8 +198,10 @@ def test_the_ten_date_comparators_on_hidden_timestamps(sim):
     ta, tb, tc = _stamp(sim, a), _stamp(sim, b), _stamp(sim, c)
 
     def query(field: str, value: datetime) -> set[int]:
-        ret = returned(post(sim, work_orders_call(f"<pageNumber>1</pageNumber><{field}>{_iso(value)}</{field}>")),
-                       "getWorkOrders")
+        ret = returned(
+            post(sim, work_orders_call(f"<pageNumber>1</pageNumber><{field}>{_iso(value)}</{field}>")),
+            "getWorkOrders",
+        )
         return set(ids_in(ret))
 
     assert query("lastModifiedOnOrAfter", ta) == {a, b, c}
@@ -217,9 +233,15 @@ def test_a_date_without_zone_is_read_in_the_filter_time_zone(sim):
     wo = sim.store.work_orders()[0]["ID"]
     sim.store.edit_work_order(wo, description="touched")
     naive = _stamp(sim, wo).replace(tzinfo=None) - timedelta(seconds=1)
-    ret = returned(post(sim, work_orders_call(f"<pageNumber>1</pageNumber>"
-                                              f"<lastModifiedAfter>{naive.isoformat()}</lastModifiedAfter>")),
-                   "getWorkOrders")
+    ret = returned(
+        post(
+            sim,
+            work_orders_call(
+                f"<pageNumber>1</pageNumber><lastModifiedAfter>{naive.isoformat()}</lastModifiedAfter>"
+            ),
+        ),
+        "getWorkOrders",
+    )
     assert ids_in(ret) == [wo]
 
 
@@ -227,72 +249,121 @@ def test_ids_per_entity_filters_and_newest_first(sim):
     wos = TINY.work_orders
     some = [wos[1]["ID"], wos[4]["ID"]]
     ids = "".join(f"<ids>{i}</ids>" for i in some)
-    ret = returned(post(sim, work_orders_call(f"<ids>{ids}</ids><pageNumber>1</pageNumber>")), "getWorkOrders")
+    ret = returned(
+        post(sim, work_orders_call(f"<ids>{ids}</ids><pageNumber>1</pageNumber>")), "getWorkOrders"
+    )
     assert sorted(ids_in(ret)) == sorted(some)
     building = wos[0]["building"]["ID"]
-    ret = returned(post(sim, work_orders_call(f"<pageNumber>1</pageNumber><buildingId>{building}</buildingId>")),
-                   "getWorkOrders")
+    ret = returned(
+        post(sim, work_orders_call(f"<pageNumber>1</pageNumber><buildingId>{building}</buildingId>")),
+        "getWorkOrders",
+    )
     assert set(ids_in(ret)) == {w["ID"] for w in wos if w["building"]["ID"] == building}
-    ret = returned(post(sim, work_orders_call("<pageNumber>1</pageNumber><orderByNewestFirst>true</orderByNewestFirst>")),
-                   "getWorkOrders")
+    ret = returned(
+        post(
+            sim, work_orders_call("<pageNumber>1</pageNumber><orderByNewestFirst>true</orderByNewestFirst>")
+        ),
+        "getWorkOrders",
+    )
     newest = sorted(wos, key=lambda w: (w["_created"], w["ID"]), reverse=True)[:10]
     assert ids_in(ret) == [w["ID"] for w in newest]
     vendor = next(w["vendorIDs"][0] for w in wos if w["vendorIDs"])
-    ret = returned(post(sim, work_orders_call(f"<pageNumber>1</pageNumber><vendorId>{vendor}</vendorId>")),
-                   "getWorkOrders")
-    assert ids_in(ret) and all(vendor in [w["vendorIDs"] for w in wos if w["ID"] == i][0] for i in ids_in(ret))
+    ret = returned(
+        post(sim, work_orders_call(f"<pageNumber>1</pageNumber><vendorId>{vendor}</vendorId>")),
+        "getWorkOrders",
+    )
+    assert ids_in(ret) and all(
+        vendor in [w["vendorIDs"] for w in wos if w["ID"] == i][0] for i in ids_in(ret)
+    )
     number = wos[6]["number"]
-    ret = returned(post(sim, work_orders_call(f"<pageNumber>1</pageNumber><workOrderNumber>{number}</workOrderNumber>")),
-                   "getWorkOrders")
+    ret = returned(
+        post(sim, work_orders_call(f"<pageNumber>1</pageNumber><workOrderNumber>{number}</workOrderNumber>")),
+        "getWorkOrders",
+    )
     assert ids_in(ret) == [wos[6]["ID"]]
     multi = next(b for b in TINY.buildings if b["multiUnit"])
-    ret = returned(post(sim, work_orders_call(f"<pageNumber>1</pageNumber><buildingId>{multi['ID']}</buildingId>",
-                                              op="getUnits")), "getUnits")
+    ret = returned(
+        post(
+            sim,
+            work_orders_call(
+                f"<pageNumber>1</pageNumber><buildingId>{multi['ID']}</buildingId>", op="getUnits"
+            ),
+        ),
+        "getUnits",
+    )
     assert set(ids_in(ret)) == {u["ID"] for u in TINY.units if u["buildingID"] == multi["ID"]}
     tenant = TINY.leases[0]["tenants"][0]["ID"]
-    ret = returned(post(sim, work_orders_call(f"<pageNumber>1</pageNumber><tenantId>{tenant}</tenantId>",
-                                              op="getLeases")), "getLeases")
+    ret = returned(
+        post(
+            sim, work_orders_call(f"<pageNumber>1</pageNumber><tenantId>{tenant}</tenantId>", op="getLeases")
+        ),
+        "getLeases",
+    )
     assert ids_in(ret) == [TINY.leases[0]["ID"]]
 
 
 def test_org_id_parameters_are_checked_against_the_user(sim):
     org = TINY.organization["ID"]
-    ok = returned(post(sim, envelope(f"<ser:getPortfolioList><orgID>{org}</orgID></ser:getPortfolioList>")),
-                  "getPortfolioList")
+    ok = returned(
+        post(sim, envelope(f"<ser:getPortfolioList><orgID>{org}</orgID></ser:getPortfolioList>")),
+        "getPortfolioList",
+    )
     assert len(ok) == len(TINY.portfolios)
-    _, text, _ = fault_of(post(sim, envelope("<ser:getPortfolioList><orgID>12345</orgID></ser:getPortfolioList>")))
+    _, text, _ = fault_of(
+        post(sim, envelope("<ser:getPortfolioList><orgID>12345</orgID></ser:getPortfolioList>"))
+    )
     assert text == "Invalid organization ID 12345"
 
 
 # --- faults: Axis style, malformed input, hostile XML -------------------------------------------------------
 
+
 def test_faults_are_axis_style(sim):
     wo = next(w for w in TINY.work_orders if w["status"] == "Closed")
-    call = envelope(f"<ser:closeWorkOrder><workOrderID>{wo['ID']}</workOrderID><category/><closingComments/>"
-                    '<startDate xsi:nil="true"/><completedDate xsi:nil="true"/></ser:closeWorkOrder>')
+    call = envelope(
+        f"<ser:closeWorkOrder><workOrderID>{wo['ID']}</workOrderID><category/><closingComments/>"
+        '<startDate xsi:nil="true"/><completedDate xsi:nil="true"/></ser:closeWorkOrder>'
+    )
     code, text, hostname = fault_of(post(sim, call))
     assert code == "soapenv:Server.userException"
     assert text == "Can not edit work order. It is already closed"
     assert hostname == "pw-simulator"
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ("this is not xml", "SAXParseException"),
-    ("<a><b></a>", "SAXParseException"),
-    ("<root/>", "not a SOAP 1.1 Envelope"),
-    (envelope(""), "Body is missing or empty"),
-    (envelope("<ser:noSuchCall/>"), "No such operation 'noSuchCall'"),
-    (envelope('<x:echoString xmlns:x="urn:service.web.propertyware.realpage.com"><arg>x</arg></x:echoString>'),
-     "No such operation 'echoString' in namespace"),
-    (envelope("<ser:getSyncVersion/>"), "not implemented"),
-    (work_orders_call("<pageNumber>one</pageNumber>"), "Invalid value 'one' for xsd:int"),
-    (work_orders_call("<pageNumber>1</pageNumber><colour>red</colour>"),
-     "Invalid element in tns1:WorkOrderSearchCriteria - colour"),
-    (envelope('<ser:getVendor><vendorID href="#nowhere"/></ser:getVendor>'), "Unresolved href"),
-    (work_orders_call('<pageNumber>1</pageNumber><results>' + '<r xsi:type="soapenc:Array">' * 40 + "</r>" * 40
-                      + "</results>"), "Nesting too deep"),
-    (work_orders_call("<pageNumber>1</pageNumber><ids><ids><ids>1</ids></ids></ids>"), "Invalid value"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("this is not xml", "SAXParseException"),
+        ("<a><b></a>", "SAXParseException"),
+        ("<root/>", "not a SOAP 1.1 Envelope"),
+        (envelope(""), "Body is missing or empty"),
+        (envelope("<ser:noSuchCall/>"), "No such operation 'noSuchCall'"),
+        (
+            envelope(
+                '<x:echoString xmlns:x="urn:service.web.propertyware.realpage.com">'
+                "<arg>x</arg></x:echoString>"
+            ),
+            "No such operation 'echoString' in namespace",
+        ),
+        (envelope("<ser:getSyncVersion/>"), "not implemented"),
+        (work_orders_call("<pageNumber>one</pageNumber>"), "Invalid value 'one' for xsd:int"),
+        (
+            work_orders_call("<pageNumber>1</pageNumber><colour>red</colour>"),
+            "Invalid element in tns1:WorkOrderSearchCriteria - colour",
+        ),
+        (envelope('<ser:getVendor><vendorID href="#nowhere"/></ser:getVendor>'), "Unresolved href"),
+        (
+            work_orders_call(
+                "<pageNumber>1</pageNumber><results>"
+                + '<r xsi:type="soapenc:Array">' * 40
+                + "</r>" * 40
+                + "</results>"
+            ),
+            "Nesting too deep",
+        ),
+        (work_orders_call("<pageNumber>1</pageNumber><ids><ids><ids>1</ids></ids></ids>"), "Invalid value"),
+    ],
+)
 def test_malformed_soap_gets_a_fault_never_a_crash(sim, body, fragment):
     code, text, _ = fault_of(post(sim, body))
     assert fragment in text
@@ -304,14 +375,20 @@ def test_wrong_content_type_is_a_fault(sim):
     assert code == "soapenv:Client" and "text/xml" in text
 
 
-@pytest.mark.parametrize("doctype", [
-    '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>',
-    '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
-    "<!DOCTYPE soapenv:Envelope>",
-])
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>',
+        '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+        "<!DOCTYPE soapenv:Envelope>",
+    ],
+)
 def test_dtds_and_entities_are_refused_before_expansion(sim, doctype):
-    body = '<?xml version="1.0"?>' + doctype + envelope("<ser:echoString><arg>&lol2;</arg></ser:echoString>",
-                                                        declaration=False)
+    body = (
+        '<?xml version="1.0"?>'
+        + doctype
+        + envelope("<ser:echoString><arg>&lol2;</arg></ser:echoString>", declaration=False)
+    )
     code, text, _ = fault_of(post(sim, body))
     assert "DTD" in text
     assert "lollol" not in text and "root:" not in text
@@ -319,11 +396,14 @@ def test_dtds_and_entities_are_refused_before_expansion(sim, doctype):
 
 def test_the_lenient_switch_accepts_the_urn_namespace():
     with PropertyWareSimulator(dataset=TINY, lenient_namespace=True) as lenient:
-        call = envelope('<x:echoString xmlns:x="urn:service.web.propertyware.realpage.com"><arg>ok</arg></x:echoString>')
+        call = envelope(
+            '<x:echoString xmlns:x="urn:service.web.propertyware.realpage.com"><arg>ok</arg></x:echoString>'
+        )
         assert returned(post(lenient, call), "echoString").text == "ok"
 
 
 # --- injected failures, seen on the wire --------------------------------------------------------------------
+
 
 def test_reset_before_drops_the_connection(sim):
     sim.faults.configure("echoString", reset_before=1.0, times=1)
@@ -399,7 +479,8 @@ def test_bad_fault_settings_are_refused():
         f.configure(maintenance=1, maintenance_status=418)
 
 
-# --- state as a PropertyWare user, and the control API -------------------------------------------------------
+# --- state as a PropertyWare user, and the control API ----------------------------------------------------
+
 
 def test_user_edits_bump_the_hidden_last_modified(sim):
     wo = TINY.work_orders[0]
@@ -424,17 +505,26 @@ def test_user_created_and_deleted_work_orders(sim):
 
 
 def control(sim, method: str, path: str, body: dict | None = None) -> requests.Response:
-    return requests.request(method, f"{sim.control_url}/{path}", data=json.dumps(body) if body else None, timeout=5)
+    return requests.request(
+        method, f"{sim.control_url}/{path}", data=json.dumps(body) if body else None, timeout=5
+    )
 
 
 def test_control_api(sim):
     assert control(sim, "GET", "health").json() == {"ok": True}
-    assert control(sim, "POST", "faults", {"operation": "echoString", "maintenance": 1.0, "times": 1}).status_code == 200
+    assert (
+        control(
+            sim, "POST", "faults", {"operation": "echoString", "maintenance": 1.0, "times": 1}
+        ).status_code
+        == 200
+    )
     assert control(sim, "GET", "faults").json()[0]["operation"] == "echoString"
     assert post(sim, echo("x")).status_code in (502, 503, 504)
     assert control(sim, "DELETE", "faults").json() == []
     wo = TINY.work_orders[0]["ID"]
-    patched = control(sim, "PATCH", f"work-orders/{wo}", {"status": "Paused", "description": "Heizung kaputt"})
+    patched = control(
+        sim, "PATCH", f"work-orders/{wo}", {"status": "Paused", "description": "Heizung kaputt"}
+    )
     assert patched.status_code == 200 and patched.json()["status"] == "Paused"
     assert control(sim, "GET", f"work-orders/{wo}").json()["description"] == "Heizung kaputt"
     building = TINY.buildings[0]["ID"]
@@ -452,15 +542,18 @@ def test_control_api(sim):
     assert control(sim, "GET", f"work-orders/{wo}").json()["status"] == TINY.work_orders[0]["status"]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status", "fragment"), [
-    ("GET", "nothing-here", None, 404, "no control endpoint"),
-    ("GET", "work-orders/1", None, 404, "no work order 1"),
-    ("PATCH", "work-orders/{wo}", {"colour": "red"}, 400, "cannot edit work-order field(s) colour"),
-    ("POST", "work-orders", {"description": "x"}, 400, "'building'"),
-    ("POST", "faults", {"reset_before": 5}, 400, "probability"),
-    ("POST", "settings", {"page_size": 0}, 400, "page_size"),
-    ("POST", "settings", {"speed": 3}, 400, "unknown setting"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "fragment"),
+    [
+        ("GET", "nothing-here", None, 404, "no control endpoint"),
+        ("GET", "work-orders/1", None, 404, "no work order 1"),
+        ("PATCH", "work-orders/{wo}", {"colour": "red"}, 400, "cannot edit work-order field(s) colour"),
+        ("POST", "work-orders", {"description": "x"}, 400, "'building'"),
+        ("POST", "faults", {"reset_before": 5}, 400, "probability"),
+        ("POST", "settings", {"page_size": 0}, 400, "page_size"),
+        ("POST", "settings", {"speed": 3}, 400, "unknown setting"),
+    ],
+)
 def test_control_api_errors_are_clear(sim, method, path, body, status, fragment):
     response = control(sim, method, path.format(wo=TINY.work_orders[0]["ID"]), body)
     assert response.status_code == status

@@ -1,9 +1,9 @@
 """Axis-style SOAP faults the simulator raises, and seedable per-operation failure injection.
 
 ``FaultInjector.configure(operation="*", latency=…, reset_before=p, reset_during=p, truncate=p,
-maintenance=p, fault=p, hostile_xml=p, empty_body=p, seed=…, times=None)``: each request draws once per profile from one seeded RNG,
-so a given seed and request sequence always fail the same way. ``times`` caps how many requests a
-profile may break (then it stays quiet), which lets tests fail exactly the first N calls.
+maintenance=p, fault=p, hostile_xml=p, empty_body=p, seed=…, times=None)``: each request draws once per
+profile from one seeded RNG, so a given seed and request sequence always fail the same way. ``times``
+caps how many requests a profile may break (then it stays quiet), so tests can fail exactly N calls.
 """
 
 from __future__ import annotations
@@ -92,9 +92,15 @@ class FaultInjector:
         times: int | None = None,
     ) -> Profile:
         """Add (or replace) the profile for ``operation`` ("*" = every operation)."""
-        probabilities = {"reset_before": reset_before, "reset_during": reset_during, "truncate": truncate,
-                         "maintenance": maintenance, "fault": fault, "hostile_xml": hostile_xml,
-                         "empty_body": empty_body}
+        probabilities = {
+            "reset_before": reset_before,
+            "reset_during": reset_during,
+            "truncate": truncate,
+            "maintenance": maintenance,
+            "fault": fault,
+            "hostile_xml": hostile_xml,
+            "empty_body": empty_body,
+        }
         for name, p in probabilities.items():
             if not 0.0 <= float(p) <= 1.0:
                 raise ValueError(f"{name} must be a probability between 0 and 1, got {p!r}")
@@ -104,8 +110,13 @@ class FaultInjector:
             raise ValueError(f"maintenance_status must be one of {ALLOWED_MAINTENANCE_STATUSES}")
         if times is not None and times < 0:
             raise ValueError("times must be >= 0")
-        profile = Profile(operation=operation, latency=float(latency), maintenance_status=maintenance_status,
-                          times=times, **{k: float(v) for k, v in probabilities.items()})
+        profile = Profile(
+            operation=operation,
+            latency=float(latency),
+            maintenance_status=maintenance_status,
+            times=times,
+            **{k: float(v) for k, v in probabilities.items()},
+        )
         with self._lock:
             if seed is not None:
                 self._rng.seed(seed)

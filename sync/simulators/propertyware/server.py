@@ -52,8 +52,10 @@ HOSTILE_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
 </ns1:echoStringResponse></soapenv:Body></soapenv:Envelope>
 """
 
-EMPTY_BODY = (b'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
-              b'"http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body/></soapenv:Envelope>')
+EMPTY_BODY = (
+    b'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv='
+    b'"http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body/></soapenv:Envelope>'
+)
 
 
 class _Server(ThreadingHTTPServer):
