@@ -581,3 +581,16 @@ def test_the_throttle_spaces_calls():
     assert throttle.wait() == 0.0
     assert 0.0 < throttle.wait() <= 0.05
     assert Throttle(max_rps=0).wait() == 0.0
+
+
+def test_a_created_work_order_without_an_id_is_found_among_the_newest():
+    """Some deployments answer createWorkOrder (and notes) without the new ID (spec §8)."""
+    with PropertyWareSimulator(dataset=TINY, return_created_ids=False) as s:
+        client = fast_client(s)
+        building = TINY.buildings[0]
+        wo = client.create_work_order(building_id=building["ID"], description="Porch light out")
+        stored = max(s.store.work_orders(), key=lambda w: w["ID"])
+        assert (wo.id, wo.description) == (stored["ID"], "Porch light out")
+        assert s.request_counts()["getWorkOrders"] == 1
+        note = client.attach_note(wo.id, "subject", "body")
+        assert note.id is None and note.subject == "subject"

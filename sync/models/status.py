@@ -1,2 +1,3 @@
 """Placeholder: filled in by the module's owner."""
+
 __all__: list[str] = []

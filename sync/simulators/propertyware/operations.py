@@ -6,7 +6,6 @@ here: hidden keys dropped, links expanded). Semantic errors raise SoapFault with
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,8 +23,12 @@ WORK_ORDER_NOT_FOUND = "Work order not found"
 class Context:
     """What a handler needs besides its arguments: the store, paging and the caller's organisation."""
 
-    def __init__(self, store: Store, *, page_size: int, user: dict, org_id: int) -> None:
+    def __init__(
+        self, store: Store, *, page_size: int, user: dict, org_id: int, return_created_ids: bool = True
+    ) -> None:
         self.store = store
+        #: Propexo reports created work orders' and notes' IDs "cannot be retrieved": False mimics that
+        self.return_created_ids = return_created_ids
         self.page_size = page_size
         self.user = user
         self.org_id = org_id
@@ -116,9 +119,8 @@ def page_number(criteria: dict | None) -> int:
     return n
 
 
-def paged(ctx: Context, rows: list, criteria: dict | None) -> list:
-    n = page_number(criteria)
-    return rows[(n - 1) * ctx.page_size : n * ctx.page_size]
+def page_of(ctx: Context, criteria: dict | None) -> tuple[int, int]:
+    return page_number(criteria), ctx.page_size
 
 
 def check_org(ctx: Context, org_id: int | None) -> None:
@@ -174,7 +176,7 @@ def create_portfolio(ctx: Context, a: dict) -> str:
 # --- buildings and units ----------------------------------------------------------------------------------
 
 
-def _buildings(ctx: Context, criteria: dict | None) -> list[dict]:
+def _buildings(ctx: Context, criteria: dict | None, page: tuple[int, int] | None = None) -> list[dict]:
     owner = (criteria or {}).get("ownerId")
     st = ctx.store
 
@@ -182,17 +184,17 @@ def _buildings(ctx: Context, criteria: dict | None) -> list[dict]:
         p = st.get("portfolios", b["_portfolioID"])
         return any(o.get("ID") == owner for o in p.get("owners") or [])
 
-    return st.query("buildings", criteria, predicate=owned if owner is not None else None)
+    return st.query("buildings", criteria, predicate=owned if owner is not None else None, page=page)
 
 
 @handler("getBuildings")
 def get_buildings(ctx: Context, a: dict) -> list:
-    return [public(b) for b in paged(ctx, _buildings(ctx, a.get("criteria")), a.get("criteria"))]
+    return [public(b) for b in _buildings(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))]
 
 
 @handler("getBuilding")
 def get_building(ctx: Context, a: dict) -> dict | None:
-    rows = _buildings(ctx, a.get("criteria"))
+    rows = _buildings(ctx, a.get("criteria"), (1, 1))
     return public(rows[0]) if rows else None
 
 
@@ -232,19 +234,20 @@ def create_building(ctx: Context, a: dict) -> str:
         return str(bid)
 
 
-def _units(ctx: Context, criteria: dict | None) -> list[dict]:
+def _units(ctx: Context, criteria: dict | None, page: tuple[int, int] | None = None) -> list[dict]:
     bid = (criteria or {}).get("buildingId")
-    return ctx.store.query("units", criteria, predicate=(lambda u: u["buildingID"] == bid) if bid else None)
+    pred = (lambda u: u["buildingID"] == bid) if bid else None
+    return ctx.store.query("units", criteria, predicate=pred, page=page)
 
 
 @handler("getUnits")
 def get_units(ctx: Context, a: dict) -> list:
-    return [public(u) for u in paged(ctx, _units(ctx, a.get("criteria")), a.get("criteria"))]
+    return [public(u) for u in _units(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))]
 
 
 @handler("getUnit")
 def get_unit(ctx: Context, a: dict) -> dict | None:
-    rows = _units(ctx, a.get("criteria"))
+    rows = _units(ctx, a.get("criteria"), (1, 1))
     return public(rows[0]) if rows else None
 
 
@@ -282,23 +285,25 @@ def create_unit(ctx: Context, a: dict) -> str:
 # --- leases, tenants, contacts, vendors -------------------------------------------------------------------
 
 
-def _leases(ctx: Context, criteria: dict | None) -> list[dict]:
+def _leases(ctx: Context, criteria: dict | None, page: tuple[int, int] | None = None) -> list[dict]:
     tenant = (criteria or {}).get("tenantId")
 
     def has_tenant(lease: dict) -> bool:
         return any(t.get("ID") == tenant for t in lease.get("tenants") or [])
 
-    return ctx.store.query("leases", criteria, predicate=has_tenant if tenant is not None else None)
+    return ctx.store.query(
+        "leases", criteria, predicate=has_tenant if tenant is not None else None, page=page
+    )
 
 
 @handler("getLeases")
 def get_leases(ctx: Context, a: dict) -> list:
-    return [lease_dto(ctx, x) for x in paged(ctx, _leases(ctx, a.get("criteria")), a.get("criteria"))]
+    return [lease_dto(ctx, x) for x in _leases(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))]
 
 
 @handler("getLease")
 def get_lease(ctx: Context, a: dict) -> dict | None:
-    rows = _leases(ctx, a.get("criteria"))
+    rows = _leases(ctx, a.get("criteria"), (1, 1))
     return lease_dto(ctx, rows[0]) if rows else None
 
 
@@ -338,15 +343,15 @@ def get_tenant(ctx: Context, a: dict) -> dict | None:
     }
 
 
-def _contacts(ctx: Context, criteria: dict | None) -> list[dict]:
+def _contacts(ctx: Context, criteria: dict | None, page: tuple[int, int] | None = None) -> list[dict]:
     email = ((criteria or {}).get("email") or "").strip().lower()
     pred = (lambda c: (c.get("email") or "").lower() == email) if email else None
-    return ctx.store.query("contacts", criteria, predicate=pred)
+    return ctx.store.query("contacts", criteria, predicate=pred, page=page)
 
 
 @handler("getContacts")
 def get_contacts(ctx: Context, a: dict) -> list:
-    return [public(c) for c in paged(ctx, _contacts(ctx, a.get("criteria")), a.get("criteria"))]
+    return [public(c) for c in _contacts(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))]
 
 
 @handler("getContactByID")
@@ -367,7 +372,7 @@ def get_vendor(ctx: Context, a: dict) -> dict | None:
 # --- work orders: reads -----------------------------------------------------------------------------------
 
 
-def _work_orders(ctx: Context, criteria: dict | None) -> list[dict]:
+def _work_orders(ctx: Context, criteria: dict | None, page: tuple[int, int] | None = None) -> list[dict]:
     c = criteria or {}
     tests: list[Callable[[dict], bool]] = []
     for key, get in (
@@ -388,19 +393,20 @@ def _work_orders(ctx: Context, criteria: dict | None) -> list[dict]:
         criteria,
         predicate=lambda w: all(t(w) for t in tests),
         newest_first=bool(c.get("orderByNewestFirst")),
+        page=page,
     )
 
 
 @handler("getWorkOrders")
 def get_work_orders(ctx: Context, a: dict) -> list:
     return [
-        work_order_dto(ctx, w) for w in paged(ctx, _work_orders(ctx, a.get("criteria")), a.get("criteria"))
+        work_order_dto(ctx, w) for w in _work_orders(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))
     ]
 
 
 @handler("getWorkOrder")
 def get_work_order(ctx: Context, a: dict) -> dict | None:
-    rows = _work_orders(ctx, a.get("criteria"))
+    rows = _work_orders(ctx, a.get("criteria"), (1, 1))
     return work_order_dto(ctx, rows[0]) if rows else None
 
 
@@ -485,7 +491,10 @@ def create_work_order(ctx: Context, a: dict) -> dict:
         rec["status"] = rec.get("status") or "Open"
         rec["source"] = rec.get("source") or "None"
         st.insert("work_orders", rec)
-        return work_order_dto(ctx, rec)
+        out = work_order_dto(ctx, rec)
+        if not ctx.return_created_ids:
+            out["ID"] = None  # served as 0, the Java default
+        return out
 
 
 def _existing(ctx: Context, wo_id: Any) -> dict:
@@ -595,4 +604,4 @@ def attach_note_to_work_order(ctx: Context, a: dict) -> dict:
         }
         rec.setdefault("notes", []).append(saved)
         st.touch(rec)
-        return copy.deepcopy(saved)
+        return {**saved, "ID": saved["ID"] if ctx.return_created_ids else None}

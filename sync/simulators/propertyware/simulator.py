@@ -43,6 +43,7 @@ class PropertyWareSimulator:
         lenient_namespace: bool = False,
         tz: str = "UTC",
         send_nulls: bool = True,
+        return_created_ids: bool = True,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -52,6 +53,7 @@ class PropertyWareSimulator:
         self.multiref = multiref
         self.lenient_namespace = lenient_namespace
         self.send_nulls = send_nulls
+        self.return_created_ids = return_created_ids
         self.tz = ZoneInfo(tz)
         self._dataset_arg = dataset
         ds = self._dataset(dataset, seed)
@@ -126,7 +128,11 @@ class PropertyWareSimulator:
     def context(self) -> Context:
         user = self.store.users[0] if self.store.users else {"ID": 1, "loginName": self.username}
         return Context(
-            self.store, page_size=self.page_size, user=user, org_id=self.store.organization.get("ID")
+            self.store,
+            page_size=self.page_size,
+            user=user,
+            org_id=self.store.organization.get("ID"),
+            return_created_ids=self.return_created_ids,
         )
 
     def count(self, operation: str) -> None:

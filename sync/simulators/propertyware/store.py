@@ -118,9 +118,11 @@ class Store:
         *,
         predicate: Callable[[dict], bool] | None = None,
         newest_first: bool = False,
+        page: tuple[int, int] | None = None,
     ) -> list[dict]:
         """Records matching ``ids``, the ten date comparators and ``predicate``, in service order
-        (ascending ID, or newest created first). Returns deep copies."""
+        (ascending ID, or newest created first); ``page`` = (1-based number, size) slices the result.
+        Returns deep copies of just the rows asked for."""
         criteria = criteria or {}
         tests: list[Callable[[dict], bool]] = []
         ids = criteria.get("ids")
@@ -137,6 +139,9 @@ class Store:
             rows = [r for r in self.tables[entity].values() if all(t(r) for t in tests)]
             if newest_first:
                 rows.sort(key=lambda r: (r.get("_created") or "", r["ID"]), reverse=True)
+            if page is not None:
+                number, size = page
+                rows = rows[(number - 1) * size : number * size]
             return copy.deepcopy(rows)
 
     def _date_test(self, attr: str, how: str, value: datetime | date) -> Callable[[dict], bool]:
