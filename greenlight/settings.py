@@ -89,6 +89,11 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "greenlight.wsgi.application"
 
+_db_url = env.str("DATABASE_URL", default="")
+if _db_url and _db_url.split(":", 1)[0] not in environ.Env.DB_SCHEMES:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL: unknown scheme {_db_url.split(':', 1)[0]!r}; use postgres://, sqlite:///, …"
+    )
 try:
     DATABASES = {
         "default": env.db_url(
