@@ -54,30 +54,9 @@ REQUIRED_OPERATIONS = {
     "approveWorkOrder": ["workOrderID", "approved", "approvedDate", "approvalComment"],
     "attachNoteToWorkOrder": ["note", "workOrder"],
     "createPortfolio": ["name", "abbreviation"],
-    "createBuilding": [
-        "portfolioID",
-        "name",
-        "abbreviation",
-        "address",
-        "address2",
-        "city",
-        "state",
-        "zip",
-        "country",
-        "isMultiUnitBuilding",
-    ],
-    "createUnit": [
-        "portfolioID",
-        "buildingID",
-        "name",
-        "abbreviation",
-        "address",
-        "address2",
-        "city",
-        "state",
-        "zip",
-        "country",
-    ],
+    "createBuilding": "portfolioID name abbreviation address address2 city state zip country"
+    " isMultiUnitBuilding".split(),
+    "createUnit": "portfolioID buildingID name abbreviation address address2 city state zip country".split(),
 }
 #: return types: arrays of DTOs for the criteria reads, anyType[] for the legacy lists and getVendors
 RETURNS = {

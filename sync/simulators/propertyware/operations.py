@@ -35,6 +35,8 @@ class Context:
 
 
 Handler = Callable[[Context, dict], Any]
+Finder = Callable[[Context, "dict | None", "tuple[int, int] | None"], list[dict]]
+Shaper = Callable[[Context, dict], "dict | None"]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -128,6 +130,22 @@ def check_org(ctx: Context, org_id: int | None) -> None:
         raise SoapFault(f"Invalid organization ID {org_id}")
 
 
+def criteria_reads(list_op: str, single_op: str | None, find: Finder, shape: Shaper) -> None:
+    """Register a paged ``getXs(criteria)`` and its ``getX(criteria)`` (the first match, or nil)."""
+
+    def read_page(ctx: Context, a: dict) -> list:
+        criteria = a.get("criteria")
+        return [shape(ctx, r) for r in find(ctx, criteria, page_of(ctx, criteria))]
+
+    def read_one(ctx: Context, a: dict) -> dict | None:
+        rows = find(ctx, a.get("criteria"), (1, 1))
+        return shape(ctx, rows[0]) if rows else None
+
+    handler(list_op)(read_page)
+    if single_op:
+        handler(single_op)(read_one)
+
+
 # --- health, user, portfolios -----------------------------------------------------------------------------
 
 
@@ -187,15 +205,7 @@ def _buildings(ctx: Context, criteria: dict | None, page: tuple[int, int] | None
     return st.query("buildings", criteria, predicate=owned if owner is not None else None, page=page)
 
 
-@handler("getBuildings")
-def get_buildings(ctx: Context, a: dict) -> list:
-    return [public(b) for b in _buildings(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))]
-
-
-@handler("getBuilding")
-def get_building(ctx: Context, a: dict) -> dict | None:
-    rows = _buildings(ctx, a.get("criteria"), (1, 1))
-    return public(rows[0]) if rows else None
+criteria_reads("getBuildings", "getBuilding", _buildings, lambda ctx, r: public(r))
 
 
 @handler("getBuildingsForPortfolio")
@@ -240,15 +250,7 @@ def _units(ctx: Context, criteria: dict | None, page: tuple[int, int] | None = N
     return ctx.store.query("units", criteria, predicate=pred, page=page)
 
 
-@handler("getUnits")
-def get_units(ctx: Context, a: dict) -> list:
-    return [public(u) for u in _units(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))]
-
-
-@handler("getUnit")
-def get_unit(ctx: Context, a: dict) -> dict | None:
-    rows = _units(ctx, a.get("criteria"), (1, 1))
-    return public(rows[0]) if rows else None
+criteria_reads("getUnits", "getUnit", _units, lambda ctx, r: public(r))
 
 
 @handler("getUnitsForBuilding")
@@ -296,15 +298,7 @@ def _leases(ctx: Context, criteria: dict | None, page: tuple[int, int] | None = 
     )
 
 
-@handler("getLeases")
-def get_leases(ctx: Context, a: dict) -> list:
-    return [lease_dto(ctx, x) for x in _leases(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))]
-
-
-@handler("getLease")
-def get_lease(ctx: Context, a: dict) -> dict | None:
-    rows = _leases(ctx, a.get("criteria"), (1, 1))
-    return lease_dto(ctx, rows[0]) if rows else None
+criteria_reads("getLeases", "getLease", _leases, lease_dto)
 
 
 def _active_lease(ctx: Context, unit_id: int | None) -> dict | None:
@@ -349,9 +343,7 @@ def _contacts(ctx: Context, criteria: dict | None, page: tuple[int, int] | None 
     return ctx.store.query("contacts", criteria, predicate=pred, page=page)
 
 
-@handler("getContacts")
-def get_contacts(ctx: Context, a: dict) -> list:
-    return [public(c) for c in _contacts(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))]
+criteria_reads("getContacts", None, _contacts, lambda ctx, r: public(r))
 
 
 @handler("getContactByID")
@@ -397,17 +389,7 @@ def _work_orders(ctx: Context, criteria: dict | None, page: tuple[int, int] | No
     )
 
 
-@handler("getWorkOrders")
-def get_work_orders(ctx: Context, a: dict) -> list:
-    return [
-        work_order_dto(ctx, w) for w in _work_orders(ctx, a.get("criteria"), page_of(ctx, a.get("criteria")))
-    ]
-
-
-@handler("getWorkOrder")
-def get_work_order(ctx: Context, a: dict) -> dict | None:
-    rows = _work_orders(ctx, a.get("criteria"), (1, 1))
-    return work_order_dto(ctx, rows[0]) if rows else None
+criteria_reads("getWorkOrders", "getWorkOrder", _work_orders, work_order_dto)
 
 
 # --- work orders: writes ----------------------------------------------------------------------------------
