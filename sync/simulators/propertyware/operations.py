@@ -96,8 +96,9 @@ def work_order_dto(ctx: Context, rec: dict | None) -> dict | None:
     p = st.get("portfolios", (rec.get("portfolio") or {}).get("ID"))
     lease = st.get("leases", (rec.get("lease") or {}).get("ID"))
     # links are served as shallow objects: what a client needs to follow them
-    out["building"] = b and {k: b.get(k) for k in ("ID", "name", "abbreviation", "address", "multiUnit")}
-    out["portfolio"] = p and {k: p.get(k) for k in ("ID", "name", "abbreviation")}
+    building_keys = ("ID", "buildingID", "name", "abbreviation", "address", "multiUnit", "rentable", "active")
+    out["building"] = b and {k: b.get(k) for k in building_keys}
+    out["portfolio"] = p and {k: p.get(k) for k in ("ID", "name", "abbreviation", "active")}
     out["lease"] = lease and {
         k: lease.get(k) for k in ("ID", "leaseName", "leaseStatus", "unitID", "buildingID")
     }
