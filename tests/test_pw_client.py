@@ -594,3 +594,13 @@ def test_a_created_work_order_without_an_id_is_found_among_the_newest():
         assert s.request_counts()["getWorkOrders"] == 1
         note = client.attach_note(wo.id, "subject", "body")
         assert note.id is None and note.subject == "subject"
+
+
+def test_a_maintenance_page_instead_of_the_wsdl_is_retried(sim):
+    client = fast_client(sim, wsdl_url=sim.wsdl_url)
+    sim.faults.configure("wsdl", maintenance=1.0, times=1)
+    wo_id = open_work_order()["ID"]
+    # the first call is a write: loading the WSDL is still retried, and the write goes out once
+    client.attach_note(wo_id, "first call", "loads the WSDL")
+    assert sim.request_counts()["wsdl"] == 2
+    assert client.stats["attachNoteToWorkOrder"] == {"retry": 1, "ok": 1}

@@ -158,17 +158,18 @@ class PropertyWareClient:
 
     def _attempt(self, op: str, timeout: float | None, params: Mapping[str, Any]) -> Any:
         service = self._load()
+        typed = self._typed_params(op, params)
         self._throttle.wait()
         assert self._transport is not None
         self._transport.set_call(op, timeout)
         try:
-            return getattr(service, op)(**self._typed_params(op, params))
+            return getattr(service, op)(**typed)
         except IntegrationError:
             raise
         except Exception as exc:  # zeep's own exceptions, mapped with the fault text kept
             raise from_zeep(exc, op) from exc
 
-    def _read(self, op: str, *, timeout: float | None = None, **params: Any) -> Any:
+    def _retrying(self, op: str) -> Retrying:
         def note_retry(state: RetryCallState) -> None:
             self._count(op, "retry")
             exc = state.outcome.exception() if state.outcome else None
@@ -176,7 +177,7 @@ class PropertyWareClient:
                 "propertyware %s failed (%s); retry %d of %d", op, exc, state.attempt_number, self.retries
             )
 
-        retrying = Retrying(
+        return Retrying(
             stop=stop_after_attempt(self.retries + 1),
             wait=wait_random_exponential(
                 multiplier=self.retry_min_wait, exp_base=2, min=self.retry_min_wait, max=self.retry_max_wait
@@ -185,8 +186,10 @@ class PropertyWareClient:
             before_sleep=note_retry,
             reraise=True,
         )
+
+    def _read(self, op: str, *, timeout: float | None = None, **params: Any) -> Any:
         try:
-            result = retrying(self._attempt, op, timeout, params)
+            result = self._retrying(op)(self._attempt, op, timeout, params)
         except IntegrationError as exc:
             self._count(op, exc)
             raise
@@ -196,9 +199,11 @@ class PropertyWareClient:
     def _write(self, op: str, **params: Any) -> Any:
         """One attempt only: PropertyWare writes are not idempotent enough to repeat blindly."""
         try:
+            if self._service is None:  # loading the WSDL is a read: retry it, it sends nothing
+                self._retrying(op)(self._load)
             result = self._attempt(op, None, params)
         except TransportFailure as exc:
-            if exc.maybe_committed:
+            if exc.maybe_committed and self._service is not None:
                 err = AmbiguousWriteError(
                     f"{exc.message}; the write may have been applied - re-read before retrying",
                     system=SYSTEM,

@@ -85,7 +85,7 @@ class PropertyWareTransport(Transport):
 
     # --- loading the WSDL and schemas ---------------------------------------------------------------------
     def load(self, url: str) -> bytes:
-        if url in SOAP_ENCODING_URLS or url.endswith("/" + ENCODING_XSD.name) and not _is_remote(url):
+        if url in SOAP_ENCODING_URLS or (url.endswith("/" + ENCODING_XSD.name) and not _is_remote(url)):
             return ENCODING_XSD.read_bytes()
         if not _is_remote(url):
             return Path(url.removeprefix("file://")).read_bytes()
@@ -104,6 +104,7 @@ class PropertyWareTransport(Transport):
             raise _map_request_exception(exc, "wsdl") from exc
         try:
             _check_status(response, "wsdl")
+            _check_xml(response, "wsdl")  # a maintenance page instead of the WSDL is transient
             return response.content
         finally:
             response.close()

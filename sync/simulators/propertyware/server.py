@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import encoding, operations
-from .faults import SoapFault, client_fault
+from .faults import Decision, SoapFault, client_fault
 from .wsdl import encoding_schema
 
 if TYPE_CHECKING:
@@ -172,7 +172,10 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._authorized():
                 return self._unauthorized()
             self.sim.count("wsdl")
-            return self._send(200, self.sim.wsdl(), "text/xml;charset=utf-8")
+            decision = self.sim.faults.decide("wsdl")  # latency, resets, maintenance, truncation
+            if not self._before(decision):
+                self._deliver(200, self.sim.wsdl(), "text/xml;charset=utf-8", decision)
+            return
         if url.path == ENCODING_XSD_PATH:
             if not self._authorized():
                 return self._unauthorized()
@@ -223,19 +226,8 @@ class _Handler(BaseHTTPRequestHandler):
             op_name = _peek_operation(body)
             sim.count(op_name)
             decision = sim.faults.decide(op_name)
-            delay = decision.latency + sim.latency
-            if delay:
-                time.sleep(delay)
-            if decision.kind == "reset_before":
-                self._reset()
-            if decision.kind == "maintenance":
-                self.close_connection = True
-                return self._send(
-                    decision.status,
-                    MAINTENANCE_PAGE,
-                    "text/html;charset=utf-8",
-                    {"Retry-After": "30", "Connection": "close"},
-                )
+            if self._before(decision):
+                return
             if decision.kind == "fault":
                 raise SoapFault(decision.message, "soapenv:Server")
             if decision.kind == "hostile_xml":
@@ -256,21 +248,39 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("simulator error in %s", op_name)
             internal = SoapFault("java.lang.RuntimeException: internal error", "soapenv:Server")
             out, status, decision = encoding.encode_fault(internal, HOSTNAME), 500, None
+        self._deliver(status, out, "text/xml; charset=utf-8", decision)
+
+    def _before(self, decision: Decision) -> bool:
+        """Latency, then a reset or a maintenance page; True when the request has been answered."""
+        delay = decision.latency + self.sim.latency
+        if delay:
+            time.sleep(delay)
+        if decision.kind == "reset_before":
+            self._reset()
+        if decision.kind == "maintenance":
+            self.close_connection = True
+            headers = {"Retry-After": "30", "Connection": "close"}
+            self._send(decision.status, MAINTENANCE_PAGE, "text/html;charset=utf-8", headers)
+            return True
+        return False
+
+    def _deliver(self, status: int, out: bytes, content_type: str, decision: Decision | None) -> None:
+        """Send the answer, or break it as ``decision`` says (after the request was processed)."""
         kind = decision.kind if decision else None
         if kind == "truncate":
             # a complete HTTP message whose XML stops mid-document
             self.close_connection = True
             cut = out[: max(1, len(out) * 2 // 3)]
-            return self._send(status, cut, "text/xml; charset=utf-8", {"Connection": "close"})
+            return self._send(status, cut, content_type, {"Connection": "close"})
         if kind == "reset_during":
             self.send_response(status)
-            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(out)))
             self.end_headers()
             self.wfile.write(out[: len(out) // 2])
             time.sleep(0.05)  # let the first half reach the client before the RST
             self._reset()
-        self._send(status, out, "text/xml; charset=utf-8")
+        self._send(status, out, content_type)
 
     # --- control API --------------------------------------------------------------------------------------
 
