@@ -117,58 +117,32 @@ zip s
 country s
 """
 
-TYPES: dict[str, ComplexType] = {
-    t.name: t
-    for t in [
-        ComplexType(
-            "PWObject",
-            None,
-            _fields("""
+# fmt: off
+TYPES: dict[str, ComplexType] = {t.name: t for t in [
+    ComplexType("PWObject", None, _fields("""
         ID l
         clientData []tns1:ClientDataItem
-    """),
-            abstract=True,
-        ),
-        ComplexType(
-            "ClientDataItem",
-            None,
-            _fields("""
+    """), abstract=True),
+    ComplexType("ClientDataItem", None, _fields("""
         key s
         value s
-    """),
-        ),
-        ComplexType(
-            "AbstractDocumentHolder",
-            "PWObject",
-            _fields("""
+    """)),
+    ComplexType("AbstractDocumentHolder", "PWObject", _fields("""
         documents []tns1:Document
         notes []tns1:Note
-    """),
-            abstract=True,
-        ),
-        ComplexType(
-            "CustomField",
-            "PWObject",
-            _fields("""
+    """), abstract=True),
+    ComplexType("CustomField", "PWObject", _fields("""
         dataType s
         fieldName s
         value s
-    """),
-        ),
-        ComplexType(
-            "Note",
-            "PWObject",
-            _fields("""
+    """)),
+    ComplexType("Note", "PWObject", _fields("""
         body s
         date dt
         private b
         subject s
-    """),
-        ),
-        ComplexType(
-            "Document",
-            "PWObject",
-            _fields("""
+    """)),
+    ComplexType("Document", "PWObject", _fields("""
         description s
         fileData bin
         fileType s
@@ -176,35 +150,23 @@ TYPES: dict[str, ComplexType] = {
         privateFile b
         publishToOwnerPortal b
         publishToTenantPortal b
-    """),
-        ),
-        ComplexType(
-            "Account",
-            "PWObject",
-            _fields("""
+    """)),
+    ComplexType("Account", "PWObject", _fields("""
         accountNumber s
         code s
         description s
         name s
         type s
-    """),
-        ),
-        ComplexType(
-            "User",
-            "PWObject",
-            _fields("""
+    """)),
+    ComplexType("User", "PWObject", _fields("""
         email s
         firstName s
         lastName s
         loginName s
         organizationID l
         organizationName s
-    """),
-        ),
-        ComplexType(
-            "Portfolio",
-            "AbstractDocumentHolder",
-            _fields("""
+    """)),
+    ComplexType("Portfolio", "AbstractDocumentHolder", _fields("""
         abbreviation s
         active b
         customFields []tns1:CustomField
@@ -215,14 +177,8 @@ TYPES: dict[str, ComplexType] = {
         name s
         owners []xsd:anyType
         targetOperatingReserve d
-    """),
-        ),
-        ComplexType(
-            "Unit",
-            "AbstractDocumentHolder",
-            _fields(
-                _ADDRESS
-                + """
+    """)),
+    ComplexType("Unit", "AbstractDocumentHolder", _fields(_ADDRESS + """
         abbreviation s
         active b
         availableDate dt
@@ -248,13 +204,8 @@ TYPES: dict[str, ComplexType] = {
         targetRent d
         totalArea d
         type s
-    """
-            ),
-        ),
-        ComplexType(
-            "Building",
-            "Unit",
-            _fields("""
+    """)),
+    ComplexType("Building", "Unit", _fields("""
         contractEndDate dt
         contractStartDate dt
         defaultBankAccount tns1:Account
@@ -266,14 +217,8 @@ TYPES: dict[str, ComplexType] = {
         rentable b
         units []xsd:anyType
         yearBuilt i
-    """),
-        ),
-        ComplexType(
-            "Contact",
-            "AbstractDocumentHolder",
-            _fields(
-                _ADDRESS
-                + """
+    """)),
+    ComplexType("Contact", "AbstractDocumentHolder", _fields(_ADDRESS + """
         birthDate dt
         comments s
         company s
@@ -297,28 +242,16 @@ TYPES: dict[str, ComplexType] = {
         suffix s
         webAddress s
         workPhone s
-    """
-            ),
-        ),
-        ComplexType("Owner", "Contact", ()),
-        ComplexType(
-            "Tenant",
-            "PWObject",
-            _fields(
-                _ADDRESS
-                + """
+    """)),
+    ComplexType("Owner", "Contact", ()),
+    ComplexType("Tenant", "PWObject", _fields(_ADDRESS + """
         contactEmail s
         contactMobile s
         contactPhone s
         name s
         primaryContact tns1:Contact
-    """
-            ),
-        ),
-        ComplexType(
-            "Lease",
-            "AbstractDocumentHolder",
-            _fields("""
+    """)),
+    ComplexType("Lease", "AbstractDocumentHolder", _fields("""
         active b
         autoCharges []xsd:anyType
         balance d
@@ -345,14 +278,8 @@ TYPES: dict[str, ComplexType] = {
         terminatedDate dt
         unit tns1:Unit
         unitID l
-    """),
-        ),
-        ComplexType(
-            "Vendor",
-            "AbstractDocumentHolder",
-            _fields(
-                _ADDRESS
-                + """
+    """)),
+    ComplexType("Vendor", "AbstractDocumentHolder", _fields(_ADDRESS + """
         accountNumber s
         active b
         billSplitAccount tns1:Account
@@ -373,13 +300,8 @@ TYPES: dict[str, ComplexType] = {
         taxID s
         vendorType s
         website s
-    """
-            ),
-        ),
-        ComplexType(
-            "WorkOrder",
-            "AbstractDocumentHolder",
-            _fields("""
+    """)),
+    ComplexType("WorkOrder", "AbstractDocumentHolder", _fields("""
         approvalComment s
         approved b
         approvedBy tns1:User
@@ -423,21 +345,13 @@ TYPES: dict[str, ComplexType] = {
         type s
         unitIDs []xsd:long
         vendorIDs []xsd:long
-    """),
-        ),
-        ComplexType(
-            "BaseDTOSearchCriteria",
-            None,
-            _fields("""
+    """)),
+    ComplexType("BaseDTOSearchCriteria", None, _fields("""
         ids []xsd:long
         pageNumber i
         results []xsd:anyType
-    """),
-        ),
-        ComplexType(
-            "AuditableDTOSearchCriteria",
-            "BaseDTOSearchCriteria",
-            _fields("""
+    """)),
+    ComplexType("AuditableDTOSearchCriteria", "BaseDTOSearchCriteria", _fields("""
         createdAfter dt
         createdBefore dt
         createdOn dt
@@ -448,12 +362,8 @@ TYPES: dict[str, ComplexType] = {
         lastModifiedOn dt
         lastModifiedOnOrAfter dt
         lastModifiedOnOrBefore dt
-    """),
-        ),
-        ComplexType(
-            "WorkOrderSearchCriteria",
-            "AuditableDTOSearchCriteria",
-            _fields("""
+    """)),
+    ComplexType("WorkOrderSearchCriteria", "AuditableDTOSearchCriteria", _fields("""
         buildingId L
         contactId L
         orderByNewestFirst b
@@ -461,22 +371,17 @@ TYPES: dict[str, ComplexType] = {
         unitId L
         vendorId L
         workOrderNumber L
-    """),
-        ),
-        ComplexType("BuildingSearchCriteria", "AuditableDTOSearchCriteria", _fields("ownerId L")),
-        ComplexType("UnitSearchCriteria", "AuditableDTOSearchCriteria", _fields("buildingId L")),
-        ComplexType("LeaseSearchCriteria", "AuditableDTOSearchCriteria", _fields("tenantId L")),
-        ComplexType("ContactSearchCriteria", "AuditableDTOSearchCriteria", _fields("email s")),
-        ComplexType(
-            "OwnerSearchCriteria",
-            "AuditableDTOSearchCriteria",
-            _fields("""
+    """)),
+    ComplexType("BuildingSearchCriteria", "AuditableDTOSearchCriteria", _fields("ownerId L")),
+    ComplexType("UnitSearchCriteria", "AuditableDTOSearchCriteria", _fields("buildingId L")),
+    ComplexType("LeaseSearchCriteria", "AuditableDTOSearchCriteria", _fields("tenantId L")),
+    ComplexType("ContactSearchCriteria", "AuditableDTOSearchCriteria", _fields("email s")),
+    ComplexType("OwnerSearchCriteria", "AuditableDTOSearchCriteria", _fields("""
         email s
         portfolioID L
-    """),
-        ),
-    ]
-}
+    """)),
+]}
+# fmt: on
 
 #: every soapenc:Array restriction the WSDL declares, name → item type
 ARRAYS: dict[str, str] = {
@@ -516,74 +421,58 @@ def _op(
     return Operation(name, tuple(ps), _ALIASES.get(returns, returns), item_type, implemented)
 
 
+# fmt: off
 _ANY_ARRAY = "[]" + ANY
-OPERATIONS: dict[str, Operation] = {
-    o.name: o
-    for o in [
-        _op("echoString", "arg s", "s"),
-        _op("getCurrentUser", "", "tns1:User"),
-        # portfolios
-        _op("getAllPortfolios", "", "[]tns1:Portfolio"),
-        _op("getPortfolioList", "orgID l", _ANY_ARRAY, "tns1:Portfolio"),
-        _op("createPortfolio", "name s, abbreviation s", "s"),
-        # buildings
-        _op("getBuildings", "criteria tns1:BuildingSearchCriteria", "[]tns1:Building"),
-        _op("getBuilding", "criteria tns1:BuildingSearchCriteria", "tns1:Building"),
-        _op("getBuildingsForPortfolio", "portfolioID l", _ANY_ARRAY, "tns1:Building"),
-        _op(
-            "createBuilding",
-            "portfolioID l, name s, abbreviation s, address s, address2 s, city s, state s,"
-            " zip s, country s, isMultiUnitBuilding b",
-            "s",
-        ),
-        _op("getActiveLeaseForRentableBuilding", "buildingId l", "tns1:Lease"),
-        # units
-        _op("getUnits", "criteria tns1:UnitSearchCriteria", "[]tns1:Unit"),
-        _op("getUnit", "criteria tns1:UnitSearchCriteria", "tns1:Unit"),
-        _op("getUnitsForBuilding", "orgID l, buildingID l", _ANY_ARRAY, "tns1:Unit"),
-        _op(
-            "createUnit",
-            "portfolioID l, buildingID l, name s, abbreviation s, address s, address2 s, city s,"
-            " state s, zip s, country s",
-            "s",
-        ),
-        _op("getActiveLeaseForUnit", "unitId l", "tns1:Lease"),
-        # leases and tenants
-        _op("getLeases", "criteria tns1:LeaseSearchCriteria", "[]tns1:Lease"),
-        _op("getLease", "criteria tns1:LeaseSearchCriteria", "tns1:Lease"),
-        _op("getTenant", "orgID l, leaseID l", "tns1:Tenant"),
-        # contacts
-        _op("getContacts", "criteria tns1:ContactSearchCriteria", "[]tns1:Contact"),
-        _op("getContactByID", "contactID l", "tns1:Contact"),
-        # vendors
-        _op("getVendors", "", _ANY_ARRAY, "tns1:Vendor"),
-        _op("getVendor", "vendorID l", "tns1:Vendor"),
-        # work orders
-        _op("getWorkOrders", "criteria tns1:WorkOrderSearchCriteria", "[]tns1:WorkOrder"),
-        _op("getWorkOrder", "criteria tns1:WorkOrderSearchCriteria", "tns1:WorkOrder"),
-        _op("createWorkOrder", "workOrder tns1:WorkOrder", "tns1:WorkOrder"),
-        _op("updateWorkOrder", "workOrder tns1:WorkOrder", "tns1:WorkOrder"),
-        _op(
-            "closeWorkOrder",
-            "workOrderID l, category s, closingComments s, startDate dt, completedDate dt",
-            "b",
-        ),
-        _op("approveWorkOrder", "workOrderID l, approved b, approvedDate dt, approvalComment s", "b"),
-        _op("attachNoteToWorkOrder", "note tns1:Note, workOrder tns1:WorkOrder", "tns1:Note"),
-        # declared by the real service, answered with a "not implemented" fault here
-        _op("getSyncVersion", "", "s", implemented=False),
-        _op("getOwners", "criteria tns1:OwnerSearchCriteria", "[]tns1:Owner", implemented=False),
-        _op("getContactsByName", "firstName s, lastName s", "[]tns1:Contact", implemented=False),
-        _op("getVendorByName", "name s", "tns1:Vendor", implemented=False),
-        _op("updateBuilding", "building tns1:Building", "tns1:Building", implemented=False),
-        _op(
-            "addTimeEntry",
-            "workOrderID l, vendorID l, date dt, hours d, rate d, comments s",
-            "b",
-            implemented=False,
-        ),
-    ]
-}
+OPERATIONS: dict[str, Operation] = {o.name: o for o in [
+    _op("echoString", "arg s", "s"),
+    _op("getCurrentUser", "", "tns1:User"),
+    # portfolios
+    _op("getAllPortfolios", "", "[]tns1:Portfolio"),
+    _op("getPortfolioList", "orgID l", _ANY_ARRAY, "tns1:Portfolio"),
+    _op("createPortfolio", "name s, abbreviation s", "s"),
+    # buildings
+    _op("getBuildings", "criteria tns1:BuildingSearchCriteria", "[]tns1:Building"),
+    _op("getBuilding", "criteria tns1:BuildingSearchCriteria", "tns1:Building"),
+    _op("getBuildingsForPortfolio", "portfolioID l", _ANY_ARRAY, "tns1:Building"),
+    _op("createBuilding", "portfolioID l, name s, abbreviation s, address s, address2 s, city s, state s,"
+        " zip s, country s, isMultiUnitBuilding b", "s"),
+    _op("getActiveLeaseForRentableBuilding", "buildingId l", "tns1:Lease"),
+    # units
+    _op("getUnits", "criteria tns1:UnitSearchCriteria", "[]tns1:Unit"),
+    _op("getUnit", "criteria tns1:UnitSearchCriteria", "tns1:Unit"),
+    _op("getUnitsForBuilding", "orgID l, buildingID l", _ANY_ARRAY, "tns1:Unit"),
+    _op("createUnit", "portfolioID l, buildingID l, name s, abbreviation s, address s, address2 s, city s,"
+        " state s, zip s, country s", "s"),
+    _op("getActiveLeaseForUnit", "unitId l", "tns1:Lease"),
+    # leases and tenants
+    _op("getLeases", "criteria tns1:LeaseSearchCriteria", "[]tns1:Lease"),
+    _op("getLease", "criteria tns1:LeaseSearchCriteria", "tns1:Lease"),
+    _op("getTenant", "orgID l, leaseID l", "tns1:Tenant"),
+    # contacts
+    _op("getContacts", "criteria tns1:ContactSearchCriteria", "[]tns1:Contact"),
+    _op("getContactByID", "contactID l", "tns1:Contact"),
+    # vendors
+    _op("getVendors", "", _ANY_ARRAY, "tns1:Vendor"),
+    _op("getVendor", "vendorID l", "tns1:Vendor"),
+    # work orders
+    _op("getWorkOrders", "criteria tns1:WorkOrderSearchCriteria", "[]tns1:WorkOrder"),
+    _op("getWorkOrder", "criteria tns1:WorkOrderSearchCriteria", "tns1:WorkOrder"),
+    _op("createWorkOrder", "workOrder tns1:WorkOrder", "tns1:WorkOrder"),
+    _op("updateWorkOrder", "workOrder tns1:WorkOrder", "tns1:WorkOrder"),
+    _op("closeWorkOrder",
+        "workOrderID l, category s, closingComments s, startDate dt, completedDate dt", "b"),
+    _op("approveWorkOrder", "workOrderID l, approved b, approvedDate dt, approvalComment s", "b"),
+    _op("attachNoteToWorkOrder", "note tns1:Note, workOrder tns1:WorkOrder", "tns1:Note"),
+    # declared by the real service, answered with a "not implemented" fault here
+    _op("getSyncVersion", "", "s", implemented=False),
+    _op("getOwners", "criteria tns1:OwnerSearchCriteria", "[]tns1:Owner", implemented=False),
+    _op("getContactsByName", "firstName s, lastName s", "[]tns1:Contact", implemented=False),
+    _op("getVendorByName", "name s", "tns1:Vendor", implemented=False),
+    _op("updateBuilding", "building tns1:Building", "tns1:Building", implemented=False),
+    _op("addTimeEntry", "workOrderID l, vendorID l, date dt, hours d, rate d, comments s", "b",
+        implemented=False),
+]}
+# fmt: on
 
 
 def all_fields(type_name: str) -> tuple[Field, ...]:

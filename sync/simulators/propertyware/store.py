@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from ..datasets import Dataset, iso
+from ..datasets import Dataset
+from ..generator import iso
 from . import schema as s
 
 ENTITIES = ("portfolios", "buildings", "units", "contacts", "leases", "vendors", "work_orders")
