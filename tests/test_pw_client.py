@@ -1,5 +1,5 @@
-"""The PropertyWare client driven over HTTP against the simulator: every operation, paging, incremental
-reads, writes with PropertyWare's semantics, every injected failure, and what must never leak."""
+"""The PropertyWare client's reads over HTTP against the simulator: every read operation, paging to the
+end, incremental reads, configuration and what must never leak."""
 
 from __future__ import annotations
 
@@ -11,43 +11,18 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from sync.errors import (
-    AlreadyClosed,
-    AmbiguousWriteError,
-    AuthError,
-    NotFound,
-    PermanentError,
-    RemoteValidationError,
-    TransientError,
-)
-from sync.propertyware import PropertyWareClient, WorkOrder
+from sync.errors import AuthError
+from sync.propertyware import PropertyWareClient
 from sync.propertyware.throttle import Throttle
 from sync.simulators.propertyware import PropertyWareSimulator
-from tests.pw_helpers import TINY, fast_client
+from tests import pw_helpers
+from tests.pw_helpers import TINY, fast_client, open_work_order
 
 WOS = {w["ID"]: w for w in TINY.work_orders}
 BUILDINGS = {b["ID"]: b for b in TINY.buildings}
 
-
-@pytest.fixture(scope="module", params=[False, True], ids=["inline", "multiref"])
-def sim(request):
-    with PropertyWareSimulator(dataset=TINY, page_size=10, multiref=request.param) as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def fresh(sim):
-    sim.reset()
-    sim.page_size = 10
-
-
-@pytest.fixture
-def client(sim):
-    return fast_client(sim)
-
-
-def open_work_order() -> dict:
-    return next(w for w in TINY.work_orders if w["status"] == "Dispatched")
+# module-scoped simulator (inline and multiRef), reset before each test, and a fast client
+sim, fresh, client = pw_helpers.sim_in_both_modes, pw_helpers.fresh_state, pw_helpers.client_for_sim
 
 
 # --- reads ------------------------------------------------------------------------------------------------
@@ -265,249 +240,6 @@ def test_notes_count_as_modifications(client, sim):
     assert sim.store.get_work_order(wo_id)["notes"][-1]["body"] == note.body
 
 
-# --- writes -----------------------------------------------------------------------------------------------
-
-
-def test_update_is_read_modify_write_and_preserves_everything_else(client, sim):
-    raw = open_work_order()
-    approved_at = datetime(2026, 2, 1, 15, 30, tzinfo=UTC)
-    client.approve_work_order(raw["ID"], approved_date=approved_at, comment="Owner OK'd up to $500")
-    sim.store.edit_work_order(raw["ID"], source="Email", requiredMaterials="2x P-trap")
-    before = sim.store.get_work_order(raw["ID"])
-    updated = client.update_work_order(raw["ID"], status="Scheduled", custom_fields={"sfJobId": "88123"})
-    after = sim.store.get_work_order(raw["ID"])
-    assert updated.status == after["status"] == "Scheduled"
-    assert updated.custom_fields["sfJobId"] == "88123"
-    for field in (
-        "approved",
-        "approvedDate",
-        "approvalComment",
-        "source",
-        "requiredMaterials",
-        "description",
-        "category",
-        "priority",
-        "unitIDs",
-        "vendorIDs",
-        "location",
-        "lease",
-        "costEstimate",
-        "createdDate",
-        "number",
-        "building",
-    ):
-        assert after[field] == before[field], field
-    assert after["approved"] is True and datetime.fromisoformat(after["approvedDate"]) == approved_at
-    other = {cf["fieldName"]: cf["value"] for cf in after["customFields"]}
-    assert (
-        other["Service Status"]
-        == {cf["fieldName"]: cf["value"] for cf in raw["customFields"]}["Service Status"]
-    )
-
-
-def test_a_bare_full_replace_resets_what_it_leaves_out(client, sim):
-    """What the client protects against: PropertyWare's update resets omitted fields."""
-    raw = open_work_order()
-    client.approve_work_order(raw["ID"], comment="ok")
-    sim.store.edit_work_order(raw["ID"], source="Email")
-    client.call(
-        "updateWorkOrder",
-        write=True,
-        workOrder={"ID": raw["ID"], "status": "Scheduled", "building": raw["building"]},
-    )
-    after = sim.store.get_work_order(raw["ID"])
-    assert after["status"] == "Scheduled"
-    assert (after["approved"], after["approvedDate"], after["approvalComment"], after["source"]) == (
-        False,
-        None,
-        None,
-        "None",
-    )
-    assert after["description"] is None and after["vendorIDs"] == []
-
-
-def test_update_rejects_unknown_fields_and_missing_work_orders(client):
-    wo_id = open_work_order()["ID"]
-    with pytest.raises(ValueError, match="cannot change colour"):
-        client.update_work_order(wo_id, colour="red")
-    with pytest.raises(ValueError, match="no custom field"):
-        client.update_work_order(wo_id, custom_fields={"nope": "1"})
-    with pytest.raises(NotFound):
-        client.update_work_order(1234567890, status="Open")
-
-
-def test_update_round_trips_non_ascii(client, sim):
-    wo_id = open_work_order()["ID"]
-    text = "Calefacción rota — 暖气不热, Zoë's Küche"
-    assert client.update_work_order(wo_id, description=text).description == text
-    assert sim.store.get_work_order(wo_id)["description"] == text
-    assert client.get_work_order(wo_id).description == text
-
-
-def test_close_then_edits_are_refused_as_already_closed(client, sim):
-    wo_id = open_work_order()["ID"]
-    done = datetime(2026, 2, 20, 17, 0, tzinfo=UTC)
-    client.close_work_order(wo_id, category="Plumbing", comments="Fixed — válvula nueva", completed_date=done)
-    closed = sim.store.get_work_order(wo_id)
-    assert closed["status"] == "Closed" and closed["closingComments"] == "Fixed — válvula nueva"
-    assert datetime.fromisoformat(closed["completedDate"]) == done
-    with pytest.raises(AlreadyClosed) as excinfo:
-        client.update_work_order(wo_id, status="Open")
-    assert excinfo.value.faultstring == "Can not edit work order. It is already closed"
-    assert not excinfo.value.retryable
-    with pytest.raises(AlreadyClosed):
-        client.close_work_order(wo_id)
-    assert client.stats["updateWorkOrder"] == {"AlreadyClosed": 1}
-
-
-def test_create_derives_the_location_and_assigns_id_and_number(client, sim):
-    building = next(b for b in TINY.buildings if b["multiUnit"])
-    unit = next(u["ID"] for u in TINY.units if u["buildingID"] == building["ID"])
-    portfolio = next(p for p in TINY.portfolios if p["ID"] == building["_portfolioID"])
-    wo = client.create_work_order(
-        building_id=building["ID"],
-        description="Dryer vent clogged — ñ",
-        unit_ids=[unit],
-        vendor_ids=[TINY.vendors[0]["ID"]],
-        category="Appliance",
-        priority="HIGH",
-        custom_fields={"sfJobId": ""},
-    )
-    assert isinstance(wo, WorkOrder) and len(str(wo.id)) == 10
-    assert wo.location == f"{portfolio['abbreviation']} | {building['abbreviation']}"
-    assert wo.number == max(w["number"] for w in TINY.work_orders) + 1
-    assert (wo.status, wo.unit_ids, wo.building_id, wo.portfolio_id) == (
-        "Open",
-        (unit,),
-        building["ID"],
-        portfolio["ID"],
-    )
-    assert sim.store.get_work_order(wo.id)["priorityAsInt"] == 1
-
-
-def test_create_with_a_wrong_location_or_unit_is_refused(client):
-    building = next(b for b in TINY.buildings if b["multiUnit"])
-    with pytest.raises(RemoteValidationError, match="Location is invalid") as excinfo:
-        client.create_work_order(building_id=building["ID"], description="x", location="NOPE | NOPE")
-    assert excinfo.value.fields == [{"field": "location", "message": "Location is invalid"}]
-    foreign_unit = next(u["ID"] for u in TINY.units if u["buildingID"] != building["ID"])
-    with pytest.raises(RemoteValidationError, match="Location is invalid"):
-        client.create_work_order(building_id=building["ID"], description="x", unit_ids=[foreign_unit])
-
-
-def test_approve_needs_the_entity_id(client):
-    number = open_work_order()["number"]  # the WO number is not its ID: PropertyWare ignores it silently
-    with pytest.raises(NotFound, match="had no effect"):
-        client.approve_work_order(number)
-
-
-def test_approved_without_a_date_is_refused(client):
-    wo_id = open_work_order()["ID"]
-    with pytest.raises(RemoteValidationError, match="Approved Date is required"):
-        client.call(
-            "approveWorkOrder",
-            write=True,
-            workOrderID=wo_id,
-            approved=True,
-            approvedDate=None,
-            approvalComment="x",
-        )
-
-
-# --- failures -----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", ["reset_before", "reset_during", "truncate", "maintenance"])
-def test_reads_recover_from_transient_failures(client, sim, kind):
-    sim.faults.configure("getWorkOrders", **{kind: 1.0}, times=2)
-    assert len(list(client.iter_work_orders())) == len(TINY.work_orders)
-    assert client.stats["getWorkOrders"]["retry"] == 2
-
-
-@pytest.mark.parametrize("status", [200, 502, 503, 504])
-def test_maintenance_pages_are_failures_even_with_http_200(client, sim, status):
-    sim.faults.configure("getVendors", maintenance=1.0, maintenance_status=status)
-    with pytest.raises(TransientError, match="maintenance"):
-        client.get_vendors()
-    assert sim.request_counts()["getVendors"] == client.retries + 1
-
-
-def test_truncated_xml_is_a_failure_not_a_short_result(client, sim):
-    """zeep's lenient parser would "recover" a cut document into fewer rows; the client refuses it."""
-    sim.faults.configure("getVendors", truncate=1.0)
-    with pytest.raises(TransientError, match="malformed or truncated XML"):
-        client.get_vendors()
-
-
-def test_a_missing_op_response_is_a_failure(client, sim):
-    sim.faults.configure("getVendors", empty_body=1.0, times=1)
-    assert len(client.get_vendors()) == len(TINY.vendors)
-    sim.faults.configure("getVendors", empty_body=1.0)
-    with pytest.raises(TransientError, match="not <getVendorsResponse>"):
-        client.get_vendors()
-
-
-def test_timeouts_are_retried(sim):
-    client = fast_client(sim, timeout=0.2)
-    sim.faults.configure("echoString", latency=0.5, times=1)
-    assert client.echo("late") == "late"
-    assert client.stats["echoString"] == {"retry": 1, "ok": 1}
-
-
-def test_persistent_failures_are_reported_after_the_retries(client, sim):
-    sim.faults.configure("echoString", reset_before=1.0)
-    with pytest.raises(TransientError, match="connection dropped") as excinfo:
-        client.echo("x")
-    assert excinfo.value.retryable and excinfo.value.operation == "echoString"
-    assert sim.request_counts()["echoString"] == client.retries + 1
-    assert client.stats["echoString"] == {"retry": client.retries, "TransientError": 1}
-
-
-def test_axis_faults_are_permanent_and_keep_their_text(client, sim):
-    sim.faults.configure("echoString", fault=1.0, times=1)
-    with pytest.raises(PermanentError) as excinfo:
-        client.echo("x")
-    assert excinfo.value.faultstring in str(excinfo.value)
-    assert (
-        "faultcode=soapenv:Server" in excinfo.value.detail and "hostname=pw-simulator" in excinfo.value.detail
-    )
-    assert sim.request_counts()["echoString"] == 1
-
-
-def test_writes_are_never_retried(client, sim):
-    wo_id = open_work_order()["ID"]
-    sim.faults.configure("updateWorkOrder", reset_during=1.0, times=1)
-    with pytest.raises(AmbiguousWriteError, match="re-read before retrying"):
-        client.update_work_order(wo_id, status="Delayed")
-    assert sim.request_counts()["updateWorkOrder"] == 1
-    # the server did apply it: exactly why the caller must look before writing again
-    assert client.get_work_order(wo_id).status == "Delayed"
-    sim.faults.configure("updateWorkOrder", maintenance=1.0, maintenance_status=503, times=1)
-    with pytest.raises(TransientError) as excinfo:
-        client.update_work_order(wo_id, status="Resumed")
-    assert not isinstance(excinfo.value, AmbiguousWriteError)  # a 503 page means it never ran
-    sim.faults.configure("attachNoteToWorkOrder", truncate=1.0, times=1)
-    with pytest.raises(AmbiguousWriteError):
-        client.attach_note(wo_id, "s", "b")
-    assert sim.request_counts()["attachNoteToWorkOrder"] == 1
-
-
-def test_bad_credentials_are_an_auth_error_without_retries(sim):
-    client = PropertyWareClient(
-        sim.url, sim.username, "not-the-password", max_rps=0, retry_min_wait=0.001, retry_max_wait=0.002
-    )
-    with pytest.raises(AuthError, match="HTTP 401"):
-        client.echo("x")
-    assert sim.request_counts()["unauthorized"] == 1
-
-
-def test_dtds_in_responses_are_refused(client, sim):
-    sim.faults.configure("echoString", hostile_xml=1.0)
-    with pytest.raises(PermanentError, match="DTD"):
-        client.echo("x")
-    assert sim.request_counts()["echoString"] == 1
-
-
 # --- configuration, WSDL sources, secrecy -------------------------------------------------------------------
 
 
@@ -581,26 +313,3 @@ def test_the_throttle_spaces_calls():
     assert throttle.wait() == 0.0
     assert 0.0 < throttle.wait() <= 0.05
     assert Throttle(max_rps=0).wait() == 0.0
-
-
-def test_a_created_work_order_without_an_id_is_found_among_the_newest():
-    """Some deployments answer createWorkOrder (and notes) without the new ID (spec §8)."""
-    with PropertyWareSimulator(dataset=TINY, return_created_ids=False) as s:
-        client = fast_client(s)
-        building = TINY.buildings[0]
-        wo = client.create_work_order(building_id=building["ID"], description="Porch light out")
-        stored = max(s.store.work_orders(), key=lambda w: w["ID"])
-        assert (wo.id, wo.description) == (stored["ID"], "Porch light out")
-        assert s.request_counts()["getWorkOrders"] == 1
-        note = client.attach_note(wo.id, "subject", "body")
-        assert note.id is None and note.subject == "subject"
-
-
-def test_a_maintenance_page_instead_of_the_wsdl_is_retried(sim):
-    client = fast_client(sim, wsdl_url=sim.wsdl_url)
-    sim.faults.configure("wsdl", maintenance=1.0, times=1)
-    wo_id = open_work_order()["ID"]
-    # the first call is a write: loading the WSDL is still retried, and the write goes out once
-    client.attach_note(wo_id, "first call", "loads the WSDL")
-    assert sim.request_counts()["wsdl"] == 2
-    assert client.stats["attachNoteToWorkOrder"] == {"retry": 1, "ok": 1}

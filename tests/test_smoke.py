@@ -1,4 +1,5 @@
 """The project boots and its system checks pass."""
+
 from django.core.management import call_command
 
 
