@@ -221,8 +221,8 @@ def test_modified_since_returns_what_changed_after_the_cursor(sim):
 
 def test_the_overlap_rereads_a_little_before_the_cursor(sim):
     wo_id = TINY.work_orders[5]["ID"]
-    sim.store.edit_work_order(wo_id, status="Paused")
-    cursor = datetime.now(UTC)
+    stamp = sim.store.edit_work_order(wo_id, status="Paused")["_lastModified"]
+    cursor = datetime.fromisoformat(stamp) + timedelta(microseconds=1)
     assert list(fast_client(sim, overlap=timedelta(0)).iter_work_orders(modified_since=cursor)) == []
     assert [
         w.id for w in fast_client(sim, overlap=timedelta(minutes=5)).iter_work_orders(modified_since=cursor)
@@ -309,7 +309,17 @@ def test_the_session_never_keeps_connections_alive(client):
 
 
 def test_the_throttle_spaces_calls():
-    throttle = Throttle(max_rps=20)
+    """Driven by its own clock, so the figures are exact whatever the machine's load."""
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    throttle = Throttle(max_rps=4, clock=lambda: now[0], sleep=sleep)
+    assert [throttle.wait() for _ in range(3)] == [0.0, 0.25, 0.25]
+    now[0] += 1.0  # idle for a second: the next call goes straight out
     assert throttle.wait() == 0.0
-    assert 0.0 < throttle.wait() <= 0.05
+    assert slept == [0.25, 0.25]
     assert Throttle(max_rps=0).wait() == 0.0
