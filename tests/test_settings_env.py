@@ -1,5 +1,4 @@
 """Start-up refuses bad or missing configuration with an error naming the variable."""
-
 import os
 import subprocess
 import sys
@@ -18,11 +17,7 @@ def _boot(**overrides: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in env.items() if v is not None}
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('ok')"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
 
 

@@ -1,5 +1,4 @@
 """The project boots and its system checks pass."""
-
 from django.core.management import call_command
 
 
