@@ -3,7 +3,6 @@
 Clients translate transport and protocol failures into these; the sync engine decides what to do
 with them (retry, dead-letter, review) by type alone, never by parsing messages.
 """
-
 from __future__ import annotations
 
 
@@ -15,15 +14,8 @@ class IntegrationError(Exception):
     #: whether repeating the same call later may succeed
     retryable: bool = False
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        system: str = "",
-        operation: str = "",
-        status: int | None = None,
-        detail: str = "",
-    ) -> None:
+    def __init__(self, message: str, *, system: str = "", operation: str = "", status: int | None = None,
+                 detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.system = system or self.system

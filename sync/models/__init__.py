@@ -4,7 +4,6 @@ runs.py: runs, steps, cursors, outbox, errors; flags.py: feature flags and their
 review.py: duplicate and unit-correction review queues; status.py: status mappings;
 access.py: API tokens for the trigger endpoint.
 """
-
 from .access import *  # noqa: F401,F403
 from .flags import *  # noqa: F401,F403
 from .review import *  # noqa: F401,F403
