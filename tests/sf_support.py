@@ -1,4 +1,5 @@
 """Helpers shared by the ServiceFusion tests: raw HTTPS calls to the simulator and client construction."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,8 +27,12 @@ class Raw:
         return self.session.request(method, url, **kw)
 
     def token_response(self, **form: str) -> requests.Response:
-        data = {"grant_type": "client_credentials", "client_id": self.sim.client_id,
-                "client_secret": self.sim.client_secret, **form}
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self.sim.client_id,
+            "client_secret": self.sim.client_secret,
+            **form,
+        }
         return self.request("POST", "/oauth/access_token", data=data)
 
     def token(self) -> str:
@@ -60,20 +65,47 @@ def make_client(sim: ServiceFusionSimulator, **kw: Any) -> ServiceFusionClient:
 
 def seed_building(sim: ServiceFusionSimulator, name: str = "100 Main St") -> tuple[int, int]:
     """A portfolio customer and a building customer under it (with a primary location); their ids."""
-    parent = sim.store.seed_customer({"customer_name": "Oak Portfolio",
-                                      "custom_fields": [{"name": "portfolioId", "value": "7"}]})
-    child = sim.store.seed_customer({
-        "customer_name": name, "parent_customer": parent,
-        "contacts": [{"fname": "Pat", "lname": "Owner", "is_primary": True,
-                      "emails": [{"email": "pat@example.com"}], "phones": [{"phone": "555-0100"}]}],
-        "locations": [{"street_1": name, "city": "Austin", "state_prov": "TX", "postal_code": "78701",
-                       "nickname": "Primary", "is_primary": True}],
-        "custom_fields": [{"name": "buildingId", "value": "70"}, {"name": "portfolioId", "value": "7"}],
-    })
+    parent = sim.store.seed_customer(
+        {"customer_name": "Oak Portfolio", "custom_fields": [{"name": "portfolioId", "value": "7"}]}
+    )
+    child = sim.store.seed_customer(
+        {
+            "customer_name": name,
+            "parent_customer": parent,
+            "contacts": [
+                {
+                    "fname": "Pat",
+                    "lname": "Owner",
+                    "is_primary": True,
+                    "emails": [{"email": "pat@example.com"}],
+                    "phones": [{"phone": "555-0100"}],
+                }
+            ],
+            "locations": [
+                {
+                    "street_1": name,
+                    "city": "Austin",
+                    "state_prov": "TX",
+                    "postal_code": "78701",
+                    "nickname": "Primary",
+                    "is_primary": True,
+                }
+            ],
+            "custom_fields": [{"name": "buildingId", "value": "70"}, {"name": "portfolioId", "value": "7"}],
+        }
+    )
     return parent, child
 
 
 def seed_jobs(sim: ServiceFusionSimulator, customer_id: int, count: int, prefix: str = "WO-") -> list[int]:
-    return [sim.store.seed_job({"customer_name": customer_id, "check_number": f"{prefix}{i}",
-                                "po_number": f"{prefix}{i}", "description": f"Job {i}"})
-            for i in range(1, count + 1)]
+    return [
+        sim.store.seed_job(
+            {
+                "customer_name": customer_id,
+                "check_number": f"{prefix}{i}",
+                "po_number": f"{prefix}{i}",
+                "description": f"Job {i}",
+            }
+        )
+        for i in range(1, count + 1)
+    ]

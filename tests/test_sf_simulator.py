@@ -1,4 +1,5 @@
 """The ServiceFusion simulator over real HTTPS on loopback: OAuth, auth errors, resources, listing, 422s."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,11 @@ from sync.simulators.servicefusion import ServiceFusionSimulator
 from tests.sf_support import Raw, seed_building, seed_jobs
 
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
-UNAUTHORIZED = {"code": 401, "name": "Unauthorized.", "message": "Your request was made with invalid credentials."}
+UNAUTHORIZED = {
+    "code": 401,
+    "name": "Unauthorized.",
+    "message": "Your request was made with invalid credentials.",
+}
 BAD_REQUEST = {"code": 400, "name": "Bad Request.", "message": "Your request is invalid."}
 NOT_FOUND = {"code": 404, "name": "Not Found.", "message": "Item not found."}
 
@@ -30,8 +35,15 @@ def raw(sim):
 # --- OAuth --------------------------------------------------------------------------------------------
 def test_client_credentials_with_form_or_json_body(sim, raw):
     form = raw.token_response()
-    as_json = raw.request("POST", "/oauth/access_token", json={
-        "grant_type": "client_credentials", "client_id": sim.client_id, "client_secret": sim.client_secret})
+    as_json = raw.request(
+        "POST",
+        "/oauth/access_token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": sim.client_id,
+            "client_secret": sim.client_secret,
+        },
+    )
     for resp in (form, as_json):
         assert resp.status_code == 200
         body = resp.json()
@@ -57,14 +69,20 @@ def test_bad_client_credentials_get_invalid_client_as_object_or_array():
 
 def test_refresh_rotates_tokens_and_spends_the_old_refresh_token(sim, raw):
     first = raw.token_response().json()
-    resp = raw.request("POST", "/oauth/access_token",
-                       data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    resp = raw.request(
+        "POST",
+        "/oauth/access_token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
     assert resp.status_code == 200
     second = resp.json()
     assert second["access_token"] != first["access_token"]
     assert second["refresh_token"] != first["refresh_token"]
-    again = raw.request("POST", "/oauth/access_token",
-                        json={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    again = raw.request(
+        "POST",
+        "/oauth/access_token",
+        json={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     # Without the revoke switch the old access token stays valid until it expires.
     assert Raw(sim, first["access_token"]).get("/me").status_code == 200
@@ -74,16 +92,26 @@ def test_refresh_can_revoke_the_old_access_token():
     with ServiceFusionSimulator(revoke_on_refresh=True) as sim:
         raw = Raw(sim)
         first = raw.token_response().json()
-        raw.request("POST", "/oauth/access_token",
-                    data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+        raw.request(
+            "POST",
+            "/oauth/access_token",
+            data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        )
         assert Raw(sim, first["access_token"]).get("/me").status_code == 401
 
 
 def test_authorization_code_is_single_use_and_expires_after_60_seconds(sim, raw):
     def authorize() -> str:
-        resp = raw.request("GET", "/oauth/authorize", params={
-            "response_type": "code", "client_id": sim.client_id, "redirect_uri": "https://app.example/cb",
-            "state": "xyz"})
+        resp = raw.request(
+            "GET",
+            "/oauth/authorize",
+            params={
+                "response_type": "code",
+                "client_id": sim.client_id,
+                "redirect_uri": "https://app.example/cb",
+                "state": "xyz",
+            },
+        )
         assert resp.status_code == 302
         location = urlsplit(resp.headers["Location"])
         assert location.netloc == "app.example"
@@ -92,9 +120,17 @@ def test_authorization_code_is_single_use_and_expires_after_60_seconds(sim, raw)
         return query["code"][0]
 
     def exchange(code: str) -> requests.Response:
-        return raw.request("POST", "/oauth/access_token", data={
-            "grant_type": "authorization_code", "client_id": sim.client_id, "client_secret": sim.client_secret,
-            "code": code, "redirect_uri": "https://app.example/cb"})
+        return raw.request(
+            "POST",
+            "/oauth/access_token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": sim.client_id,
+                "client_secret": sim.client_secret,
+                "code": code,
+                "redirect_uri": "https://app.example/cb",
+            },
+        )
 
     code = authorize()
     assert exchange(code).status_code == 200
@@ -106,10 +142,15 @@ def test_authorization_code_is_single_use_and_expires_after_60_seconds(sim, raw)
 
 def test_unknown_or_missing_grant_type(raw):
     assert raw.request("POST", "/oauth/access_token", data={"grant_type": "password"}).json()["error"] == (
-        "unsupported_grant_type")
+        "unsupported_grant_type"
+    )
     assert raw.request("POST", "/oauth/access_token", data={}).json()["error"] == "invalid_request"
-    assert raw.request("POST", "/oauth/access_token", data="{nope",
-                       headers={"Content-Type": "application/json"}).status_code == 400
+    assert (
+        raw.request(
+            "POST", "/oauth/access_token", data="{nope", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
 
 
 # --- presenting the token -----------------------------------------------------------------------------
@@ -117,8 +158,9 @@ def test_bearer_header_or_query_parameter_but_not_both(sim, raw):
     token = raw.token()
     assert raw.request("GET", "/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert raw.request("GET", "/v1/me", params={"access_token": token}).status_code == 200
-    both = raw.request("GET", "/v1/me", params={"access_token": token},
-                       headers={"Authorization": f"Bearer {token}"})
+    both = raw.request(
+        "GET", "/v1/me", params={"access_token": token}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert both.status_code == 400 and both.json() == BAD_REQUEST
 
 
@@ -143,7 +185,8 @@ def test_update_and_delete_are_not_allowed(raw, method):
     one = raw.api(method, "/jobs/200001", json={})
     assert one.status_code == 405
     assert one.json()["message"] == (
-        "Method Not Allowed. This url can only handle the following request methods: GET.")
+        "Method Not Allowed. This url can only handle the following request methods: GET."
+    )
     assert one.headers["Allow"] == "GET"
     many = raw.api(method, "/customers", json={})
     assert many.status_code == 405 and many.headers["Allow"] == "GET, POST"
@@ -172,15 +215,18 @@ def test_xml_by_accept_or_format_parameter(raw):
         assert "<name>Maintenance</name>" in resp.text and resp.text.startswith("<?xml")
 
 
-@pytest.mark.parametrize("body", ["{not json", "[1, 2]", '"text"', "null", "\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", ["{not json", "[1, 2]", '"text"', "null", "\xff\xfe", '{"customer_name": NaN}']
+)
 def test_malformed_or_non_object_json_gets_400_never_500(raw, body):
     resp = raw.api("POST", "/jobs", data=body.encode("latin-1"), headers={"Content-Type": "application/json"})
     assert resp.status_code == 400 and resp.json() == BAD_REQUEST
 
 
 def test_plain_http_is_redirected_to_https(sim):
-    resp = requests.post(sim.http_url + "/v1/jobs?sort=id", json={"customer_name": 1}, allow_redirects=False,
-                         timeout=5)
+    resp = requests.post(
+        sim.http_url + "/v1/jobs?sort=id", json={"customer_name": 1}, allow_redirects=False, timeout=5
+    )
     assert resp.status_code == 301 and resp.headers["Location"] == sim.base_url + "/v1/jobs?sort=id"
 
 
@@ -188,12 +234,20 @@ def test_plain_http_is_redirected_to_https(sim):
 def test_create_customer_with_nested_contacts_locations_and_custom_fields(sim, raw):
     body = {
         "customer_name": "Maple Holdings",
-        "contacts": [{"fname": "Ana", "lname": "Ruiz", "is_primary": True,
-                      "phones": [{"phone": "512-555-0101", "type": "Mobile"}],
-                      "emails": [{"email": "ana@example.com", "class": "Personal"}]},
-                     {"fname": "Ben", "lname": "Ruiz"}],
-        "locations": [{"street_1": "1 Elm St", "city": "Austin", "is_primary": True},
-                      {"street_1": "1 Elm St", "street_2": "Unit 2", "nickname": "U2"}],
+        "contacts": [
+            {
+                "fname": "Ana",
+                "lname": "Ruiz",
+                "is_primary": True,
+                "phones": [{"phone": "512-555-0101", "type": "Mobile"}],
+                "emails": [{"email": "ana@example.com", "class": "Personal"}],
+            },
+            {"fname": "Ben", "lname": "Ruiz"},
+        ],
+        "locations": [
+            {"street_1": "1 Elm St", "city": "Austin", "is_primary": True},
+            {"street_1": "1 Elm St", "street_2": "Unit 2", "nickname": "U2"},
+        ],
         "custom_fields": [{"name": "portfolioId", "value": 12}],
     }
     resp = raw.post("/customers", body, expand="contacts.phones,contacts.emails,locations,custom_fields")
@@ -208,8 +262,15 @@ def test_create_customer_with_nested_contacts_locations_and_custom_fields(sim, r
     assert [loc["is_primary"] for loc in view["locations"]] == [True, False]
     fields = {f["name"]: f for f in view["custom_fields"]}
     assert fields["portfolioId"]["value"] == "12" and fields["buildingId"]["value"] == ""
-    assert set(fields["portfolioId"]) == {"name", "value", "type", "group", "is_required", "created_at",
-                                          "updated_at"}
+    assert set(fields["portfolioId"]) == {
+        "name",
+        "value",
+        "type",
+        "group",
+        "is_required",
+        "created_at",
+        "updated_at",
+    }
     assert view["_expandable"] == []
     plain = raw.get(f"/customers/{view['id']}").json()
     assert "contacts" not in plain and "locations" not in plain and "custom_fields" not in plain
@@ -219,10 +280,13 @@ def test_create_customer_with_nested_contacts_locations_and_custom_fields(sim, r
 
 
 def test_customer_defaults_parent_inheritance_and_generated_contact(sim, raw):
-    parent = raw.post("/customers", {"customer_name": "Parent Co", "payment_terms": "NET15",
-                                     "credit_rating": "A", "is_taxable": False}).json()
-    child = raw.post("/customers", {"customer_name": "12 Oak Ave", "parent_customer": "Parent Co"},
-                     expand="contacts").json()
+    parent = raw.post(
+        "/customers",
+        {"customer_name": "Parent Co", "payment_terms": "NET15", "credit_rating": "A", "is_taxable": False},
+    ).json()
+    child = raw.post(
+        "/customers", {"customer_name": "12 Oak Ave", "parent_customer": "Parent Co"}, expand="contacts"
+    ).json()
     assert child["parent_customer"] == "Parent Co"
     assert child["fully_qualified_name"] == "Parent Co:12 Oak Ave"
     assert (child["payment_terms"], child["credit_rating"], child["is_taxable"]) == ("NET15", "A", False)
@@ -233,32 +297,50 @@ def test_customer_defaults_parent_inheritance_and_generated_contact(sim, raw):
 
 
 def test_is_primary_demotes_the_current_primary(raw):
-    view = raw.post("/customers", {"customer_name": "Two Primaries", "contacts": [
-        {"fname": "A", "lname": "One", "is_primary": True}, {"fname": "B", "lname": "Two", "is_primary": True}]},
-        expand="contacts").json()
+    view = raw.post(
+        "/customers",
+        {
+            "customer_name": "Two Primaries",
+            "contacts": [
+                {"fname": "A", "lname": "One", "is_primary": True},
+                {"fname": "B", "lname": "Two", "is_primary": True},
+            ],
+        },
+        expand="contacts",
+    ).json()
     assert [c["is_primary"] for c in view["contacts"]] == [False, True]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "customer_name"),
-    ({"customer_name": "   "}, "customer_name"),
-    ({"customer_name": "x" * 46}, "customer_name"),
-    ({"customer_name": 42}, "customer_name"),
-    ({"customer_name": "A", "contacts": [{"fname": "No Last"}]}, "contacts[0].lname"),
-    ({"customer_name": "A", "contacts": [{"lname": "No First"}]}, "contacts[0].fname"),
-    ({"customer_name": "A", "contacts": "Ann"}, "contacts"),
-    ({"customer_name": "A", "contacts": [{"fname": "A", "lname": "B", "emails": [{"email": "nope"}]}]},
-     "contacts[0].emails[0].email"),
-    ({"customer_name": "A", "locations": [{"city": "Austin"}]}, "locations[0].street_1"),
-    ({"customer_name": "A", "credit_rating": "AAA"}, "credit_rating"),
-    ({"customer_name": "A", "labor_charge_type": "daily"}, "labor_charge_type"),
-    ({"customer_name": "A", "parent_customer": "Nobody"}, "parent_customer"),
-    ({"customer_name": "A", "payment_type": 999}, "payment_type"),
-    ({"customer_name": "A", "is_vip": "maybe"}, "is_vip"),
-    ({"customer_name": "A", "custom_fields": [{"name": "noSuchField", "value": "1"}]}, "custom_fields[0].name"),
-    ({"customer_name": "A", "custom_fields": [{"name": "portfolioId", "value": {"a": 1}}]},
-     "custom_fields[0].value"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "customer_name"),
+        ({"customer_name": "   "}, "customer_name"),
+        ({"customer_name": "x" * 46}, "customer_name"),
+        ({"customer_name": 42}, "customer_name"),
+        ({"customer_name": "A", "contacts": [{"fname": "No Last"}]}, "contacts[0].lname"),
+        ({"customer_name": "A", "contacts": [{"lname": "No First"}]}, "contacts[0].fname"),
+        ({"customer_name": "A", "contacts": "Ann"}, "contacts"),
+        (
+            {"customer_name": "A", "contacts": [{"fname": "A", "lname": "B", "emails": [{"email": "nope"}]}]},
+            "contacts[0].emails[0].email",
+        ),
+        ({"customer_name": "A", "locations": [{"city": "Austin"}]}, "locations[0].street_1"),
+        ({"customer_name": "A", "credit_rating": "AAA"}, "credit_rating"),
+        ({"customer_name": "A", "labor_charge_type": "daily"}, "labor_charge_type"),
+        ({"customer_name": "A", "parent_customer": "Nobody"}, "parent_customer"),
+        ({"customer_name": "A", "payment_type": 999}, "payment_type"),
+        ({"customer_name": "A", "is_vip": "maybe"}, "is_vip"),
+        (
+            {"customer_name": "A", "custom_fields": [{"name": "noSuchField", "value": "1"}]},
+            "custom_fields[0].name",
+        ),
+        (
+            {"customer_name": "A", "custom_fields": [{"name": "portfolioId", "value": {"a": 1}}]},
+            "custom_fields[0].value",
+        ),
+    ],
+)
 def test_customer_validation_gets_a_bare_422_array(sim, raw, body, field):
     resp = raw.post("/customers", body)
     assert resp.status_code == 422
@@ -270,8 +352,9 @@ def test_customer_validation_gets_a_bare_422_array(sim, raw, body, field):
 
 def test_customer_name_limit_message_matches_the_documented_form(raw):
     resp = raw.post("/customers", {"customer_name": "y" * 46})
-    assert resp.json() == [{"field": "customer_name",
-                            "message": "Customer Name is too long (maximum is 45 characters)."}]
+    assert resp.json() == [
+        {"field": "customer_name", "message": "Customer Name is too long (maximum is 45 characters)."}
+    ]
 
 
 def test_missing_required_custom_field(sim, raw):
@@ -279,13 +362,17 @@ def test_missing_required_custom_field(sim, raw):
     resp = raw.post("/customers", {"customer_name": "Needs Region"})
     assert resp.status_code == 422
     assert resp.json() == [{"field": "custom_fields", "message": 'Custom field "region" is required.'}]
-    ok = raw.post("/customers", {"customer_name": "Has Region", "custom_fields": [{"name": "region", "value": "N"}]})
+    ok = raw.post(
+        "/customers", {"customer_name": "Has Region", "custom_fields": [{"name": "region", "value": "N"}]}
+    )
     assert ok.status_code == 201
 
 
 def test_customer_filters(sim, raw):
     seed_building(sim, "100 Main St")
-    sim.store.seed_customer({"customer_name": "Cedar Court", "locations": [{"street_1": "9 Cedar", "city": "Dallas"}]})
+    sim.store.seed_customer(
+        {"customer_name": "Cedar Court", "locations": [{"street_1": "9 Cedar", "city": "Dallas"}]}
+    )
     names = lambda **p: [c["customer_name"] for c in raw.get("/customers", sort="id", **p).json()["items"]]  # noqa: E731
     assert names(**{"filters[name]": "main"}) == ["100 Main St"]
     assert names(**{"filters[city]": "dallas"}) == ["Cedar Court"]
@@ -297,16 +384,29 @@ def test_customer_filters(sim, raw):
 # --- jobs ---------------------------------------------------------------------------------------------
 def test_create_job_resolves_ids_or_headers_and_applies_defaults(sim, raw):
     _, building = seed_building(sim)
-    resp = raw.post("/jobs", {
-        "customer_name": "100 Main St", "status": "Scheduled", "category": 2, "source": "PropertyWare",
-        "techs_assigned": [{"id": 3}, {"first_name": "Dana", "last_name": "Kowalski"}],
-        "check_number": "WO-5", "po_number": "WO-5", "description": "Leaky tap",
-        "custom_fields": [{"name": "propertyWareId", "value": 5}], "start_date": "2025-03-01T10:00:00Z",
-    }, expand="techs_assigned,custom_fields")
+    resp = raw.post(
+        "/jobs",
+        {
+            "customer_name": "100 Main St",
+            "status": "Scheduled",
+            "category": 2,
+            "source": "PropertyWare",
+            "techs_assigned": [{"id": 3}, {"first_name": "Dana", "last_name": "Kowalski"}],
+            "check_number": "WO-5",
+            "po_number": "WO-5",
+            "description": "Leaky tap",
+            "custom_fields": [{"name": "propertyWareId", "value": 5}],
+            "start_date": "2025-03-01T10:00:00Z",
+        },
+        expand="techs_assigned,custom_fields",
+    )
     assert resp.status_code == 201, resp.text
     job = resp.json()
-    assert (job["customer_id"], job["customer_name"], job["parent_customer"]) == (building, "100 Main St",
-                                                                                  "Oak Portfolio")
+    assert (job["customer_id"], job["customer_name"], job["parent_customer"]) == (
+        building,
+        "100 Main St",
+        "Oak Portfolio",
+    )
     assert (job["status"], job["category"], job["source"]) == ("Scheduled", "HVAC", "PropertyWare")
     assert (job["priority"], job["duration"]) == ("Normal", 3600)
     assert isinstance(job["number"], str) and job["start_date"] == "2025-03-01"
@@ -322,31 +422,41 @@ def test_create_job_resolves_ids_or_headers_and_applies_defaults(sim, raw):
 
 def test_unknown_job_contact_name_creates_a_contact(sim, raw):
     _, building = seed_building(sim)
-    raw.post("/jobs", {"customer_name": building, "contact_first_name": "Tina", "contact_last_name": "Tenant"})
+    raw.post(
+        "/jobs", {"customer_name": building, "contact_first_name": "Tina", "contact_last_name": "Tenant"}
+    )
     contacts = raw.get(f"/customers/{building}", expand="contacts").json()["contacts"]
     assert [(c["fname"], c["lname"], c["is_primary"]) for c in contacts] == [
-        ("Pat", "Owner", True), ("Tina", "Tenant", False)]
+        ("Pat", "Owner", True),
+        ("Tina", "Tenant", False),
+    ]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "customer_name"),
-    ({"customer_name": "Nobody Inc"}, "customer_name"),
-    ({"customer_name": 123456}, "customer_name"),
-    ({"customer_name": "BLD", "status": "Teleported"}, "status"),
-    ({"customer_name": "BLD", "category": "Gardening"}, "category"),
-    ({"customer_name": "BLD", "priority": "HIGH"}, "priority"),
-    ({"customer_name": "BLD", "techs_assigned": [{"id": 99}]}, "techs_assigned[0]"),
-    ({"customer_name": "BLD", "techs_assigned": "Alex"}, "techs_assigned"),
-    ({"customer_name": "BLD", "duration": "long"}, "duration"),
-    ({"customer_name": "BLD", "start_date": "tomorrow"}, "start_date"),
-    ({"customer_name": "BLD", "time_frame_promised_start": "9am"}, "time_frame_promised_start"),
-    ({"customer_name": "BLD", "po_number": 77}, "po_number"),
-    ({"customer_name": "BLD", "notes": [{"text": "x"}]}, "notes[0].notes"),
-    ({"customer_name": "BLD", "tasks": [{}]}, "tasks[0].description"),
-    ({"customer_name": "BLD", "custom_fields": [{"name": "buildingNumber", "value": "1"}]}, "custom_fields[0].name"),
-    ({"customer_name": "BLD", "custom_fields": "propertyWareId=1"}, "custom_fields"),
-    ({"customer_name": ["BLD"]}, "customer_name"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "customer_name"),
+        ({"customer_name": "Nobody Inc"}, "customer_name"),
+        ({"customer_name": 123456}, "customer_name"),
+        ({"customer_name": "BLD", "status": "Teleported"}, "status"),
+        ({"customer_name": "BLD", "category": "Gardening"}, "category"),
+        ({"customer_name": "BLD", "priority": "HIGH"}, "priority"),
+        ({"customer_name": "BLD", "techs_assigned": [{"id": 99}]}, "techs_assigned[0]"),
+        ({"customer_name": "BLD", "techs_assigned": "Alex"}, "techs_assigned"),
+        ({"customer_name": "BLD", "duration": "long"}, "duration"),
+        ({"customer_name": "BLD", "start_date": "tomorrow"}, "start_date"),
+        ({"customer_name": "BLD", "time_frame_promised_start": "9am"}, "time_frame_promised_start"),
+        ({"customer_name": "BLD", "po_number": 77}, "po_number"),
+        ({"customer_name": "BLD", "notes": [{"text": "x"}]}, "notes[0].notes"),
+        ({"customer_name": "BLD", "tasks": [{}]}, "tasks[0].description"),
+        (
+            {"customer_name": "BLD", "custom_fields": [{"name": "buildingNumber", "value": "1"}]},
+            "custom_fields[0].name",
+        ),
+        ({"customer_name": "BLD", "custom_fields": "propertyWareId=1"}, "custom_fields"),
+        ({"customer_name": ["BLD"]}, "customer_name"),
+    ],
+)
 def test_job_validation_gets_a_bare_422_array(sim, raw, body, field):
     sim.store.seed_customer({"customer_name": "BLD"})
     resp = raw.post("/jobs", body)
@@ -364,9 +474,13 @@ def test_job_listing_envelope_and_pagination_headers(sim, raw):
     assert body["_meta"] == {"totalCount": 23, "pageCount": 3, "currentPage": 1, "perPage": 10}
     assert len(body["items"]) == 10 and "custom_fields" not in body["items"][0]
     assert "custom_fields" in body["_expandable"]
-    assert (resp.headers["X-Pagination-Total-Count"], resp.headers["X-Pagination-Page-Count"],
-            resp.headers["X-Pagination-Current-Page"], resp.headers["X-Pagination-Per-Page"]) == ("23", "3", "1", "10")
-    assert 'rel=next' in resp.headers["Link"]
+    assert (
+        resp.headers["X-Pagination-Total-Count"],
+        resp.headers["X-Pagination-Page-Count"],
+        resp.headers["X-Pagination-Current-Page"],
+        resp.headers["X-Pagination-Per-Page"],
+    ) == ("23", "3", "1", "10")
+    assert "rel=next" in resp.headers["Link"]
 
 
 def test_per_page_limits_and_the_last_page_quirk(sim, raw):
@@ -398,7 +512,10 @@ def test_job_filters_follow_the_documented_rules(sim, raw):
     sim.store.set_job_status(ids[1], "Cancelled")
 
     def found(**params) -> list[str]:
-        return [j["check_number"] for j in raw.get("/jobs", sort="id", **{"per-page": 50}, **params).json()["items"]]
+        return [
+            j["check_number"]
+            for j in raw.get("/jobs", sort="id", **{"per-page": 50}, **params).json()["items"]
+        ]
 
     assert found(**{"filters[po_number]": "WO-1"}) == ["WO-1", "WO-10", "WO-11", "WO-12"]  # partial match
     assert found(**{"filters[status]": "Job Closed, Cancelled"}) == ["WO-1", "WO-2"]  # CSV = OR, full match
@@ -439,30 +556,57 @@ def test_invoice_hook_marks_the_job_invoiced(sim, raw):
     assert [i["id"] for i in job["invoices"]] == [invoice_id] and job["invoices"][0]["total"] == 149.5
     listed = raw.get("/invoices", sort="-id").json()["items"]
     assert listed[0]["id"] == invoice_id and listed[0]["po_number"] == "WO-1"
-    assert raw.get(f"/invoices/{invoice_id}", fields="id,total").json() == {"id": invoice_id, "total": 149.5,
-                                                                            "_expandable": []}
+    assert raw.get(f"/invoices/{invoice_id}", fields="id,total").json() == {
+        "id": invoice_id,
+        "total": 149.5,
+        "_expandable": [],
+    }
 
 
 def test_renamed_status_keeps_its_code(sim, raw):
     sim.store.rename_status("06_ONS", "At Property")
     statuses = raw.get("/job-statuses", sort="id", **{"per-page": 50}).json()["items"]
-    assert {"id": 6, "code": "06_ONS", "name": "At Property", "category": "OPEN_ACTIVE",
-            "is_custom": True} in statuses
+    assert {
+        "id": 6,
+        "code": "06_ONS",
+        "name": "At Property",
+        "category": "OPEN_ACTIVE",
+        "is_custom": True,
+    } in statuses
 
 
 def test_lookup_lists_are_seeded(raw):
     statuses = raw.get("/job-statuses", sort="id", **{"per-page": 50}).json()["items"]
-    assert statuses[0] == {"id": 1, "code": "01_UNS", "name": "Unscheduled", "category": "OPEN_ACTIVE",
-                           "is_custom": False}
+    assert statuses[0] == {
+        "id": 1,
+        "code": "01_UNS",
+        "name": "Unscheduled",
+        "category": "OPEN_ACTIVE",
+        "is_custom": False,
+    }
     assert {s["category"] for s in statuses} == {"OPEN_ACTIVE", "CLOSED", "CANCELLED"}
     categories = [c["name"] for c in raw.get("/job-categories", sort="id").json()["items"]]
-    assert categories == ["Maintenance", "HVAC", "Plumbing", "Electrical", "Appliance", "Inspection", "General"]
+    assert categories == [
+        "Maintenance",
+        "HVAC",
+        "Plumbing",
+        "Electrical",
+        "Appliance",
+        "Inspection",
+        "General",
+    ]
     techs = raw.get("/techs", sort="id").json()["items"]
     assert [t["email"] for t in techs] == [f"tech{i}@fieldcrew.example" for i in range(1, 9)]
     assert [t["id"] for t in raw.get("/techs", **{"filters[email]": "tech3@"}).json()["items"]] == [3]
     assert raw.get("/techs/2").json()["first_name"] == "Bailey"
     assert set(raw.get("/sources").json()["items"][0]) == {"id", "short_name", "long_name"}
-    assert set(raw.get("/payment-types").json()["items"][0]) == {"id", "code", "short_name", "type", "is_custom"}
+    assert set(raw.get("/payment-types").json()["items"][0]) == {
+        "id",
+        "code",
+        "short_name",
+        "type",
+        "is_custom",
+    }
     assert raw.get("/calendar-tasks").json()["_meta"]["totalCount"] == 2
 
 
@@ -487,10 +631,18 @@ def test_estimates_default_to_the_first_estimate_status(sim, raw):
 
 
 def test_dataset_mapping_seeds_customers_and_jobs():
-    dataset = {"sf_customers": [{"customer_name": "Seeded Portfolio"}],
-               "sf_jobs": [{"customer_name": "Seeded Portfolio", "check_number": "WO-9"}]}
+    dataset = {
+        "sf_customers": [{"customer_name": "Seeded Portfolio"}],
+        "sf_jobs": [{"customer_name": "Seeded Portfolio", "check_number": "WO-9"}],
+    }
     with ServiceFusionSimulator(dataset=dataset) as sim:
         assert [c["customer_name"] for c in sim.store.customers()] == ["Seeded Portfolio"]
         assert [j["check_number"] for j in sim.store.jobs()] == ["WO-9"]
     with ServiceFusionSimulator() as sim:
-        assert sim.store.counts() == {"customers": 0, "jobs": 0, "estimates": 0, "invoices": 0, "equipment": 0}
+        assert sim.store.counts() == {
+            "customers": 0,
+            "jobs": 0,
+            "estimates": 0,
+            "invoices": 0,
+            "equipment": 0,
+        }

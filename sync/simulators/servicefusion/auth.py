@@ -9,14 +9,13 @@ the old access token revoked) and authorization_code (60-second single-use codes
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from .clock import SimClock
-from .responses import ApiError, Response
+from .responses import ApiError, Response, parse_json
 
 CODE_TTL = 60.0
 
@@ -207,7 +206,7 @@ def _read_params(content_type: str, body: bytes) -> dict | None:
     text = body.decode("utf-8", errors="replace")
     if kind == "application/json" or (not kind and text.lstrip().startswith("{")):
         try:
-            data = json.loads(text or "{}")
+            data = parse_json(body or b"{}")
         except ValueError:
             return None
         if not isinstance(data, dict):

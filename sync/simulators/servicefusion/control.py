@@ -7,11 +7,10 @@ No authentication, no rate limit, no faults: the simulator only listens on loopb
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from .responses import ApiError, Response, ValidationFailed
+from .responses import ApiError, Response, ValidationFailed, parse_json
 
 if TYPE_CHECKING:
     from .app import Request, SimApp
@@ -23,8 +22,8 @@ _EQUIPMENT = re.compile(r"^/_control/customers/(\d+)/equipment$")
 
 def _body(req: Request) -> dict[str, Any]:
     try:
-        data = json.loads(req.body.decode("utf-8") or "{}")
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = parse_json(req.body or b"{}")
+    except ValueError as exc:
         raise ApiError(400, "The control request body must be a JSON object.") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "The control request body must be a JSON object.")

@@ -1,7 +1,8 @@
 """Seedable fault injection: latency, 500/502/503/504, connection resets, commit-then-drop on POST.
 
-One profile at a time (``configure`` replaces it, ``clear`` removes it). A profile can be narrowed to a
-method and a path pattern (fnmatch, e.g. ``/v1/jobs*``) and limited to the next ``times`` matching
+One profile at a time (``configure`` replaces it, ``clear`` removes it). A profile acts on ``/v1/*``
+unless given another path pattern (fnmatch, e.g. ``/v1/jobs`` or ``/oauth/*``) and can be narrowed to a
+method and limited to the next ``times`` matching
 requests, so tests can be exact ("the next POST /v1/jobs commits, then the connection drops").
 Pre-faults act before the handler runs (nothing is written); commit faults act after a POST committed.
 """
@@ -48,7 +49,7 @@ class Faults:
         commit_then_504: float = 0.0,
         hang_unsorted_jobs: float = 0.0,
         method: str = "*",
-        path: str = "*",
+        path: str = "/v1/*",
         times: int | None = None,
         seed: int | None = None,
     ) -> None:

@@ -6,14 +6,13 @@ response is one consistent snapshot.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import listing, views
-from .responses import ApiError, Response
+from .responses import ApiError, Response, parse_json
 
 if TYPE_CHECKING:
     from .store import SimStore
@@ -186,8 +185,8 @@ def json_body(call: Call) -> dict:
     if kind != "application/json":
         raise ApiError(415, "Unsupported Content-Type: the request body must be application/json.")
     try:
-        data = json.loads(call.body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = parse_json(call.body or b"null")
+    except ValueError as exc:
         raise ApiError(400) from exc
     if not isinstance(data, dict):
         raise ApiError(400)

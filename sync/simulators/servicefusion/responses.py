@@ -98,6 +98,18 @@ class ValidationFailed(Exception):
         return Response(422, list(self.errors))
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON (NaN and Infinity are not JSON); ValueError on anything malformed."""
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise ValueError("body is not UTF-8") from exc
+
+
 def method_not_allowed(allowed: tuple[str, ...]) -> Response:
     listed = ", ".join(allowed)
     body = {
