@@ -124,6 +124,11 @@ class ServiceFusionClient:
             raise ImproperlyConfigured(f"SF_BASE_URL: {exc}") from exc
 
     @property
+    def token_key(self) -> str:
+        """The token store key this client's OAuth token is cached under (shared by every worker)."""
+        return self._t.tokens.key
+
+    @property
     def stats(self) -> dict[str, Any]:
         """Requests by method/outcome, 429s seen, token fetches/refreshes, retries, pacing waits."""
         return self._t.stats()

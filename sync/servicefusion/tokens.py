@@ -149,6 +149,9 @@ class TokenManager:
     def _grant(self, form: dict[str, str], kind: str) -> str:
         try:
             resp = self._send(form)
+        except requests.exceptions.SSLError as exc:
+            raise PermanentError(f"TLS verification of the token endpoint failed: {exc}", system=SYSTEM,
+                                 operation="token") from None
         except requests.RequestException as exc:
             raise TransientError(
                 f"token request failed: {type(exc).__name__}", system=SYSTEM, operation="token"

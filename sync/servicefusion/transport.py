@@ -204,7 +204,9 @@ class Transport:
 
         retrying = Retrying(
             stop=stop_after_attempt(self.retries + 1),
-            wait=wait_exponential_jitter(initial=self.backoff[0], max=self.backoff[1]),
+            wait=wait_exponential_jitter(
+                multiplier=self.backoff[0], jitter=self.backoff[0], max=self.backoff[1]
+            ),
             retry=retry_if_exception(retryable),
             sleep=self._sleep,
             before_sleep=before_sleep,

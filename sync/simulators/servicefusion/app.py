@@ -45,11 +45,22 @@ class SimApp:
         self.statuses: Counter[int] = Counter()
 
     # --- request accounting ------------------------------------------------------------------------------
-    def count(self, key: str, status: int | None) -> None:
+    def count_request(self, key: str) -> None:
+        """Counted on arrival, so a request still being answered (or never answered) shows up."""
         with self._counts_lock:
             self.requests[key] += 1
-            if status is not None:
-                self.statuses[status] += 1
+
+    def count_status(self, status: int | str) -> None:
+        with self._counts_lock:
+            self.statuses[status] += 1
+
+    @staticmethod
+    def request_key(req: Request) -> str | None:
+        """ "METHOD /path/template" (ids as placeholders); None for control calls, which are not counted."""
+        if req.path.startswith("/_control"):
+            return None
+        found = resources.match(req.path)
+        return f"{req.method} {found[0].template if found else req.path}"
 
     def request_counts(self) -> dict[str, int]:
         with self._counts_lock:
@@ -65,58 +76,52 @@ class SimApp:
             self.statuses.clear()
 
     # --- dispatch ----------------------------------------------------------------------------------------
-    def handle(self, req: Request) -> tuple[Response, str, str | None]:
-        """The response, its format ("json"/"xml"), and the counting key (None: not counted)."""
+    def handle(self, req: Request) -> tuple[Response, str]:
+        """The response and its format ("json" or "xml")."""
         if req.path.startswith("/_control"):
             try:
-                return control.handle(self, req), "json", None
+                return control.handle(self, req), "json"
             except ApiError as exc:
-                return exc.response(), "json", None
+                return exc.response(), "json"
         if req.path.startswith("/oauth/"):
-            key = f"{req.method} {req.path}"
             plan = self.faults.plan(req.method, req.path)
             if self._sleep(plan.latency):
-                return Response(503, action="drop"), "json", key
+                return Response(503, action="drop"), "json"
             if plan.pre:
-                return self._pre_fault(plan.pre, {}), "json", key
+                return self._pre_fault(plan.pre, {}), "json"
             if req.path == "/oauth/access_token":
-                return self.oauth.token_endpoint(req.method, req.headers, req.body), "json", key
+                return self.oauth.token_endpoint(req.method, req.headers, req.body), "json"
             if req.path == "/oauth/authorize" and req.method in ("GET", "HEAD"):
-                return self.oauth.authorize_endpoint(req.query), "json", key
-            return ApiError(404).response(), "json", key
+                return self.oauth.authorize_endpoint(req.query), "json"
+            return ApiError(404).response(), "json"
         return self._api(req)
 
-    def _api(self, req: Request) -> tuple[Response, str, str | None]:
+    def _api(self, req: Request) -> tuple[Response, str]:
         found = resources.match(req.path)
-        key = f"{req.method} {found[0].template if found else req.path}"
         anonymous = f"address:{req.client}"
         fmt, fmt_error = _negotiate(req)
         if found is None:
-            return self._with_limits(ApiError(404).response(), self.limiter.peek(anonymous)), fmt, key
+            return self._with_limits(ApiError(404).response(), self.limiter.peek(anonymous)), fmt
         if fmt_error is not None:
-            return self._with_limits(fmt_error.response(), self.limiter.peek(anonymous)), "json", key
+            return self._with_limits(fmt_error.response(), self.limiter.peek(anonymous)), "json"
         route, groups = found
         method = "GET" if req.method == "HEAD" else req.method
         if method not in route.methods:
-            return (
-                self._with_limits(method_not_allowed(route.methods), self.limiter.peek(anonymous)),
-                fmt,
-                key,
-            )
+            return self._with_limits(method_not_allowed(route.methods), self.limiter.peek(anonymous)), fmt
         token, error = bearer_token(req.headers, req.query)
         if error is None and (token is None or not self.oauth.check(token)):
             error = ApiError(401, headers={"WWW-Authenticate": 'Bearer realm="api"'})
         if error is not None:
-            return self._with_limits(error.response(), self.limiter.peek(anonymous)), fmt, key
+            return self._with_limits(error.response(), self.limiter.peek(anonymous)), fmt
         decision = self.limiter.consume(f"token:{token}")
         if not decision.allowed:
-            return self._with_limits(ApiError(429).response(), decision.headers), fmt, key
+            return self._with_limits(ApiError(429).response(), decision.headers), fmt
         unsorted_jobs = method == "GET" and route.template == "/v1/jobs" and not first(req.query, "sort")
         plan = self.faults.plan(method, req.path, unsorted_jobs_list=unsorted_jobs)
         if self._sleep(self.base_latency + plan.latency) or self._sleep(plan.hang):
-            return Response(503, action="drop"), fmt, key
+            return Response(503, action="drop"), fmt
         if plan.pre:
-            return self._with_limits(self._pre_fault(plan.pre, decision.headers), decision.headers), fmt, key
+            return self._with_limits(self._pre_fault(plan.pre, decision.headers), decision.headers), fmt
         call = resources.Call(method, req.path, req.query, req.headers, req.body, self.base_url, self.store)
         try:
             with self.store.lock:
@@ -129,7 +134,7 @@ class SimApp:
             resp = Response(502, action="drop") if plan.commit == "drop" else gateway_page(504)
         if req.method == "HEAD":
             resp.body, resp.raw = None, None
-        return self._with_limits(resp, decision.headers), fmt, key
+        return self._with_limits(resp, decision.headers), fmt
 
     def _pre_fault(self, kind: str, limit_headers: dict) -> Response:
         if kind == "reset":

@@ -64,13 +64,16 @@ class _ApiHandler(BaseHTTPRequestHandler):
             body,
             self.client_address[0],
         )
+        key = app.request_key(req)
+        if key is not None:
+            app.count_request(key)
         try:
-            resp, fmt, key = app.handle(req)
+            resp, fmt = app.handle(req)
         except Exception:  # a simulator bug must still look like the API's documented 500, never a traceback
             log.exception("simulator error on %s %s", self.command, split.path)
-            resp, fmt, key = ApiError(500).response(), "json", f"{self.command} {split.path}"
+            resp, fmt = ApiError(500).response(), "json"
         if key is not None:
-            app.count(key, resp.status if resp.action == "send" else resp.action)
+            app.count_status(resp.status if resp.action == "send" else resp.action)
         if resp.action in ("reset", "drop"):
             self._abort(rst=resp.action == "reset")
             return
