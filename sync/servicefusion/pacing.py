@@ -137,9 +137,13 @@ class Pacer:
                     self.rate = (limit - remaining) / to_full
             if self.rate is None:
                 self.rate = limit / DOCUMENTED_WINDOW
-            # Requests of ours still in flight were not counted in this response's Remaining.
-            self._estimate = remaining - self._in_flight
-            self._stamp = self._clock()
+            # Requests of ours still in flight were not counted in this response's Remaining. Responses
+            # can arrive out of order, so an older (higher) Remaining never raises our own reckoning.
+            now = self._clock()
+            from_header = remaining - self._in_flight
+            running = self._available(now)
+            self._estimate = from_header if running is None else min(running, from_header)
+            self._stamp = now
 
     def exhausted(self, headers: Mapping[str, str] | None) -> None:
         """After a 429: nothing is left, whatever an older response said."""
