@@ -128,13 +128,14 @@ class Pacer:
             reset = _number(headers, "X-Rate-Limit-Reset")
             if limit is None or remaining is None or limit <= 0:
                 return
-            self.limit = int(limit)
+            if self.limit != int(limit):
+                self.limit, self.rate = int(limit), None
             if reset is not None:
                 to_full = seconds_until(reset)
                 if remaining < limit and to_full > 0:
-                    # Time to refill (limit - remaining) requests: the refill rate, erring slow because
-                    # Reset is rounded up.
-                    self.rate = (limit - remaining) / to_full
+                    # (limit - remaining) requests refill in to_full seconds. Reset is rounded up to whole
+                    # seconds, so each sample errs slow, least so when much is spent: keep the highest.
+                    self.rate = max(self.rate or 0.0, (limit - remaining) / to_full)
             if self.rate is None:
                 self.rate = limit / DOCUMENTED_WINDOW
             # Requests of ours still in flight were not counted in this response's Remaining. Responses
