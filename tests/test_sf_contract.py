@@ -22,6 +22,7 @@ from tests.sf_support import Raw, seed_building, seed_jobs
 SPEC_PATH = Path(__file__).resolve().parent.parent / "docs" / "servicefusion-openapi.yaml"
 BASE = "urn:servicefusion-openapi"
 METHODS = ("get", "post", "put", "patch", "delete")
+LOOKUPS = ("/job-statuses", "/job-categories", "/sources", "/payment-types", "/techs", "/calendar-tasks")
 
 
 class Contract:
@@ -162,16 +163,7 @@ def test_simulator_responses_match_the_contract(spec):
                 "/customers/1/equipment",
             ):
                 c(raw.api(method, path, json={}))
-        for path in (
-            "/invoices",
-            "/job-statuses",
-            "/job-categories",
-            "/sources",
-            "/payment-types",
-            "/techs",
-            "/calendar-tasks",
-            "/customers/1/equipment",
-        ):
+        for path in ("/invoices", "/customers/1/equipment", *LOOKUPS):
             c(raw.api("POST", path, json={}))
         # Customers
         parent, building = seed_building(sim)
@@ -264,14 +256,7 @@ def test_simulator_responses_match_the_contract(spec):
         invoice = c(raw.get("/invoices", sort="id")).json()["items"][0]
         c(raw.get(f"/invoices/{invoice['id']}"))
         c(raw.get("/invoices/1"))
-        for path in (
-            "/job-statuses",
-            "/job-categories",
-            "/sources",
-            "/payment-types",
-            "/techs",
-            "/calendar-tasks",
-        ):
+        for path in LOOKUPS:
             c(raw.get(path, sort="id", **{"per-page": 50}))
             c(raw.get(f"{path}/1"))
             c(raw.get(f"{path}/999"))

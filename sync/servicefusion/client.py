@@ -44,36 +44,11 @@ def _expand(names: Iterable[str]) -> str:
 
 
 class ServiceFusionClient:
-    def __init__(
-        self,
-        base_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        verify: bool | str = True,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
-        rate_limit_cap: int = 0,
-        token_store: TokenStore | None = None,
-        retries: int = 3,
-        backoff_initial: float = 1.0,
-        backoff_max: float = 30.0,
-        renew_before: float = 300.0,
-    ) -> None:
-        self._t = Transport(
-            base_url,
-            client_id,
-            client_secret,
-            verify=verify,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            rate_limit_cap=rate_limit_cap,
-            token_store=token_store,
-            retries=retries,
-            backoff_initial=backoff_initial,
-            backoff_max=backoff_max,
-            renew_before=renew_before,
-        )
+    def __init__(self, base_url: str, client_id: str, client_secret: str, **options: Any) -> None:
+        """``options`` are the transport's: verify=True (or a CA bundle path), connect_timeout=10,
+        read_timeout=60, rate_limit_cap=0 (requests/minute, 0 = the server's allowance), token_store=None
+        (in-memory), retries=3, backoff_initial=1.0, backoff_max=30.0, renew_before=300.0."""
+        self._t = Transport(base_url, client_id, client_secret, **options)
         self.client_id = client_id
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ dates are dates, missing text is "". References come back as header strings (sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -70,6 +70,36 @@ def custom_field_map(items: Any) -> dict[str, Any]:
     }
 
 
+# Converters by annotation (the module uses postponed annotations, so they are strings).
+_CONVERT = {
+    "int": lambda v: as_int(v) or 0,
+    "int | None": as_int,
+    "str": as_text,
+    "bool": bool,
+    "Decimal | None": as_decimal,
+    "date | None": as_date,
+    "datetime | None": as_ts,
+}
+
+
+def simple_fields(cls: type, data: dict, **rename: str) -> dict[str, Any]:
+    """Every field of ``cls`` with a plain annotation, read from the JSON key of the same name (or
+    ``rename[field]``) and converted by its type; other fields are left to the caller."""
+    return {
+        f.name: _CONVERT[f.type](data.get(rename.get(f.name, f.name)))
+        for f in fields(cls)
+        if f.type in _CONVERT
+    }
+
+
+class _Plain:
+    """Records whose every field is a plain value named as in the API."""
+
+    @classmethod
+    def from_api(cls, data: dict):
+        return cls(**simple_fields(cls, data))
+
+
 @dataclass(frozen=True)
 class SFContact:
     fname: str
@@ -81,16 +111,14 @@ class SFContact:
     @classmethod
     def from_api(cls, data: dict) -> SFContact:
         return cls(
-            fname=as_text(data.get("fname")),
-            lname=as_text(data.get("lname")),
-            is_primary=bool(data.get("is_primary")),
+            **simple_fields(cls, data),
             emails=tuple(as_text(e.get("email")) for e in data.get("emails") or () if isinstance(e, dict)),
             phones=tuple(as_text(p.get("phone")) for p in data.get("phones") or () if isinstance(p, dict)),
         )
 
 
 @dataclass(frozen=True)
-class Location:
+class Location(_Plain):
     street_1: str
     street_2: str
     city: str
@@ -99,16 +127,6 @@ class Location:
     country: str
     nickname: str
     is_primary: bool
-
-    @classmethod
-    def from_api(cls, data: dict) -> Location:
-        return cls(
-            **{
-                k: as_text(data.get(k))
-                for k in ("street_1", "street_2", "city", "state_prov", "postal_code", "country", "nickname")
-            },
-            is_primary=bool(data.get("is_primary")),
-        )
 
 
 @dataclass(frozen=True)
@@ -128,20 +146,15 @@ class Customer:
 
     @classmethod
     def from_api(cls, data: dict, parent_customer_id: int | None = None) -> Customer:
+        values = simple_fields(cls, data, name="customer_name", parent_customer_name="parent_customer")
+        values["parent_customer_id"] = parent_customer_id
         return cls(
-            id=as_int(data.get("id")) or 0,
-            name=as_text(data.get("customer_name")),
-            parent_customer_id=parent_customer_id,
-            account_number=as_text(data.get("account_number")),
+            **values,
             contacts=tuple(SFContact.from_api(c) for c in data.get("contacts") or () if isinstance(c, dict)),
             locations=tuple(
                 Location.from_api(loc) for loc in data.get("locations") or () if isinstance(loc, dict)
             ),
             custom_fields=custom_field_map(data.get("custom_fields")),
-            created_at=as_ts(data.get("created_at")),
-            updated_at=as_ts(data.get("updated_at")),
-            parent_customer_name=as_text(data.get("parent_customer")),
-            fully_qualified_name=as_text(data.get("fully_qualified_name")),
         )
 
 
@@ -171,131 +184,62 @@ class Job:
     updated_at: datetime | None
     closed_at: datetime | None
 
-    _TEXT = (
-        "number",
-        "customer_name",
-        "check_number",
-        "po_number",
-        "status",
-        "category",
-        "priority",
-        "description",
-        "street_1",
-        "street_2",
-        "city",
-        "state_prov",
-        "postal_code",
-        "location_name",
-        "contact_first_name",
-        "contact_last_name",
-    )
-
     @classmethod
     def from_api(cls, data: dict) -> Job:
-        techs = tuple(
-            t
-            for t in (
-                as_int(x.get("id")) if isinstance(x, dict) else as_int(x)
-                for x in data.get("techs_assigned") or ()
-            )
-            if t is not None
+        # Expanded, techs are {id, first_name, last_name}; accept bare ids too.
+        ids = (
+            as_int(t.get("id")) if isinstance(t, dict) else as_int(t)
+            for t in data.get("techs_assigned") or ()
         )
         return cls(
-            id=as_int(data.get("id")) or 0,
-            customer_id=as_int(data.get("customer_id")),
-            techs_assigned=techs,
+            **simple_fields(cls, data),
+            techs_assigned=tuple(t for t in ids if t is not None),
             custom_fields=custom_field_map(data.get("custom_fields")),
-            created_at=as_ts(data.get("created_at")),
-            updated_at=as_ts(data.get("updated_at")),
-            closed_at=as_ts(data.get("closed_at")),
-            **{k: as_text(data.get(k)) for k in cls._TEXT},
         )
 
 
 @dataclass(frozen=True)
-class JobStatus:
+class JobStatus(_Plain):
     id: int
     code: str
     name: str
     category: str
     is_custom: bool
 
-    @classmethod
-    def from_api(cls, data: dict) -> JobStatus:
-        return cls(
-            id=as_int(data.get("id")) or 0,
-            code=as_text(data.get("code")),
-            name=as_text(data.get("name")),
-            category=as_text(data.get("category")),
-            is_custom=bool(data.get("is_custom")),
-        )
-
 
 @dataclass(frozen=True)
-class JobCategory:
+class JobCategory(_Plain):
     id: int
     name: str
 
-    @classmethod
-    def from_api(cls, data: dict) -> JobCategory:
-        return cls(id=as_int(data.get("id")) or 0, name=as_text(data.get("name")))
-
 
 @dataclass(frozen=True)
-class Tech:
+class Tech(_Plain):
     id: int
     first_name: str
     last_name: str
     email: str
     is_field_worker: bool
 
-    @classmethod
-    def from_api(cls, data: dict) -> Tech:
-        return cls(
-            id=as_int(data.get("id")) or 0,
-            first_name=as_text(data.get("first_name")),
-            last_name=as_text(data.get("last_name")),
-            email=as_text(data.get("email")),
-            is_field_worker=bool(data.get("is_field_worker")),
-        )
-
 
 @dataclass(frozen=True)
-class Source:
+class Source(_Plain):
     id: int
     short_name: str
     long_name: str
 
-    @classmethod
-    def from_api(cls, data: dict) -> Source:
-        return cls(
-            id=as_int(data.get("id")) or 0,
-            short_name=as_text(data.get("short_name")),
-            long_name=as_text(data.get("long_name")),
-        )
-
 
 @dataclass(frozen=True)
-class PaymentType:
+class PaymentType(_Plain):
     id: int
     code: str
     short_name: str
     type: str
     is_custom: bool
 
-    @classmethod
-    def from_api(cls, data: dict) -> PaymentType:
-        return cls(
-            id=as_int(data.get("id")) or 0,
-            code=as_text(data.get("code")),
-            short_name=as_text(data.get("short_name")),
-            type=as_text(data.get("type")),
-            is_custom=bool(data.get("is_custom")),
-        )
-
 
 @dataclass(frozen=True)
-class Invoice:
+class Invoice(_Plain):
     id: int
     number: int | None
     po_number: str
@@ -305,20 +249,6 @@ class Invoice:
     customer: str
     created_at: datetime | None
     updated_at: datetime | None
-
-    @classmethod
-    def from_api(cls, data: dict) -> Invoice:
-        return cls(
-            id=as_int(data.get("id")) or 0,
-            number=as_int(data.get("number")),
-            po_number=as_text(data.get("po_number")),
-            total=as_decimal(data.get("total")),
-            is_paid=bool(data.get("is_paid")),
-            date=as_date(data.get("date")),
-            customer=as_text(data.get("customer")),
-            created_at=as_ts(data.get("created_at")),
-            updated_at=as_ts(data.get("updated_at")),
-        )
 
 
 @dataclass(frozen=True)
@@ -331,11 +261,5 @@ class Me:
 
     @classmethod
     def from_api(cls, data: dict) -> Me:
-        known = ("id", "first_name", "last_name", "email")
-        return cls(
-            id=as_int(data.get("id")) or 0,
-            first_name=as_text(data.get("first_name")),
-            last_name=as_text(data.get("last_name")),
-            email=as_text(data.get("email")),
-            extra={k: v for k, v in data.items() if k not in known},
-        )
+        values = simple_fields(cls, data)
+        return cls(**values, extra={k: v for k, v in data.items() if k not in values})

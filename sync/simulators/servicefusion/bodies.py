@@ -73,10 +73,8 @@ def customer_record(body: dict, store: SimStore, now: datetime) -> dict[str, Any
         c.fail("tags", "Tags must be an array of strings.")
         tags = None
     rec["tags"] = list(tags or [])
-    contacts = [_contact(c.nested(item, f"contacts[{i}]"), now) for i, item in enumerate(c.array("contacts"))]
-    locations = [
-        _location(c.nested(item, f"locations[{i}]"), now) for i, item in enumerate(c.array("locations"))
-    ]
+    contacts = [_contact(item, now) for item in _each(c, "contacts")]
+    locations = [_location(item, now) for item in _each(c, "locations")]
     custom = _custom_fields(c, store.custom_field_defs("customers"))
     c.done()
 
@@ -95,22 +93,7 @@ def customer_record(body: dict, store: SimStore, now: datetime) -> dict[str, Any
     )
     if not contacts:
         # ServiceFusion creates a contact when the body has none.
-        contacts = [
-            {
-                "fname": rec["customer_name"],
-                "lname": "",
-                "contact_type": None,
-                "job_title": None,
-                "department": None,
-                "dob": None,
-                "anniversary": None,
-                "is_primary": True,
-                "phones": [],
-                "emails": [],
-                "created_at": now,
-                "updated_at": now,
-            }
-        ]
+        contacts = [_generated_contact(rec["customer_name"], "", now, primary=True)]
     _single_primary(contacts)
     _single_primary(locations)
     rec.update(
@@ -154,25 +137,17 @@ def job_record(body: dict, store: SimStore, now: datetime, kind: str = "jobs") -
     location["is_gated"] = c.boolean("is_gated")
     rec["techs_assigned"] = _people(c, "techs_assigned", store)
     rec["agents"] = _people(c, "agents", store)
-    rec["notes"] = [
-        {
-            "notes": c.nested(n, f"notes[{i}]").text("notes", required=True),
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i, n in enumerate(c.array("notes"))
-    ]
+    rec["notes"] = [_stamped(now, notes=n.text("notes", required=True)) for n in _each(c, "notes")]
     rec["tasks"] = [
-        {
-            "description": c.nested(t, f"tasks[{i}]").text("description", required=True),
-            "is_completed": bool(c.nested(t, f"tasks[{i}]").boolean("is_completed")),
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i, t in enumerate(c.array("tasks"))
+        _stamped(
+            now,
+            description=t.text("description", required=True),
+            is_completed=bool(t.boolean("is_completed")),
+        )
+        for t in _each(c, "tasks")
     ]
     lines = {
-        key: [_charge(c.nested(item, f"{key}[{i}]"), now) for i, item in enumerate(c.array(key))]
+        key: [_charge(line, now) for line in _each(c, key)]
         for key in ("products", "services", "other_charges", "labor_charges", "expenses", "equipment")
     }
     if kind == "estimates":
@@ -201,20 +176,7 @@ def job_record(body: dict, store: SimStore, now: datetime, kind: str = "jobs") -
         )
         if match is None:
             # An unknown contact name creates a contact on the customer (documented side effect).
-            new_contact = {
-                "fname": first or "",
-                "lname": last or "",
-                "contact_type": None,
-                "job_title": None,
-                "department": None,
-                "dob": None,
-                "anniversary": None,
-                "is_primary": False,
-                "phones": [],
-                "emails": [],
-                "created_at": now,
-                "updated_at": now,
-            }
+            new_contact = _generated_contact(first or "", last or "", now, primary=False)
     else:
         primary = next((p for p in customer["contacts"] if p["is_primary"]), None)
         if primary is not None:
@@ -295,73 +257,88 @@ def _people(c: Checker, key: str, store: SimStore) -> list[int]:
     return ids
 
 
+def _each(c: Checker, key: str) -> list[Checker]:
+    """A checker per object of the array ``key``; errors name fields like ``contacts[0].phones[1].phone``."""
+    return [c.nested(item, f"{c.name(key)}[{i}]") for i, item in enumerate(c.array(key))]
+
+
+def _stamped(now: datetime, **fields: Any) -> dict[str, Any]:
+    return {**fields, "created_at": now, "updated_at": now}
+
+
+def _generated_contact(fname: str, lname: str, now: datetime, *, primary: bool) -> dict[str, Any]:
+    """A contact ServiceFusion makes itself (a customer without contacts, a job naming a new contact)."""
+    return _stamped(
+        now,
+        fname=fname,
+        lname=lname,
+        contact_type=None,
+        job_title=None,
+        department=None,
+        dob=None,
+        anniversary=None,
+        is_primary=primary,
+        phones=[],
+        emails=[],
+    )
+
+
 def _contact(c: Checker, now: datetime) -> dict[str, Any]:
-    contact = {
-        "fname": c.text("fname", required=True),
-        "lname": c.text("lname", required=True),
-        "contact_type": c.text("contact_type"),
-        "job_title": c.text("job_title"),
-        "department": c.text("department"),
-        "dob": c.day("dob"),
-        "anniversary": c.day("anniversary"),
-        "is_primary": bool(c.boolean("is_primary")),
-        "created_at": now,
-        "updated_at": now,
-    }
+    contact = _stamped(
+        now,
+        fname=c.text("fname", required=True),
+        lname=c.text("lname", required=True),
+        contact_type=c.text("contact_type"),
+        job_title=c.text("job_title"),
+        department=c.text("department"),
+        dob=c.day("dob"),
+        anniversary=c.day("anniversary"),
+        is_primary=bool(c.boolean("is_primary")),
+    )
     contact["phones"] = [
-        {
-            "phone": p.text("phone", required=True),
-            "ext": p.text("ext"),
-            "type": p.text("type"),
-            "created_at": now,
-            "updated_at": now,
-        }
-        for p in (c.nested(item, f"{c.prefix}.phones[{i}]") for i, item in enumerate(c.array("phones")))
+        _stamped(now, phone=p.text("phone", required=True), ext=p.text("ext"), type=p.text("type"))
+        for p in _each(c, "phones")
     ]
     contact["emails"] = [
-        {
-            "email": e.email("email", required=True),
-            "class": e.text("class"),
-            "types_accepted": e.text("types_accepted"),
-            "created_at": now,
-            "updated_at": now,
-        }
-        for e in (c.nested(item, f"{c.prefix}.emails[{i}]") for i, item in enumerate(c.array("emails")))
+        _stamped(
+            now,
+            email=e.email("email", required=True),
+            types_accepted=e.text("types_accepted"),
+            **{"class": e.text("class")},
+        )
+        for e in _each(c, "emails")
     ]
     return contact
 
 
+_LOCATION_FIELDS = (
+    "street_1",
+    "street_2",
+    "city",
+    "state_prov",
+    "postal_code",
+    "country",
+    "nickname",
+    "location_type",
+    "gate_instructions",
+)
+
+
 def _location(c: Checker, now: datetime) -> dict[str, Any]:
-    loc = {
-        key: c.text(key, required=(key == "street_1"))
-        for key in (
-            "street_1",
-            "street_2",
-            "city",
-            "state_prov",
-            "postal_code",
-            "country",
-            "nickname",
-            "location_type",
-            "gate_instructions",
-        )
-    }
+    loc = {key: c.text(key, required=(key == "street_1")) for key in _LOCATION_FIELDS}
     for key in ("is_primary", "is_gated", "is_bill_to"):
         loc[key] = bool(c.boolean(key))
-    loc["customer_contact"] = c.text("customer_contact")
-    loc.update(latitude=None, longitude=None, created_at=now, updated_at=now)
-    return loc
+    return _stamped(now, **loc, customer_contact=c.text("customer_contact"), latitude=None, longitude=None)
 
 
 def _charge(c: Checker, now: datetime) -> dict[str, Any]:
-    return {
-        "name": c.text("name"),
-        "description": c.text("description"),
-        "multiplier": c.number("multiplier", minimum=0) or 1.0,
-        "price": c.number("price") or 0.0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    return _stamped(
+        now,
+        name=c.text("name"),
+        description=c.text("description"),
+        multiplier=c.number("multiplier", minimum=0) or 1.0,
+        price=c.number("price") or 0.0,
+    )
 
 
 def _custom_fields(c: Checker, definitions: list[dict]) -> dict[str, Any]:

@@ -38,6 +38,8 @@ class Route:
     template: str
 
 
+_JOB_SORT = ("id", "number", "customer_name", "status", "category", "source", "priority", "po_number",
+             "start_date", "end_date", "created_at", "updated_at")
 SORTABLE = {
     "customers": (
         "id",
@@ -47,35 +49,8 @@ SORTABLE = {
         "created_at",
         "updated_at",
     ),
-    "jobs": (
-        "id",
-        "number",
-        "customer_name",
-        "status",
-        "category",
-        "source",
-        "priority",
-        "po_number",
-        "start_date",
-        "end_date",
-        "created_at",
-        "updated_at",
-        "closed_at",
-    ),
-    "estimates": (
-        "id",
-        "number",
-        "customer_name",
-        "status",
-        "category",
-        "source",
-        "priority",
-        "po_number",
-        "start_date",
-        "end_date",
-        "created_at",
-        "updated_at",
-    ),
+    "jobs": _JOB_SORT + ("closed_at",),
+    "estimates": _JOB_SORT,
     "techs": ("id", "first_name", "last_name", "email", "created_at", "updated_at"),
     "job-statuses": ("id", "code", "name", "category"),
     "job-categories": ("id", "name"),
