@@ -478,3 +478,10 @@ def test_stats_count_requests_by_method_and_outcome(sim, client):
     stats = client.stats
     assert stats["requests"]["GET ok"] == 1 and stats["requests"]["GET 404"] == 1
     assert stats["requests"]["POST token 200"] == 1 and stats["token_fetches"] == 1
+
+
+def test_raw_lists_without_ids_are_not_collapsed(client):
+    names = [
+        item["name"] for item in client.iter_items("/job-categories", sort="-name", params={"fields": "name"})
+    ]
+    assert names == ["Plumbing", "Maintenance", "Inspection", "HVAC", "General", "Electrical", "Appliance"]

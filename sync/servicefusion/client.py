@@ -128,9 +128,10 @@ class ServiceFusionClient:
             data = reply.data if isinstance(reply.data, dict) else {}
             for item in data.get("items") or ():
                 key = item.get("id") if isinstance(item, dict) else None
-                if key is not None and key in seen:
-                    continue  # a record that moved between pages while we listed is yielded once
-                seen.add(key)
+                if key is not None:
+                    if key in seen:
+                        continue  # a record that moved between pages while we listed is yielded once
+                    seen.add(key)
                 yield item
             meta = data.get("_meta") or {}
             current = as_int(meta.get("currentPage", reply.headers.get("X-Pagination-Current-Page"))) or page

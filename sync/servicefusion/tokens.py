@@ -143,9 +143,6 @@ class TokenManager:
                 "fetch",
             )
 
-    def forget(self) -> None:
-        self._store.set(self.key, None, 1)
-
     def _grant(self, form: dict[str, str], kind: str) -> str:
         try:
             resp = self._send(form)
