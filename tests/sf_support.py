@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
 import requests
 
 from sync.servicefusion import ServiceFusionClient
 from sync.simulators.servicefusion import ServiceFusionSimulator
+
+TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
+UNAUTHORIZED = {
+    "code": 401,
+    "name": "Unauthorized.",
+    "message": "Your request was made with invalid credentials.",
+}
+BAD_REQUEST = {"code": 400, "name": "Bad Request.", "message": "Your request is invalid."}
+NOT_FOUND = {"code": 404, "name": "Not Found.", "message": "Item not found."}
+
+
+def sim_fixture(**options: Any):
+    """A ``sim`` fixture: a simulator started with ``options`` for each test (``sim = sim_fixture(...)``)."""
+
+    @pytest.fixture(name="sim")
+    def _sim():
+        with ServiceFusionSimulator(**options) as running:
+            yield running
+
+    return _sim
+
+
+@pytest.fixture(name="raw")
+def raw_fixture(sim: ServiceFusionSimulator) -> Raw:
+    """Raw HTTPS calls to the test's simulator (``raw = raw_fixture``)."""
+    return Raw(sim)
 
 
 class Raw:

@@ -21,13 +21,9 @@ from sync.errors import (
 )
 from sync.servicefusion import MemoryTokenStore, ServiceFusionClient
 from sync.simulators.servicefusion import ServiceFusionSimulator
-from tests.sf_support import Raw, make_client, seed_building, seed_jobs
+from tests.sf_support import Raw, make_client, seed_building, seed_jobs, sim_fixture
 
-
-@pytest.fixture
-def sim():
-    with ServiceFusionSimulator(rate_limit=10_000) as s:
-        yield s
+sim = sim_fixture(rate_limit=10_000)
 
 
 @pytest.fixture

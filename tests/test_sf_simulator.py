@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from sync.simulators.servicefusion import ServiceFusionSimulator
-from tests.sf_support import Raw, seed_building
+from tests.sf_support import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    TS,
+    UNAUTHORIZED,
+    Raw,
+    raw_fixture,
+    seed_building,
+    sim_fixture,
+)
 
-TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
-UNAUTHORIZED = {
-    "code": 401,
-    "name": "Unauthorized.",
-    "message": "Your request was made with invalid credentials.",
-}
-BAD_REQUEST = {"code": 400, "name": "Bad Request.", "message": "Your request is invalid."}
-NOT_FOUND = {"code": 404, "name": "Not Found.", "message": "Item not found."}
-
-
-@pytest.fixture
-def sim():
-    with ServiceFusionSimulator(rate_limit=1000) as s:
-        yield s
-
-
-@pytest.fixture
-def raw(sim):
-    return Raw(sim)
+sim = sim_fixture(rate_limit=1000)
+raw = raw_fixture
 
 
 # --- OAuth --------------------------------------------------------------------------------------------

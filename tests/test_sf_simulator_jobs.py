@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from sync.simulators.servicefusion import ServiceFusionSimulator
-from tests.sf_support import Raw, seed_building, seed_jobs
+from tests.sf_support import BAD_REQUEST, TS, raw_fixture, seed_building, seed_jobs, sim_fixture
 
-TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
-BAD_REQUEST = {"code": 400, "name": "Bad Request.", "message": "Your request is invalid."}
-
-
-@pytest.fixture
-def sim():
-    with ServiceFusionSimulator(rate_limit=1000) as s:
-        yield s
-
-
-@pytest.fixture
-def raw(sim):
-    return Raw(sim)
+sim = sim_fixture(rate_limit=1000)
+raw = raw_fixture
 
 
 # --- jobs ---------------------------------------------------------------------------------------------

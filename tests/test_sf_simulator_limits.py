@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync.simulators.servicefusion import ServiceFusionSimulator
-from tests.sf_support import Raw, seed_building, seed_jobs
+from tests.sf_support import Raw, raw_fixture, seed_building, seed_jobs, sim_fixture
 
 TOO_MANY = {"code": 429, "name": "Too Many Requests.", "message": "Rate limit exceeded."}
 
@@ -76,15 +76,8 @@ def test_rate_limit_can_be_reconfigured_at_runtime():
 
 
 # --- faults -------------------------------------------------------------------------------------------
-@pytest.fixture
-def sim():
-    with ServiceFusionSimulator(rate_limit=10_000) as s:
-        yield s
-
-
-@pytest.fixture
-def raw(sim):
-    return Raw(sim)
+sim = sim_fixture(rate_limit=10_000)
+raw = raw_fixture
 
 
 @pytest.mark.parametrize(
