@@ -47,9 +47,9 @@ def run_pipeline(*, steps: list[str] | None = None, dry_run: bool | None = None,
 
     Raises SyncLockHeld when another run is going: the task fails visibly instead of overlapping.
     """
-    from sync.runner import run_sync  # the engine's; imported late so this module loads on its own
-
     with sync_lock():
+        from sync.runner import run_sync  # imported late: this module loads without the engine
+
         run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id))
     return run.pk
 
