@@ -101,10 +101,10 @@ def _parse_text(*, required: bool) -> Callable[[str], str]:
 def _format(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (set, frozenset, list, tuple)):
-        return ",".join(sorted(str(v) for v in value)) if isinstance(value, (set, frozenset)) else ",".join(
-            str(v) for v in value
-        )
+    if isinstance(value, (set, frozenset)):
+        return ",".join(sorted(str(v) for v in value))  # unordered: sorted for a stable text
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
     return str(value)
 
 
