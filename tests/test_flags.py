@@ -234,3 +234,23 @@ def test_flag_table_lists_every_flag_with_its_value():
     assert table["SF_DEFAULT_CATEGORY"]["value"] == "General"
     assert table["DRY_RUN"]["value"] is None and table["DRY_RUN"]["default"] == "true"
     assert table["PW_OPEN_STATUSES"]["aliases"] == ["FEATURE_PW_OPEN_STATUSES"]
+
+
+def test_the_flags_command_lists_and_sets_with_a_reason():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("flags", "dry_run", "FALSE", "--reason", "go live", stdout=out)
+    assert out.getvalue().strip() == "DRY_RUN set to False"
+    assert FeatureFlag.history.get(name="DRY_RUN").history_change_reason == "go live"
+    out = StringIO()
+    call_command("flags", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "DRY_RUN = false" in lines and "SAFE_MODE = true (default)" in lines
+    assert len(lines) == len(FLAGS)
+    with pytest.raises(CommandError, match="reason"):
+        call_command("flags", "SAFE_MODE", "false")
+    with pytest.raises(CommandError, match="SAFE_MODE: expected true or false"):
+        call_command("flags", "SAFE_MODE", "off", "--reason", "x")
