@@ -42,28 +42,22 @@ def since(
 
 
 def start_pass(cursor: Cursor, *, started: datetime, mode: str) -> None:
-    """Mark a pass as running; a pass left "running" was interrupted and is simply redone (merges are
-    idempotent), resuming from ``state["done"]`` where the stream keeps one."""
+    """Mark a pass as running. A pass found still "running" was cut short (a killed process): the cursor
+    did not move, so this pass reads again from the same bound; the batches it had committed merge as
+    unchanged, so nothing is written twice. How far it had got is kept for staff as ``interrupted_at``."""
     state = dict(cursor.state or {})
-    if cursor.status != "running" or state.get("mode") != mode:
-        state = {
-            **{k: v for k, v in state.items() if k not in ("done", "batches")},
-            "pass_started": started.isoformat(),
-            "mode": mode,
-            "done": [],
-            "batches": 0,
-        }
+    if cursor.status == "running":
+        state["interrupted_at"] = {"pass_started": state.get("pass_started"), "read": state.get("read", 0)}
+    state.update({"pass_started": started.isoformat(), "mode": mode, "batches": 0, "read": 0})
     cursor.state = state
     cursor.status = "running"
     cursor.save(update_fields=["state", "status", "updated_at"])
 
 
-def save_progress(cursor: Cursor, *, done=None, **extra) -> None:
+def save_progress(cursor: Cursor, **extra) -> None:
     """Record one committed batch; call inside the batch's transaction."""
     state = dict(cursor.state or {})
     state["batches"] = int(state.get("batches", 0)) + 1
-    if done is not None:
-        state["done"] = [*state.get("done", []), done]
     state.update(extra)
     cursor.state = state
     cursor.save(update_fields=["state", "updated_at"])
@@ -71,7 +65,7 @@ def save_progress(cursor: Cursor, *, done=None, **extra) -> None:
 
 def finish_pass(cursor: Cursor, *, synced_to: datetime | None, **extra) -> None:
     """The whole stream was read: move the cursor (None keeps the old time)."""
-    state = {k: v for k, v in (cursor.state or {}).items() if k not in ("done", "pass_started")}
+    state = {k: v for k, v in (cursor.state or {}).items() if k != "pass_started"}
     state.update(extra)
     cursor.state = state
     cursor.status = "ok"

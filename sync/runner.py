@@ -15,10 +15,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from sync import pipeline
 from sync.clients import build_client
 from sync.context import CircuitOpen, StepContext, StepSkipped, log_error
+from sync.errors import IntegrationError
 from sync.flags import FlagError, flags_with, read_flags
 from sync.locks import SyncLockHeld, sync_lock
 from sync.metering import merge_calls
@@ -93,7 +95,8 @@ def _start(selected, dry_run, full, trigger, user) -> SyncRun:
     run = SyncRun.objects.create(
         trigger=trigger,
         user=user,
-        dry_run=bool(dry_run),
+        # What the run started as: forced, or the flag's value then (each step records its own).
+        dry_run=bool(flags.get("DRY_RUN")) if dry_run is None else dry_run,
         full=full,
         steps_requested=[s.name for s in selected] if len(selected) < len(pipeline.STEPS) else [],
         flags=flags,
@@ -161,6 +164,37 @@ class _StepExecutor:
                 # Each worker thread has its own connection; close it rather than leak one per run.
                 connections.close_all()
 
+    def _call_with_retries(self, step: pipeline.Step, ctx: StepContext) -> None:
+        """R37: a step that fails on the network is run again (3 attempts, exponential from 1 s capped at
+        30 s by default); its merges and outbox keys make a repeat harmless. Anything else fails at once."""
+        conf = settings.SYNC
+
+        def note(state: RetryCallState) -> None:
+            exc = state.outcome.exception()
+            ctx.count("step_retries")
+            log_error(
+                step.name,
+                exc,
+                recovery=f"step run again (attempt {state.attempt_number + 1})",
+                run=self.run,
+                step=ctx.step_run,
+                with_stack=False,
+            )
+
+        retrying = Retrying(
+            stop=stop_after_attempt(max(1, int(conf.get("STEP_ATTEMPTS", 3)))),
+            wait=wait_exponential(
+                multiplier=float(conf.get("STEP_RETRY_WAIT", 1.0)),
+                max=float(conf.get("STEP_RETRY_MAX", 30.0)),
+            ),
+            retry=retry_if_exception(lambda exc: isinstance(exc, IntegrationError) and exc.retryable),
+            before_sleep=note,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                step.load()(ctx)
+
     def _run(self, step: pipeline.Step) -> bool:
         row = self.rows[step.name]
         if hasattr(self.lock, "refresh") and not self.lock.refresh():
@@ -185,7 +219,7 @@ class _StepExecutor:
                 full=self.full,
                 client_factory=self.factory,
             )
-            step.load()(ctx)
+            self._call_with_retries(step, ctx)
             row.status = StepRun.Status.SUCCEEDED
         except StepSkipped as exc:
             row.status, row.message = StepRun.Status.SKIPPED, str(exc)

@@ -40,7 +40,8 @@ def summarize(run: SyncRun, *, report_limit: int = 50) -> dict[str, Any]:
         "run_id": run.pk,
         "status": run.status,
         "trigger": run.trigger,
-        "dry_run": run.dry_run or (bool(ran) and all(s.flags.get("DRY_RUN") for s in ran)),
+        # Each step ran with the flag as it read it; the run was a dry run if every step that ran was.
+        "dry_run": all(s.flags.get("DRY_RUN") for s in ran) if ran else run.dry_run,
         "full": run.full,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,

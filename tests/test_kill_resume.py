@@ -98,15 +98,16 @@ def test_a_pull_killed_between_batches_loses_nothing_and_duplicates_nothing(tmp_
             "from warehouse.models import FactWorkOrder\n"
             "c = Cursor.objects.get(workflow='propertyware', entity_type='work_orders')\n"
             "rows = list(FactWorkOrder.objects.values_list('work_order_id', 'is_current'))\n"
-            "result = [c.status, c.last_sync_time, rows]"
+            "result = [c.status, c.last_sync_time, rows, c.state]"
         )
-        status, synced, rows = child.query(script)
+        status, synced, rows, _ = child.query(script)
         assert status == "running" and synced is None  # the pass was cut short: the cursor did not move
         assert len(rows) == 20 and len({wo for wo, _ in rows}) == 20
 
         child.run("sync", "--steps", steps)
 
-        status, synced, rows = child.query(script)
+        status, synced, rows, state = child.query(script)
+        assert state["interrupted_at"]["read"] == 20  # what the killed pass had committed, for staff
         expected = {w["ID"] for w in pw.store.work_orders()}
         assert status == "ok" and synced is not None
         assert sorted(wo for wo, _ in rows) == sorted(expected)  # every one, once: one version each

@@ -168,3 +168,38 @@ def test_a_whole_run_with_parallel_reads_on_their_own_connections(settings):
             )
         assert run.api_calls["pw"]["calls"] > 0 and run.api_calls["sf"]["calls"] > 0
         assert not run.errors.exists()
+
+
+@pytest.mark.django_db
+def test_a_step_failing_on_the_network_is_run_again(sims):
+    pw, sf = sims
+    live()
+    pw.faults.configure(
+        operation="getAllPortfolios", maintenance=1.0, times=3
+    )  # more than the client retries
+
+    run = run_sync(steps=["getPWPortfolios"])
+
+    step = run.steps.get()
+    assert step.status == StepRun.Status.SUCCEEDED and step.counts["step_retries"] == 1
+    assert step.counts["portfolios_read"] == len(pw.store.records("portfolios"))
+    assert run.errors.filter(recovery_action__startswith="step run again").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_read_skips_its_dependants_and_the_rest_of_the_run_goes_on(sims):
+    pw, sf = sims
+    live()
+    pw.faults.configure(operation="getAllPortfolios", fault=1.0)  # a SOAP fault: not worth repeating
+
+    run = run_sync()
+
+    steps = {s.name: s for s in run.steps.all()}
+    assert run.status == SyncRun.Status.FAILED and "getPWPortfolios" in run.error_summary
+    assert steps["getPWPortfolios"].status == StepRun.Status.FAILED
+    assert "step_retries" not in steps["getPWPortfolios"].counts
+    for name in ("getPWBuildings", "getPWWorkOrders", "pushPortfoliosToSF", "pushWorkOrdersToSF"):
+        assert steps[name].status == StepRun.Status.SKIPPED and "did not succeed" in steps[name].message
+    for name in ("getPWLeases", "getSFCustomers", "getSFJobs"):
+        assert steps[name].status == StepRun.Status.SUCCEEDED
+    assert not sf.store.customers() and not sf.store.jobs()
