@@ -77,6 +77,8 @@ def point_settings(settings, pw, sf) -> None:
         "OUTBOX_BACKOFF_BASE": 0.01,
         "OUTBOX_BACKOFF_MAX": 0.1,
         "READ_WORKERS": 1,
+        "STEP_RETRY_WAIT": 0.01,
+        "STEP_RETRY_MAX": 0.05,
     }
     cache.clear()
 
