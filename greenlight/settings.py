@@ -196,10 +196,12 @@ LOGGING = {
 SYNC = {
     # Records per committed pull batch (a batch's rows and its cursor commit together).
     "BATCH_SIZE": _typed("SYNC_BATCH_SIZE", int, 500),
-    # Attempts per outbox row before it becomes a dead letter; backoff between them (seconds).
+    # Attempts per outbox row before it becomes a dead letter; backoff between them (seconds), and the
+    # longest a sender waits within a run for a retry (later ones wait for the next run).
     "OUTBOX_MAX_ATTEMPTS": _typed("SYNC_OUTBOX_MAX_ATTEMPTS", int, 4),
     "OUTBOX_BACKOFF_BASE": _typed("SYNC_OUTBOX_BACKOFF_BASE", float, 1.0),
-    "OUTBOX_BACKOFF_MAX": _typed("SYNC_OUTBOX_BACKOFF_MAX", float, 30.0),
+    "OUTBOX_BACKOFF_MAX": _typed("SYNC_OUTBOX_BACKOFF_MAX", float, 300.0),
+    "OUTBOX_WAIT_MAX": _typed("SYNC_OUTBOX_WAIT_MAX", float, 30.0),
     # Overlap re-read on incremental pulls to cover clock skew between us and the remote (seconds).
     "PULL_OVERLAP_SECONDS": _typed("SYNC_PULL_OVERLAP_SECONDS", int, 86400),
     "SF_JOBS_OVERLAP_SECONDS": _typed("SYNC_SF_JOBS_OVERLAP_SECONDS", int, 300),

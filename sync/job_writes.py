@@ -42,7 +42,7 @@ class JobHandler(WriteHandler):
         self._jobs: dict[int, object] = {}  # row pk → the Job the write returned, for apply()
 
     def validate(self, ctx, body, context) -> str:
-        """Safe mode (R20, §9): mapped customer, required fields, building/unit consistency, still open."""
+        """Safe mode (R20, §9): mapped customer, required fields, building/unit consistency, PW record there."""
         wo_id = context["work_order_id"]
         if not is_remote_id(ctx, body.get("customer_name")):
             return "the building's SF customer is not mapped"
@@ -65,9 +65,7 @@ class JobHandler(WriteHandler):
         )
         if current is None:
             return "the work order is no longer in PropertyWare"
-        if not is_open(current["status"], ctx.flags):
-            return f"the work order is no longer open ({current['status']})"
-        return ""
+        return ""  # no longer open or already linked: send() settles the row without writing
 
     def recover(self, ctx, row):
         # Only jobs touched since the row was planned can be ours (a day's margin for clock skew): without
@@ -81,15 +79,18 @@ class JobHandler(WriteHandler):
         return {"id": int(job.id), "number": str(job.number or "")}
 
     def send(self, ctx, row):
-        linked = (
-            FactWorkOrder.objects.filter(
-                is_current=True, work_order_id=row.context["work_order_id"], sf_job_id__isnull=False
-            )
-            .values_list("sf_job_id", flat=True)
+        # Checked whatever SAFE_MODE says: a row planned in an earlier run may have outlived its reason.
+        current = (
+            FactWorkOrder.objects.filter(is_current=True, work_order_id=row.context["work_order_id"])
+            .values("sf_job_id", "status")
             .first()
         )
-        if linked:
-            raise Ignore(f"work order already has SF job {linked}", {"id": linked})
+        if current and current["sf_job_id"]:
+            raise Ignore(
+                f"work order already has SF job {current['sf_job_id']}", {"id": current["sf_job_id"]}
+            )
+        if current is None or not is_open(current["status"], ctx.flags):
+            raise Ignore("the work order is no longer open in PropertyWare")
         job = ctx.sf.create_job(row.payload)
         self._jobs[row.pk] = job
         return {"id": int(job.id), "number": str(job.number or "")}

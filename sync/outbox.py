@@ -250,7 +250,7 @@ class Sender:
         self.ctx = ctx
         self.handlers = {h.kind: h for h in handlers}
         self.max_attempts = max(1, int(settings.SYNC["OUTBOX_MAX_ATTEMPTS"]))
-        self.max_wait = float(settings.SYNC["OUTBOX_BACKOFF_MAX"])
+        self.max_wait = float(settings.SYNC["OUTBOX_WAIT_MAX"])
         self.counts: Counter = Counter()
 
     def drain(self, *, keys: Iterable[str] | None = None, count_as: str = "sent") -> Counter:
@@ -288,15 +288,17 @@ class Sender:
         row = OutboxItem.objects.get(pk=pk)
         handler = self.handlers[row.kind]
         try:
-            if ctx.flags.safe_mode:
-                reason = handler.validate(ctx, row.payload, row.context)
-                if reason:
-                    raise Hold(f"safe mode: {reason}")
+            # A write that may have happened is looked for first: found, it is settled whatever else
+            # has changed since.
             result = handler.recover(ctx, row) if before["ambiguous"] else None
             if result is not None:
                 result = {**result, "recovered": True}
                 self.counts["recovered"] += 1
             else:
+                if ctx.flags.safe_mode:
+                    reason = handler.validate(ctx, row.payload, row.context)
+                    if reason:
+                        raise Hold(f"safe mode: {reason}")
                 result = handler.send(ctx, row)
         except Hold as exc:
             self._settle(row, State.HELD, hold_reason=str(exc), review=isinstance(exc, Conflict))

@@ -76,6 +76,7 @@ def point_settings(settings, pw, sf) -> None:
         **settings.SYNC,
         "OUTBOX_BACKOFF_BASE": 0.01,
         "OUTBOX_BACKOFF_MAX": 0.1,
+        "OUTBOX_WAIT_MAX": 0.2,
         "READ_WORKERS": 1,
         "STEP_RETRY_WAIT": 0.01,
         "STEP_RETRY_MAX": 0.05,

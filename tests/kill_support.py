@@ -67,6 +67,7 @@ class Child:
             "SF_VERIFY": sf.ca_path,
             "SYNC_OUTBOX_BACKOFF_BASE": "0.01",
             "SYNC_OUTBOX_BACKOFF_MAX": "0.1",
+            "SYNC_OUTBOX_WAIT_MAX": "0.2",
             "LOG_LEVEL": "ERROR",
             **extra_env,
         }

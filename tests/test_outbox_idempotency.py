@@ -159,3 +159,26 @@ def test_repeated_network_failures_open_the_circuit_and_lose_nothing(sims):
     per_wo = sf_jobs_by_work_order(sf)
     assert set(per_wo.values()) == {1}
     assert OutboxItem.objects.filter(kind="job", state=State.SENT).count() == len(per_wo)
+
+
+def test_an_unsettled_job_for_a_work_order_closed_since_is_looked_up_and_not_posted(sims, settings):
+    pw, sf = sims
+    live()
+    _customers_first()
+    # The retry falls after this run.
+    settings.SYNC = {**settings.SYNC, "OUTBOX_BACKOFF_BASE": 3600.0, "OUTBOX_BACKOFF_MAX": 7200.0}
+    sf.faults.configure(method="POST", path="/v1/jobs", times=1, p503=1.0)
+    run_sync()
+    row = OutboxItem.objects.get(kind="job", state=State.FAILED)
+    assert row.ambiguous  # a 503 after sending: SF may or may not have the job
+    wo_id = row.context["work_order_id"]
+    pw.store.edit_work_order(wo_id, status="Closed")
+    OutboxItem.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())  # its retry is due
+    posts = sum(n for k, n in sf.request_counts().items() if k == "POST /v1/jobs")
+
+    run_sync()
+
+    row.refresh_from_db()
+    assert row.state == State.IGNORED and "no longer open" in row.hold_reason
+    assert sum(n for k, n in sf.request_counts().items() if k == "POST /v1/jobs") == posts
+    assert wo_id not in sf_jobs_by_work_order(sf)

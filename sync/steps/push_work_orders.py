@@ -200,9 +200,12 @@ def candidates(ctx) -> list[dict]:
 
 
 def _settle_stale_rows(ctx, keys: set[str]) -> None:
-    """Job rows waiting for work orders that are no longer candidates (closed, linked, gone)."""
+    """Job rows waiting for work orders that are no longer candidates (closed, linked, gone). A row whose
+    last write may have happened stays: the sender looks its job up first, then settles it."""
     stale = OutboxItem.objects.filter(
-        kind=JOB, state__in=[OutboxItem.State.PLANNED, OutboxItem.State.FAILED, OutboxItem.State.HELD]
+        kind=JOB,
+        state__in=[OutboxItem.State.PLANNED, OutboxItem.State.FAILED, OutboxItem.State.HELD],
+        ambiguous=False,
     ).exclude(key__in=keys)
     for key in stale.values_list("key", flat=True):
         ctx.count(
