@@ -42,7 +42,7 @@ class JobHandler(WriteHandler):
         self._jobs: dict[int, object] = {}  # row pk → the Job the write returned, for apply()
 
     def validate(self, ctx, body, context) -> str:
-        """Safe mode (R20, §9): mapped customer, required fields, building/unit consistency, PW record there."""
+        """Safe mode (R20, §9): mapped customer, required fields, unit in building, PW record there."""
         wo_id = context["work_order_id"]
         if not is_remote_id(ctx, body.get("customer_name")):
             return "the building's SF customer is not mapped"
