@@ -59,8 +59,13 @@ def apply_access_groups(apps, using: str = "default") -> None:
     # Inside a migration the post_migrate signal that creates permissions has not run yet.
     for app_config in apps.get_app_configs():
         if app_config.label in VIEW_APPS:
-            app_config.models_module = app_config.models_module or True
-            create_permissions(app_config, apps=apps, verbosity=0, using=using)
+            # A migration's app stubs have no models module; create_permissions skips such apps.
+            had = getattr(app_config, "models_module", None)
+            app_config.models_module = had or True
+            try:
+                create_permissions(app_config, apps=apps, verbosity=0, using=using)
+            finally:
+                app_config.models_module = had
     for (app_label, model), extra in EXTRA_PERMISSIONS.items():
         try:
             apps.get_model(app_label, model)

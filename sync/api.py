@@ -56,11 +56,12 @@ def _params(request) -> dict:
     if steps is not None and (not isinstance(steps, list) or not all(isinstance(s, str) for s in steps)):
         raise BadRequest("steps: expected a list of step names")
     if steps:
-        from sync.pipeline import STEP_NAMES
+        from sync.pipeline import get_step
 
-        unknown_steps = [s for s in steps if s not in STEP_NAMES]
-        if unknown_steps:
-            raise BadRequest(f"steps: unknown step(s) {', '.join(unknown_steps)}")
+        try:
+            steps = [get_step(s).name for s in steps]
+        except ValueError as exc:
+            raise BadRequest(f"steps: {exc}") from None
     return {"dry_run": _bool(data, "dry_run"), "full": bool(_bool(data, "full")), "mode": mode,
             "steps": steps}
 
@@ -89,7 +90,7 @@ def trigger_sync(request):
 
     from sync import tasks
 
-    trigger = f"api:{api_token.name}"[:64]
+    trigger = "api"
     log.info("sync triggered over HTTP by token %s (mode=%s, dry_run=%s)", api_token.name,
              params["mode"], params["dry_run"])
     if params["mode"] == "queue":
@@ -97,16 +98,13 @@ def trigger_sync(request):
                                      trigger=trigger)
         return JsonResponse({"queued": True, "task_id": task_id, "dry_run": params["dry_run"]}, status=202)
 
-    from sync.locks import SyncLockHeld
     from sync.models import SyncRun
 
-    try:
-        run_id = tasks.run_pipeline(steps=params["steps"], dry_run=params["dry_run"], full=params["full"],
-                                    trigger=trigger)
-    except SyncLockHeld as exc:
-        return JsonResponse({"error": f"a sync run is already in progress: {exc}"}, status=409)
-    run = SyncRun.objects.get(pk=run_id)
-    return JsonResponse(run_summary(run), status=200)
+    run = SyncRun.objects.get(pk=tasks.run_pipeline(steps=params["steps"], dry_run=params["dry_run"],
+                                                    full=params["full"], trigger=trigger))
+    # R4: a run refused because another holds the sync lock is a conflict for the caller.
+    status = 409 if run.status == SyncRun.Status.REFUSED else 200
+    return JsonResponse(run_summary(run), status=status)
 
 
 def run_summary(run) -> dict:
@@ -117,6 +115,8 @@ def run_summary(run) -> dict:
         "dry_run": run.dry_run,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "counts": run.counts,
+        "error_summary": run.error_summary,
         "steps": [
             {"name": step.name, "status": step.status, "counts": step.counts}
             for step in run.steps.all().order_by("pk")

@@ -84,7 +84,8 @@ def problems() -> list[dict]:
 
 def last_runs(limit: int = LAST_RUNS):
     runs = list(SyncRun.objects.select_related("user").prefetch_related("steps")
-                .annotate(n_errors=Count("errors", distinct=True))[:limit])
+                .annotate(n_errors=Count("errors", distinct=True))
+                .order_by("-started_at", "-id")[:limit])  # an aggregate drops Meta.ordering
     for run in runs:
         run.step_list = sorted(run.steps.all(), key=lambda s: (s.position, s.pk))
     return runs

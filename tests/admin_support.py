@@ -43,8 +43,6 @@ SF_CUSTOMERS = [
 
 def seed_warehouse(at: dt.datetime | None = None) -> None:
     """Load the small estate through the warehouse's own merge, plus mappings and the SF cache."""
-    from warehouse.scd import merge
-
     from warehouse.models import (
         CustomerMapping,
         DimBuilding,
@@ -52,6 +50,7 @@ def seed_warehouse(at: dt.datetime | None = None) -> None:
         DimUnit,
         SfCustomerCache,
     )
+    from warehouse.scd import merge
 
     at = at or timezone.now() - dt.timedelta(days=1)
     merge(DimPortfolio, PORTFOLIOS, at=at)
@@ -119,3 +118,62 @@ def csv_bytes(rows: list[list], *, bom: bool = False, encoding: str = "utf-8") -
     buffer = io.BytesIO(data)
     buffer.name = "mappings.csv"
     return buffer
+
+
+def seed_review_queues() -> dict:
+    """A duplicate candidate and a held unit correction, produced by the policies themselves:
+    WO 9001 resembles SF job 7001 (temporal rule); WO 9002 names building 101 as its own unit."""
+    from django.core.management import call_command
+
+    from sync.dedup import DedupService
+    from sync.flags import read_flags
+    from sync.models import DuplicateCandidate, UnitCorrection
+    from warehouse.models import FactJob, FactWorkOrder
+    from warehouse.scd import merge
+
+    now = timezone.now()
+    merge(FactJob, [{"job_id": 7001, "number": "1042", "customer_id": 5001, "check_number": "",
+                     "description": "Kitchen sink leaking under the cabinet", "status": "Scheduled",
+                     "created_at": now - dt.timedelta(days=1)}])
+    merge(FactWorkOrder, [
+        {"work_order_id": 9001, "number": 501, "portfolio_id": 10, "building_id": 101, "unit_id": 1011,
+         "unit_ids": [1011], "status": "Open", "priority": "Normal",
+         "description": "Kitchen sink leaking under the cabinet", "created_date": now},
+        {"work_order_id": 9002, "number": 502, "portfolio_id": 10, "building_id": 101, "unit_id": 101,
+         "unit_ids": [101], "status": "Open", "priority": "High", "description": "No heat in apartment"},
+    ])
+    service = DedupService(read_flags())
+    wo = FactWorkOrder.objects.current().values().get(work_order_id=9001)
+    decision = service.check(wo)
+    assert decision.decision == "review", decision
+    service.record(decision, 9001)
+    call_command("fix_unit_ids", stdout=io.StringIO())
+    return {"candidate": DuplicateCandidate.objects.get(work_order_id=9001),
+            "correction": UnitCorrection.objects.get(work_order_id=9002)}
+
+
+def seed_runs() -> dict:
+    """Two finished runs (one failed, with an error), a dead letter and a sent job, as the engine
+    records them."""
+    from sync.models import OutboxItem, StepRun, SyncError, SyncRun
+
+    now = timezone.now()
+    ok = SyncRun.objects.create(trigger="schedule", status="succeeded",
+                                started_at=now - dt.timedelta(days=2),
+                                finished_at=now - dt.timedelta(days=2) + dt.timedelta(seconds=42),
+                                counts={"jobs_created": 1})
+    StepRun.objects.create(run=ok, name="getPWPortfolios", position=1, status="succeeded",
+                           started_at=ok.started_at, finished_at=ok.finished_at, counts={"inserted": 228})
+    StepRun.objects.create(run=ok, name="pushWorkOrdersToSF", position=2, status="succeeded",
+                           started_at=ok.started_at, finished_at=ok.finished_at, counts={"created": 1})
+    bad = SyncRun.objects.create(trigger="manual", status="failed", started_at=now - dt.timedelta(hours=1),
+                                 finished_at=now - dt.timedelta(minutes=59), error_summary="SF timed out")
+    step = StepRun.objects.create(run=bad, name="getSFJobs", position=1, status="failed",
+                                  message="ServiceFusion timed out three times")
+    SyncError.objects.create(run=bad, step=step, function="getSFJobs", system="sf",
+                             error="ReadTimeout: GET /jobs", recovery_action="retried 3 times; step stopped")
+    dead = OutboxItem.objects.create(key="job:WO-9001", kind="job", state="dead", attempts=3,
+                                     last_error="422 customer_name invalid", run=bad)
+    sent = OutboxItem.objects.create(key="job:WO-9003", kind="job", state="sent", attempts=1, run=ok,
+                                     sent_at=now - dt.timedelta(days=2), result={"id": 7003})
+    return {"ok": ok, "bad": bad, "dead": dead, "sent": sent}

@@ -198,9 +198,8 @@ def test_an_xlsx_chosen_as_csv_is_refused_clearly(client, mapping_editor, wareho
 # --- background import ------------------------------------------------------------------------------
 
 def _large_file(n: int, *, bad_line: int | None = None):
-    from warehouse.scd import merge
-
     from warehouse.models import DimBuilding
+    from warehouse.scd import merge
 
     merge(DimBuilding, [{"building_id": 300000 + i, "portfolio_id": 20, "name": f"B{i}",
                          "address": f"{i} Long Rd", "active": True} for i in range(n)])
@@ -210,12 +209,13 @@ def _large_file(n: int, *, bad_line: int | None = None):
     return csv_bytes(rows)
 
 
-def test_large_import_runs_in_the_background_and_waits_for_confirmation(client, mapping_editor,
-                                                                         warehouse_data, settings):
+def test_large_import_runs_in_the_background_and_waits_for_confirmation(
+        client, mapping_editor, warehouse_data, settings, django_capture_on_commit_callbacks):
     settings.MAPPING_IMPORT_BACKGROUND_ROWS = 50
     c = client_for(client, mapping_editor)
     before = snapshot()
-    response = upload(c, _large_file(60))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(c, _large_file(60))
     job = MappingImport.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:warehouse_mappingimport_change", args=[job.pk])
@@ -228,7 +228,8 @@ def test_large_import_runs_in_the_background_and_waits_for_confirmation(client, 
     page = c.get(reverse("admin:warehouse_mappingimport_change", args=[job.pk]))
     assert "Confirm import of 60 rows" in page.content.decode()
 
-    c.post(reverse("admin:warehouse_mappingimport_confirm", args=[job.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        c.post(reverse("admin:warehouse_mappingimport_confirm", args=[job.pk]))
     job.refresh_from_db()
     assert job.state == MappingImport.State.IMPORTING and job.confirmed_by == mapping_editor
     run_queued_tasks()
@@ -240,11 +241,13 @@ def test_large_import_runs_in_the_background_and_waits_for_confirmation(client, 
     assert "Imported" in page.content.decode()
 
 
-def test_large_import_with_an_invalid_row_imports_nothing(client, mapping_editor, warehouse_data, settings):
+def test_large_import_with_an_invalid_row_imports_nothing(client, mapping_editor, warehouse_data, settings,
+                                                          django_capture_on_commit_callbacks):
     settings.MAPPING_IMPORT_BACKGROUND_ROWS = 50
     c = client_for(client, mapping_editor)
     before = snapshot()
-    upload(c, _large_file(60, bad_line=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(c, _large_file(60, bad_line=30))
     run_queued_tasks()
     job = MappingImport.objects.get()
     assert job.state == MappingImport.State.INVALID and job.preview["invalid"] == 1
@@ -258,9 +261,10 @@ def test_large_import_with_an_invalid_row_imports_nothing(client, mapping_editor
 
 
 def test_viewer_cannot_confirm_a_background_import(client, mapping_editor, viewer, warehouse_data,
-                                                   settings):
+                                                   settings, django_capture_on_commit_callbacks):
     settings.MAPPING_IMPORT_BACKGROUND_ROWS = 50
-    upload(client_for(client, mapping_editor), _large_file(60))
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client_for(client, mapping_editor), _large_file(60))
     run_queued_tasks()
     job = MappingImport.objects.get()
     client.logout()

@@ -1,16 +1,158 @@
-"""End to end in headless Chromium against the live server: the back office as staff use it."""
+"""End to end in headless Chromium against the live server: the back office as staff use it.
+Screenshots of every step are kept under test-artifacts/<test name>/."""
 from __future__ import annotations
 
 import pytest
 
-from tests.browser import *  # noqa: F401,F403
+from sync.access_groups import MAPPING_EDITORS, OPERATORS
+from sync.flags import read_flags
+from sync.models import DuplicateCandidate, FeatureFlag, UnitCorrection
+from sync.units import held_work_order_ids
+from tests.admin_support import PASSWORD, seed_review_queues, seed_runs, seed_warehouse, staff_user
+from tests.browser import *  # noqa: F403
 from tests.browser import admin_login
+from warehouse.models import CustomerMapping, FactWorkOrder
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+HEADER = "entity_type,pw_portfolio_id,pw_building_id,sf_customer_id,status"
 
-def test_login_shows_admin(browser_page, django_user_model, shots):
-    django_user_model.objects.create_superuser("boss", "boss@example.com", "pw-boss-123")
-    admin_login(browser_page, "boss", "pw-boss-123")
-    shots(browser_page, "admin index")
-    assert "Site administration" in browser_page.inner_text("body") or "GreenLight" in browser_page.title()
+
+def mappings():
+    return sorted(CustomerMapping.objects.values_list("entity_type", "pw_building_id", "sf_customer_id",
+                                                      "status"), key=str)
+
+
+def test_login_and_dashboard(browser_page, django_user_model, shots):
+    seed_warehouse()
+    seed_runs()
+    staff_user(django_user_model, "otto", OPERATORS)
+    page = browser_page
+    page.goto("/admin/")
+    assert "/admin/login/" in page.url
+    shots(page, "login page")
+    admin_login(page, "otto", PASSWORD)
+    shots(page, "dashboard")
+    assert page.title().startswith("Dashboard")
+    problems = page.inner_text("#gl-problems")
+    assert "Unmapped buildings" in problems and "Dead letters" in problems
+    assert page.locator("#gl-chart svg").count() == 1
+    assert "getSFJobs" in page.inner_text("#gl-runs")
+    assert page.locator("#gl-sync-buttons button", has_text="Dry run now").count() == 1
+
+
+def test_import_a_mapping_csv_with_one_bad_row(browser_page, django_user_model, shots, tmp_path):
+    seed_warehouse()
+    staff_user(django_user_model, "mia", MAPPING_EDITORS)
+    before = mappings()
+    page = browser_page
+    admin_login(page, "mia", PASSWORD)
+    page.goto("/admin/warehouse/customermapping/")
+    shots(page, "mappings list")
+    page.click("a.import_link")
+    bad = tmp_path / "mappings.csv"
+    bad.write_bytes(("\ufeff" + "\r\n".join([HEADER, "building,10,102,5002,", "building,20,201,99999,",
+                                             "portfolio,20,,,"]) + "\r\n").encode())
+    page.set_input_files("#id_import_file", str(bad))
+    page.select_option("#id_format", label="csv")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#gl-invalid-rows")
+    shots(page, "preview with the bad row")
+    assert "SF customer 99999 is unknown" in page.inner_text("#gl-invalid-rows")
+    assert "Nothing has been saved" in page.inner_text("#content")
+    assert page.locator("input[name=confirm]").count() == 0
+    assert mappings() == before
+
+    good = tmp_path / "mappings-fixed.csv"
+    good.write_bytes(("\ufeff" + "\r\n".join([HEADER, "building,10,102,5002,", "building,20,201,,create",
+                                              "portfolio,20,,,"]) + "\r\n").encode())
+    page.set_input_files("#id_import_file", str(good))
+    page.select_option("#id_format", label="csv")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#gl-preview")
+    shots(page, "preview of the corrected file")
+    assert mappings() == before  # still nothing saved
+    summary = page.inner_text("#gl-import-summary")
+    assert "2\nnew" in summary and "1\nchanged" in summary
+    page.click("input[name=confirm]")
+    page.wait_for_selector(".messagelist")
+    shots(page, "imported")
+    assert "Import finished: 2 new, 1 changed" in page.inner_text(".messagelist")
+    assert CustomerMapping.objects.get(pw_building_id=102).sf_customer_id == 5002
+    assert CustomerMapping.objects.get(pw_building_id=201).status == "create"
+
+
+def test_flip_dry_run_with_a_reason_and_see_it_in_history(browser_page, django_user_model, shots):
+    staff_user(django_user_model, "otto", OPERATORS)
+    page = browser_page
+    admin_login(page, "otto", PASSWORD)
+    page.goto("/admin/sync/featureflag/")
+    shots(page, "flags")
+    page.click("#flag-DRY_RUN a.button")
+    page.select_option("#id_value", "false")
+    page.click("#gl-flag-form input[type=submit]")
+    shots(page, "refused without a reason")
+    assert "A reason is required" in page.inner_text("#gl-flag-form")
+    assert read_flags().dry_run is True and not FeatureFlag.objects.exists()
+    page.select_option("#id_value", "false")
+    page.fill("#id_reason", "Go-live approved in the ops review")
+    page.click("#gl-flag-form input[type=submit]")
+    page.wait_for_selector(".messagelist")
+    shots(page, "changed")
+    assert "DRY_RUN is now false" in page.inner_text(".messagelist")
+    assert "false" in page.inner_text("#flag-DRY_RUN")
+    assert read_flags().dry_run is False
+    page.click("text=History of changes")
+    shots(page, "history")
+    history = page.inner_text("#gl-flag-history")
+    assert "DRY_RUN" in history and "otto" in history and "Go-live approved in the ops review" in history
+
+
+def test_resolve_a_duplicate(browser_page, django_user_model, shots):
+    seed_warehouse()
+    seed_review_queues()
+    staff_user(django_user_model, "otto", OPERATORS)
+    page = browser_page
+    admin_login(page, "otto", PASSWORD)
+    page.goto("/admin/sync/duplicatecandidate/")
+    shots(page, "pending candidates")
+    page.click("text=WO 9001")
+    page.wait_for_selector("#gl-job")
+    shots(page, "candidate beside the job")
+    assert "Kitchen sink leaking" in page.inner_text("#gl-work-order")
+    assert "Kitchen sink leaking" in page.inner_text("#gl-job")
+    page.fill("#id_note", "Same leak; the tenant called twice")
+    page.click("button[value=link]")
+    page.wait_for_selector(".messagelist")
+    shots(page, "linked")
+    assert "linked the work order" in page.inner_text(".messagelist")
+    candidate = DuplicateCandidate.objects.get(work_order_id=9001)
+    assert candidate.state == "linked" and candidate.decided_by.username == "otto"
+    assert FactWorkOrder.objects.current().get(work_order_id=9001).sf_job_id == 7001
+
+
+def test_correct_a_unit_and_see_the_work_order_released(browser_page, django_user_model, shots):
+    seed_warehouse()
+    seed_review_queues()
+    staff_user(django_user_model, "otto", OPERATORS)
+    page = browser_page
+    admin_login(page, "otto", PASSWORD)
+    page.goto("/admin/sync/unitcorrection/")
+    shots(page, "held work orders")
+    page.click("text=WO 9002")
+    page.wait_for_selector("#gl-units")
+    shots(page, "units of the building")
+    page.check("input[name=unit][value='1012']")
+    page.click("#gl-units input[type=submit]")
+    assert "A reason is required" in page.inner_text("#gl-units")
+    assert UnitCorrection.objects.get().state == "held"
+    page.check("input[name=unit][value='1012']")
+    page.fill("#id_reason", "Tenant in Apt 2 reported it")
+    page.click("#gl-units input[type=submit]")
+    page.wait_for_selector("#gl-released")
+    shots(page, "corrected and released")
+    assert "now goes to unit 1012" in page.inner_text(".messagelist")
+    assert "Corrected" in page.inner_text("#gl-state")
+    assert "1012" in page.inner_text("#gl-versions")
+    assert 9002 not in held_work_order_ids()
+    assert FactWorkOrder.objects.current().get(work_order_id=9002).unit_id == 1012

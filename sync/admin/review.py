@@ -129,6 +129,7 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
         if work_order is not None and work_order.building_id is not None:
             building = DimBuilding.objects.current().filter(building_id=work_order.building_id).first()
         context = {
+            "title": f"Review: is WO {candidate.work_order_id} the same job as SF job {candidate.sf_job_id}?",
             "candidate": candidate, "work_order": work_order, "job": job, "building": building,
             "can_decide": can_decide and candidate.state == DuplicateCandidate.State.PENDING,
             "decisions": [(k, v[0]) for k, v in DECISIONS.items()],
@@ -246,6 +247,7 @@ class UnitCorrectionAdmin(admin.ModelAdmin):
         building = (DimBuilding.objects.current().filter(building_id=correction.building_id).first()
                     if correction.building_id is not None else None)
         context = {
+            "title": f"Unit of WO {correction.work_order_id}",
             "correction": correction, "unit_form": form, "units": units, "building": building,
             "versions": versions[:10], "work_order": versions.filter(is_current=True).first(),
             "can_correct": can_correct and correction.state == UnitCorrection.State.HELD,

@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from greenlight.admin_tools import ReadOnlyAdminMixin, confirm_with_reason, log_change
+from greenlight.admin_tools import ReadOnlyAdminMixin, confirm_with_reason, log_changes
 from sync.models import DeadLetter, OutboxItem, StepRun, SyncError, SyncRun
 
 
@@ -121,7 +121,7 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("key", "kind", "state", "attempts", "short_error", "updated_at", "run_link")
-    list_filter = ("state", "kind")
+    list_filter = ("state", "kind", "review")
     list_select_related = ("run",)
     search_fields = ("key", "last_error", "hold_reason")
     date_hierarchy = "updated_at"
@@ -149,14 +149,11 @@ class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
     def retry(self, request, queryset):
         from sync import outbox
 
-        dead = queryset.filter(state=OutboxItem.State.DEAD)
+        dead = list(queryset.filter(state=OutboxItem.State.DEAD))
 
         def apply(reason):
-            done = 0
-            for item in dead:
-                outbox.retry_dead_letter(item, user=request.user, reason=reason)
-                log_change(request.user, item, f"Retry requested. Reason: {reason}")
-                done += 1
+            done = outbox.retry_items(dead)
+            log_changes(request.user, dead, f"Retry requested. Reason: {reason}")
             self.message_user(request, f"{done} dead letter(s) queued again; the next run sends them.",
                               messages.SUCCESS)
 
@@ -168,14 +165,11 @@ class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
     def ignore(self, request, queryset):
         from sync import outbox
 
-        dead = queryset.filter(state=OutboxItem.State.DEAD)
+        dead = list(queryset.filter(state=OutboxItem.State.DEAD))
 
         def apply(reason):
-            done = 0
-            for item in dead:
-                outbox.ignore_dead_letter(item, user=request.user, reason=reason)
-                log_change(request.user, item, f"Ignored. Reason: {reason}")
-                done += 1
+            done = outbox.ignore_items(dead, reason)
+            log_changes(request.user, dead, f"Ignored. Reason: {reason}")
             self.message_user(request, f"{done} dead letter(s) ignored; they will not be sent.",
                               messages.SUCCESS)
 

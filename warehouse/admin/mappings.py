@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
-from import_export.forms import ImportForm
+from import_export.forms import ExportForm, ImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from warehouse.mapping_import import FORMATS, FileProblem, check_dataset, read_dataset
@@ -91,6 +91,8 @@ class CustomerMappingForm(forms.ModelForm):
 class CustomerMappingAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
     resource_classes = [CustomerMappingResource]
     import_form_class = MappingImportForm
+    # Every column, always: a file missing its key columns could not be imported back.
+    export_form_class = ExportForm
     import_template_name = "admin/warehouse/customermapping/import.html"
     change_list_template = "admin/warehouse/customermapping/change_list.html"
     to_encoding = "utf-8-sig"  # Excel opens a UTF-8 CSV correctly only with the byte-order mark
