@@ -68,6 +68,10 @@ def problems() -> list[dict]:
          "url": reverse(changelist("sync", "duplicatecandidate")), "help": "link or push"},
         {"label": "Dead letters", "count": OutboxItem.objects.filter(state=OutboxItem.State.DEAD).count(),
          "url": reverse(changelist("sync", "deadletter")), "help": "writes that failed for good"},
+        {"label": "Writes held for review",
+         "count": OutboxItem.objects.filter(state=OutboxItem.State.HELD, review=True).count(),
+         "url": reverse(changelist("sync", "outboxitem")) + "?review__exact=1&state__exact=held",
+         "help": "conflicts between PropertyWare and ServiceFusion"},
     ]
     if flag_error:
         items.append({"label": "A feature flag cannot be read", "count": 1, "help": flag_error,

@@ -156,3 +156,26 @@ def test_correct_a_unit_and_see_the_work_order_released(browser_page, django_use
     assert "1012" in page.inner_text("#gl-versions")
     assert 9002 not in held_work_order_ids()
     assert FactWorkOrder.objects.current().get(work_order_id=9002).unit_id == 1012
+
+
+def test_map_unmapped_buildings_with_one_click(browser_page, django_user_model, shots):
+    seed_warehouse()
+    staff_user(django_user_model, "mia", MAPPING_EDITORS)
+    page = browser_page
+    admin_login(page, "mia", PASSWORD)
+    page.goto("/admin/warehouse/customermapping/")
+    page.click("a.gl-unmapped-link")
+    page.wait_for_selector("#gl-unmapped")
+    shots(page, "unmapped buildings")
+    row = page.locator("#building-102")
+    assert "34 Elm Avenue" in row.inner_text()
+    row.locator("button", has_text="Map to this").first.click()
+    page.wait_for_selector(".messagelist")
+    shots(page, "mapped by suggestion")
+    assert "now mapped to 34 Elm Avenue" in page.inner_text(".messagelist")
+    page.locator("#building-201 button", has_text="Let the sync create it").click()
+    page.wait_for_selector(".messagelist")
+    shots(page, "left to the sync")
+    assert "the next sync will create its SF customer" in page.inner_text(".messagelist")
+    assert CustomerMapping.objects.get(pw_building_id=102).sf_customer_id == 5002
+    assert CustomerMapping.objects.get(pw_building_id=201).status == "create"

@@ -42,6 +42,9 @@ class MappingImportAdmin(admin.ModelAdmin):
                        "confirmed_by", "confirmed_at", "finished_at", "error", "task_id")
     fields = readonly_fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")  # the file itself is never shown
+
     def has_add_permission(self, request):
         return False  # files arrive through the customer mappings' import page
 
