@@ -18,6 +18,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HEADER = "entity_type,pw_portfolio_id,pw_building_id,sf_customer_id,status"
 
 
+def open_as(page, django_user_model, username: str, group: str, path: str, *seeders) -> None:
+    """Load the data, create the staff user, log in through the form and open ``path``."""
+    for seed in seeders:
+        seed()
+    staff_user(django_user_model, username, group)
+    admin_login(page, username, PASSWORD)
+    page.goto(path)
+
+
 def mappings():
     return sorted(CustomerMapping.objects.values_list("entity_type", "pw_building_id", "sf_customer_id",
                                                       "status"), key=str)
@@ -42,12 +51,10 @@ def test_login_and_dashboard(browser_page, django_user_model, shots):
 
 
 def test_import_a_mapping_csv_with_one_bad_row(browser_page, django_user_model, shots, tmp_path):
-    seed_warehouse()
-    staff_user(django_user_model, "mia", MAPPING_EDITORS)
-    before = mappings()
     page = browser_page
-    admin_login(page, "mia", PASSWORD)
-    page.goto("/admin/warehouse/customermapping/")
+    open_as(page, django_user_model, "mia", MAPPING_EDITORS, "/admin/warehouse/customermapping/",
+            seed_warehouse)
+    before = mappings()
     shots(page, "mappings list")
     page.click("a.import_link")
     bad = tmp_path / "mappings.csv"
@@ -83,10 +90,8 @@ def test_import_a_mapping_csv_with_one_bad_row(browser_page, django_user_model, 
 
 
 def test_flip_dry_run_with_a_reason_and_see_it_in_history(browser_page, django_user_model, shots):
-    staff_user(django_user_model, "otto", OPERATORS)
     page = browser_page
-    admin_login(page, "otto", PASSWORD)
-    page.goto("/admin/sync/featureflag/")
+    open_as(page, django_user_model, "otto", OPERATORS, "/admin/sync/featureflag/")
     shots(page, "flags")
     page.click("#flag-DRY_RUN a.button")
     page.select_option("#id_value", "false")
@@ -109,12 +114,9 @@ def test_flip_dry_run_with_a_reason_and_see_it_in_history(browser_page, django_u
 
 
 def test_resolve_a_duplicate(browser_page, django_user_model, shots):
-    seed_warehouse()
-    seed_review_queues()
-    staff_user(django_user_model, "otto", OPERATORS)
     page = browser_page
-    admin_login(page, "otto", PASSWORD)
-    page.goto("/admin/sync/duplicatecandidate/")
+    open_as(page, django_user_model, "otto", OPERATORS, "/admin/sync/duplicatecandidate/",
+            seed_warehouse, seed_review_queues)
     shots(page, "pending candidates")
     page.click("text=WO 9001")
     page.wait_for_selector("#gl-job")
@@ -132,12 +134,9 @@ def test_resolve_a_duplicate(browser_page, django_user_model, shots):
 
 
 def test_correct_a_unit_and_see_the_work_order_released(browser_page, django_user_model, shots):
-    seed_warehouse()
-    seed_review_queues()
-    staff_user(django_user_model, "otto", OPERATORS)
     page = browser_page
-    admin_login(page, "otto", PASSWORD)
-    page.goto("/admin/sync/unitcorrection/")
+    open_as(page, django_user_model, "otto", OPERATORS, "/admin/sync/unitcorrection/",
+            seed_warehouse, seed_review_queues)
     shots(page, "held work orders")
     page.click("text=WO 9002")
     page.wait_for_selector("#gl-units")
@@ -159,11 +158,9 @@ def test_correct_a_unit_and_see_the_work_order_released(browser_page, django_use
 
 
 def test_map_unmapped_buildings_with_one_click(browser_page, django_user_model, shots):
-    seed_warehouse()
-    staff_user(django_user_model, "mia", MAPPING_EDITORS)
     page = browser_page
-    admin_login(page, "mia", PASSWORD)
-    page.goto("/admin/warehouse/customermapping/")
+    open_as(page, django_user_model, "mia", MAPPING_EDITORS, "/admin/warehouse/customermapping/",
+            seed_warehouse)
     page.click("a.gl-unmapped-link")
     page.wait_for_selector("#gl-unmapped")
     shots(page, "unmapped buildings")

@@ -72,8 +72,23 @@ class DecisionForm(forms.Form):
                            help_text="Optional: why you decided so. Kept with the decision.")
 
 
+class ReviewQueueAdmin(admin.ModelAdmin):
+    """A queue the sync fills and staff work through: cases are decided, never added or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Work order", ordering="work_order_id")
+    def work_order(self, obj):
+        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        return format_html('<a href="{}">WO {}</a>', url, obj.work_order_id)
+
+
 @admin.register(DuplicateCandidate)
-class DuplicateCandidateAdmin(admin.ModelAdmin):
+class DuplicateCandidateAdmin(ReviewQueueAdmin):
     list_display = ("work_order", "sf_job_id", "score_pct", "rule", "short_reason", "state", "created_at",
                     "decided_by", "decided_at")
     list_filter = (PendingFirstFilter, "rule")
@@ -86,16 +101,6 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
                        "created_at", "decided_by", "decided_at", "note")
     fields = readonly_fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Work order", ordering="work_order_id")
-    def work_order(self, obj):
-        return format_html('<a href="{}">WO {}</a>', reverse("admin:sync_duplicatecandidate_change",
-                                                              args=[obj.pk]), obj.work_order_id)
 
     @admin.display(description="Score", ordering="score")
     def score_pct(self, obj):
@@ -182,7 +187,7 @@ class UnitChoiceForm(forms.Form):
 
 
 @admin.register(UnitCorrection)
-class UnitCorrectionAdmin(admin.ModelAdmin):
+class UnitCorrectionAdmin(ReviewQueueAdmin):
     list_display = ("work_order", "building_id", "original_unit_id", "problem", "state", "corrected_unit_id",
                     "decided_by", "decided_at", "created_at")
     list_filter = (HeldFirstFilter, "problem_code")
@@ -195,16 +200,6 @@ class UnitCorrectionAdmin(admin.ModelAdmin):
                        "corrected_unit_id", "sync_run_id", "created_at", "decided_by", "decided_at", "reason")
     fields = readonly_fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Work order", ordering="work_order_id")
-    def work_order(self, obj):
-        return format_html('<a href="{}">WO {}</a>', reverse("admin:sync_unitcorrection_change",
-                                                              args=[obj.pk]), obj.work_order_id)
 
     def get_urls(self):
         return [

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from greenlight.admin_tools import ReadOnlyAdminMixin, confirm_with_reason, log_changes
 from sync.models import DeadLetter, OutboxItem, StepRun, SyncError, SyncRun
@@ -15,6 +15,16 @@ def _duration(start, end) -> str:
         return "—"
     seconds = (end - start).total_seconds()
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def run_link(run_id: int | None):
+    if run_id is None:
+        return "—"
+    return format_html('<a href="{}">run {}</a>', reverse("admin:sync_syncrun_change", args=[run_id]), run_id)
 
 
 def counts_text(counts: dict | None) -> str:
@@ -109,14 +119,11 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Error")
     def short_error(self, obj):
-        return obj.error if len(obj.error) <= 120 else obj.error[:117] + "…"
+        return shorten(obj.error, 120)
 
     @admin.display(description="Run", ordering="run")
     def run_link(self, obj):
-        if obj.run_id is None:
-            return "—"
-        return format_html('<a href="{}">run {}</a>', reverse("admin:sync_syncrun_change", args=[obj.run_id]),
-                           obj.run_id)
+        return run_link(obj.run_id)
 
 
 class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -132,14 +139,11 @@ class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Last error")
     def short_error(self, obj):
-        return obj.last_error if len(obj.last_error) <= 100 else obj.last_error[:97] + "…"
+        return shorten(obj.last_error, 100)
 
     @admin.display(description="Run", ordering="run")
     def run_link(self, obj):
-        if obj.run_id is None:
-            return "—"
-        return format_html('<a href="{}">run {}</a>', reverse("admin:sync_syncrun_change", args=[obj.run_id]),
-                           obj.run_id)
+        return run_link(obj.run_id)
 
     def has_change_permission(self, request, obj=None):
         # Staff never edit a write; the retry/ignore actions need the change permission.
@@ -197,8 +201,3 @@ class DeadLetterAdmin(OutboxAdminBase):
 
     def has_module_permission(self, request):
         return request.user.has_perm("sync.view_outboxitem")
-
-
-def step_counts_html(steps) -> str:
-    return format_html_join("", "<div><strong>{}</strong>: {} — {}</div>",
-                            ((s.name, s.status, counts_text(s.counts)) for s in steps))
