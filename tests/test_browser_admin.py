@@ -27,6 +27,14 @@ def open_as(page, django_user_model, username: str, group: str, path: str, *seed
     page.goto(path)
 
 
+def upload_csv(page, path, rows: list[str]) -> None:
+    """Choose a CSV as Excel saves it (byte-order mark, CRLF) on the import form and submit it."""
+    path.write_bytes(("\ufeff" + "\r\n".join([HEADER, *rows]) + "\r\n").encode())
+    page.set_input_files("#id_import_file", str(path))
+    page.select_option("#id_format", label="csv")
+    page.click("input[type=submit]")
+
+
 def mappings():
     return sorted(CustomerMapping.objects.values_list("entity_type", "pw_building_id", "sf_customer_id",
                                                       "status"), key=str)
@@ -57,12 +65,8 @@ def test_import_a_mapping_csv_with_one_bad_row(browser_page, django_user_model, 
     before = mappings()
     shots(page, "mappings list")
     page.click("a.import_link")
-    bad = tmp_path / "mappings.csv"
-    bad.write_bytes(("\ufeff" + "\r\n".join([HEADER, "building,10,102,5002,", "building,20,201,99999,",
-                                             "portfolio,20,,,"]) + "\r\n").encode())
-    page.set_input_files("#id_import_file", str(bad))
-    page.select_option("#id_format", label="csv")
-    page.click("input[type=submit]")
+    upload_csv(page, tmp_path / "mappings.csv",
+               ["building,10,102,5002,", "building,20,201,99999,", "portfolio,20,,,"])
     page.wait_for_selector("#gl-invalid-rows")
     shots(page, "preview with the bad row")
     assert "SF customer 99999 is unknown" in page.inner_text("#gl-invalid-rows")
@@ -70,12 +74,8 @@ def test_import_a_mapping_csv_with_one_bad_row(browser_page, django_user_model, 
     assert page.locator("input[name=confirm]").count() == 0
     assert mappings() == before
 
-    good = tmp_path / "mappings-fixed.csv"
-    good.write_bytes(("\ufeff" + "\r\n".join([HEADER, "building,10,102,5002,", "building,20,201,,create",
-                                              "portfolio,20,,,"]) + "\r\n").encode())
-    page.set_input_files("#id_import_file", str(good))
-    page.select_option("#id_format", label="csv")
-    page.click("input[type=submit]")
+    upload_csv(page, tmp_path / "mappings-fixed.csv",
+               ["building,10,102,5002,", "building,20,201,,create", "portfolio,20,,,"])
     page.wait_for_selector("#gl-preview")
     shots(page, "preview of the corrected file")
     assert mappings() == before  # still nothing saved
