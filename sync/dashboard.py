@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -12,16 +12,10 @@ from django.utils import timezone
 from sync.charts import Series, daily_bars_svg
 from sync.flags import FlagError, read_flags
 from sync.models import DuplicateCandidate, OutboxItem, SyncError, SyncRun, UnitCorrection
-from warehouse.models import CustomerMapping, DimBuilding
+from warehouse.queries import unmapped_buildings
 
 CHART_DAYS = 30
 LAST_RUNS = 10
-
-
-def unmapped_building_count() -> int:
-    mapped = CustomerMapping.objects.filter(entity_type="building", pw_building_id=OuterRef("building_id"),
-                                            sf_customer_id__isnull=False)
-    return DimBuilding.objects.current().filter(active=True).filter(~Exists(mapped)).count()
 
 
 def _per_day(queryset, field: str, since) -> dict:
@@ -57,7 +51,7 @@ def problems() -> list[dict]:
         flags, flag_error = None, str(exc)
     changelist = "admin:{}_{}_changelist".format
     items = [
-        {"label": "Unmapped buildings", "count": unmapped_building_count(),
+        {"label": "Unmapped buildings", "count": unmapped_buildings().count(),
          "url": reverse("admin:warehouse_customermapping_unmapped"),
          "help": "their work orders wait for an SF customer"},
         {"label": "Work orders held for a unit problem",

@@ -7,26 +7,17 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from rapidfuzz import fuzz, process
 
 from warehouse.models import CustomerMapping, DimBuilding, DimPortfolio, SfCustomerCache
+from warehouse.queries import unmapped_buildings
 
 SUGGESTIONS = 3
 SUGGESTION_CUTOFF = 60  # rapidfuzz score out of 100
-
-
-def unmapped_buildings():
-    """Current, active buildings with no SF customer in their mapping (or no mapping row at all)."""
-    mapped = CustomerMapping.objects.filter(
-        entity_type="building", pw_building_id=OuterRef("building_id"), sf_customer_id__isnull=False
-    )
-    return (DimBuilding.objects.current().filter(active=True)
-            .annotate(is_mapped=Exists(mapped)).filter(is_mapped=False)
-            .order_by("portfolio_id", "building_id"))
 
 
 def _suggestions(buildings, portfolio_customers: dict[int, int | None]) -> dict[int, list[dict]]:
@@ -116,7 +107,7 @@ def unmapped_buildings_view(model_admin, request):
         return HttpResponseRedirect(request.get_full_path())
 
     query = (request.GET.get("q") or "").strip()
-    buildings = unmapped_buildings()
+    buildings = unmapped_buildings().order_by("portfolio_id", "building_id")
     if query:
         term = Q(name__icontains=query) | Q(address__icontains=query) | Q(city__icontains=query)
         if query.isdigit():
