@@ -16,6 +16,7 @@ from warehouse.models import CustomerMapping, DimBuilding, DimPortfolio, SfCusto
 
 KEY_COLUMNS = ("entity_type", "pw_portfolio_id", "pw_building_id")
 IMPORT_COLUMNS = (*KEY_COLUMNS, "sf_customer_id", "status")
+HEADER_LINE = ",".join(IMPORT_COLUMNS)
 INFO_COLUMNS = (
     "portfolio_name", "building_name", "building_address", "sf_customer_name", "confidence", "method",
     "updated_at",
