@@ -15,7 +15,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from rapidfuzz.utils import default_process
-from warehouse.scd import merge
 
 from sync.customer_match import CustomerMatch, cached_match_customer, match_customer
 from sync.fact_edits import current_work_order, work_order_record
@@ -23,6 +22,7 @@ from sync.flags import Flags
 from sync.models import DuplicateCandidate, DuplicateDetectionLog
 from sync.signals import work_order_released
 from warehouse.models import CustomerMapping, FactJob, FactWorkOrder
+from warehouse.scd import merge
 
 __all__ = [
     "CustomerMatch",

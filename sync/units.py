@@ -18,13 +18,13 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
-from warehouse.scd import merge
 
 from sync.fact_edits import current_work_order, work_order_record
 from sync.flags import Flags
 from sync.models import UnitCorrection
 from sync.signals import work_order_released
 from warehouse.models import DimBuilding, DimUnit, FactWorkOrder, FactWorkOrderOriginal
+from warehouse.scd import merge
 
 __all__ = [
     "UNIT_IS_BUILDING",

@@ -1,7 +1,6 @@
 """Unit validation (R22-R25): wrong units are never sent to a technician; the original is kept; the work
 order is held for staff while safe mode is on; single-family buildings are their own unit."""
 import pytest
-from warehouse.scd import merge
 
 from sync.flags import read_flags, set_flag
 from sync.models import UnitCorrection
@@ -18,6 +17,7 @@ from sync.units import (
 )
 from tests.warehouse_rows import building, versions, work_order
 from warehouse.models import DimUnit, FactWorkOrder, FactWorkOrderOriginal
+from warehouse.scd import merge
 
 MULTI = {"building_id": 100, "multi_unit": True}
 FLAT = {"building_id": 200, "multi_unit": False}

@@ -2,9 +2,9 @@
 from datetime import timedelta
 
 from django.utils import timezone
-from warehouse.scd import merge
 
 from warehouse.models import CustomerMapping, DimBuilding, DimUnit, FactJob, FactWorkOrder
+from warehouse.scd import merge
 
 
 def building(building_id, *, multi_unit=False, units=(), portfolio_id=1, name=""):
