@@ -10,9 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        # Both parents: the engine's run records and the policies' models (this also merges the two).
-        ('sync', '0001_runs'),
-        ('sync', '0002_policies_seed'),
+        ('sync', '0003_merge_runs_policies'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

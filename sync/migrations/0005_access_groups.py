@@ -10,7 +10,7 @@ def create_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0003_api_tokens"),
+        ("sync", "0004_api_tokens"),
         ("warehouse", "0003_mappingimport"),
         ("django_q", "__latest__"),
         ("admin", "__latest__"),
