@@ -45,7 +45,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with GreenLight's site: the dashboard as its index, back-office pages beside it.
+    "greenlight.apps.GreenLightAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -181,6 +182,18 @@ else:
     Q_CLUSTER["orm"] = "default"
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
     raise ImproperlyConfigured("Q_TIMEOUT: must be lower than Q_RETRY")
+
+# --- Back office -----------------------------------------------------------------------------
+# django-import-export: import/export need their own permissions ("import_<model>", "export_<model>"),
+# exported cells that start like a formula are escaped, and every import is logged in the admin log.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+# Mapping files above this many rows are imported by a background task; above the cap they are refused.
+MAPPING_IMPORT_BACKGROUND_ROWS = _typed("MAPPING_IMPORT_BACKGROUND_ROWS", int, 2000)
+MAPPING_IMPORT_MAX_ROWS = _typed("MAPPING_IMPORT_MAX_ROWS", int, 20000)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {

@@ -1,6 +1,7 @@
 """Warehouse models: dimensions, facts and mapping tables (db_table = the names staff know).
 
-base.py: the SCD Type 2 base and its constraints; dimensions.py, facts.py, mappings.py: the tables.
+base.py: the SCD Type 2 base and its constraints; dimensions.py, facts.py, mappings.py: the tables;
+imports.py: mapping files imported in the background.
 """
 from .base import SCD2Model, SCD2QuerySet
 from .dimensions import (
@@ -14,6 +15,7 @@ from .dimensions import (
     DimVendor,
 )
 from .facts import FactJob, FactLease, FactTransaction, FactWorkOrder, FactWorkOrderOriginal
+from .imports import MappingImport
 from .mappings import CustomerMapping, SfCustomerCache, TenantMapping, UnitMapping
 
 VERSIONED_MODELS = (
@@ -24,5 +26,5 @@ __all__ = [
     "SCD2Model", "SCD2QuerySet", "VERSIONED_MODELS",
     "DimPortfolio", "DimBuilding", "DimUnit", "DimTenant", "DimVendor", "DimStatus", "DimCustomer", "DimDate",
     "FactWorkOrder", "FactWorkOrderOriginal", "FactLease", "FactJob", "FactTransaction",
-    "CustomerMapping", "UnitMapping", "TenantMapping", "SfCustomerCache",
+    "CustomerMapping", "UnitMapping", "TenantMapping", "SfCustomerCache", "MappingImport",
 ]

@@ -1,0 +1,26 @@
+"""GreenLight's admin site: the dashboard is its index; "sync now" lives here too."""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import path
+
+
+class GreenLightAdminSite(admin.AdminSite):
+    site_header = "GreenLight back office"
+    site_title = "GreenLight"
+    index_title = "Dashboard"
+    index_template = "admin/greenlight/dashboard.html"
+
+    def index(self, request, extra_context=None):
+        from sync.dashboard import dashboard_context
+
+        context = dashboard_context(request)
+        context.update(extra_context or {})
+        return super().index(request, extra_context=context)
+
+    def get_urls(self):
+        from sync.admin.actions import sync_now_view
+
+        return [
+            path("sync-now/", self.admin_view(sync_now_view), name="sync_now"),
+        ] + super().get_urls()
