@@ -67,7 +67,8 @@ def test_secrets_never_appear_in_captured_log_lines(fmt):
     assert "call failed" in text and "ConnectionError" in text  # the traceback is kept, scrubbed
 
 
-@override_settings(PROPERTYWARE={"PASSWORD": "pw-literal-pass"}, SERVICEFUSION={"CLIENT_SECRET": "sf-literal"})
+@override_settings(PROPERTYWARE={"PASSWORD": "pw-literal-pass"},
+                   SERVICEFUSION={"CLIENT_SECRET": "sf-literal"})
 def test_configured_secret_values_are_removed_wherever_they_appear():
     with captured_logs("json") as out:
         logging.getLogger("zeep.transports").error("odd body: <x>pw-literal-pass</x> and sf-literal")
