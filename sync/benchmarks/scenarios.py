@@ -22,7 +22,7 @@ def _visible(record: dict) -> dict:
     return {k: v for k, v in record.items() if not k.startswith(_HIDDEN)}
 
 
-def _parse(stamp: Any) -> datetime | None:
+def parse_stamp(stamp: Any) -> datetime | None:
     if isinstance(stamp, datetime):
         return stamp
     if isinstance(stamp, str) and stamp:
@@ -39,7 +39,8 @@ class Snapshot:
     pw_work_orders: dict[int, dict]  # visible fields, to see which ones a run wrote
     sf_customers: dict[int, dict]
     sf_jobs: dict[int, dict]
-    taken_at: datetime
+    taken_at: datetime  # PropertyWare's clock
+    sf_taken_at: datetime  # ServiceFusion's clock (it can be moved on by tests)
 
     @classmethod
     def take(cls, sims) -> Snapshot:
@@ -49,22 +50,25 @@ class Snapshot:
         for stream in PW_STREAMS:
             rows = store.records(stream)
             counts[stream] = len(rows)
-            modified[stream] = [m for m in (_parse(r.get("_lastModified")) for r in rows) if m]
+            modified[stream] = [m for m in (parse_stamp(r.get("_lastModified")) for r in rows) if m]
         work_orders = {int(r["ID"]): _visible(r) for r in store.records("work_orders")}
         return cls(
             pw_counts=counts, pw_modified=modified, pw_work_orders=work_orders,
             sf_customers={int(c["id"]): c for c in sims.sf.store.customers()},
             sf_jobs={int(j["id"]): j for j in sims.sf.store.jobs()},
             taken_at=store.now(),
+            sf_taken_at=sims.sf.clock.now_dt(),
         )
 
 
-def work_between(before: Snapshot, after: Snapshot, *, since: datetime | None, first_run: bool,
-                 pw_page_size: int) -> Work:
+def work_between(before: Snapshot, after: Snapshot, *, previous: Snapshot | None, pw_page_size: int) -> Work:
     """The work a run did between two snapshots, as the fewest-requests model counts it.
 
-    ``since`` is when the previous run read (None for the first run: everything must be read).
+    ``previous`` is the snapshot taken before the previous run started reading (None for the first run:
+    everything must be read); rows changed since then are what an incremental run must read.
     """
+    first_run = previous is None
+    since = previous.taken_at if previous else None
     rows_read: dict[str, int] = {}
     for stream in PW_STREAMS:
         if since is None or stream not in PW_FILTERABLE:
@@ -78,9 +82,9 @@ def work_between(before: Snapshot, after: Snapshot, *, since: datetime | None, f
     written = sum(1 for wo_id, wo in after.pw_work_orders.items()
                   if wo_id in before.pw_work_orders and before.pw_work_orders[wo_id] != wo)
     changed_jobs = 0
-    if since is not None:
-        stamps = (_parse(j.get("updated_at")) for j in before.sf_jobs.values())
-        changed_jobs = sum(1 for stamp in stamps if stamp is not None and stamp >= since)
+    if previous is not None:
+        stamps = (parse_stamp(j.get("updated_at")) for j in before.sf_jobs.values())
+        changed_jobs = sum(1 for stamp in stamps if stamp is not None and stamp >= previous.sf_taken_at)
     return Work(
         pw_rows_read=rows_read,
         sf_rows_read={"customers": len(before.sf_customers) if first_run else 0,

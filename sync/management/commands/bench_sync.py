@@ -78,13 +78,13 @@ class Command(BaseCommand):
                               f"limits: SF {limits.sf_limit}/{limits.sf_window:g}s, latency PW "
                               f"{limits.pw_latency:g}s SF {limits.sf_latency:g}s, "
                               f"PW cap {limits.pw_max_rps:g}/s")
-            since = None
+            previous = None
             for scenario in SCENARIOS[: max(SCENARIOS.index(s) for s in wanted) + 1]:
                 if scenario == "incremental":
                     edits = typical_window(sims, seed=config.seed)
                     self.stdout.write(f"   edits: {len(edits['work_orders_created'])} new work orders, "
                                       f"{len(edits['jobs_changed'])} job status changes")
-                figures, since = self.run_one(sims, config, scenario, since, timeout)
+                figures, previous = self.run_one(sims, config, scenario, previous, timeout)
                 self.stdout.write("   " + format_row(figures))
                 if scenario in wanted:
                     rows.append(figures)
@@ -95,7 +95,8 @@ class Command(BaseCommand):
                 time.sleep(limits.sf_window)
         return rows
 
-    def run_one(self, sims: Simulators, config: SimConfig, scenario: str, since, timeout: float):
+    def run_one(self, sims: Simulators, config: SimConfig, scenario: str, previous: Snapshot | None,
+                timeout: float) -> tuple[RunFigures, Snapshot]:
         before = Snapshot.take(sims)
         counts_before = sims.request_totals()
         result = run_sync_child(sims.child_env(), timeout_s=timeout)
@@ -104,8 +105,7 @@ class Command(BaseCommand):
         if result.returncode != 0:
             tail = "\n".join(result.stderr.strip().splitlines()[-15:])
             self.stderr.write(f"   manage.py sync exited {result.returncode}:\n{tail}")
-        work = work_between(before, after, since=since, first_run=since is None,
-                            pw_page_size=config.pw_page_size)
+        work = work_between(before, after, previous=previous, pw_page_size=config.pw_page_size)
         needed = needed_requests(work)
         figures = RunFigures(
             dataset=config.dataset, scenario=scenario, wall_s=result.wall_s,
@@ -113,4 +113,4 @@ class Command(BaseCommand):
             needed=needed, floor=floor(needed, config.limits), peak_rss_mb=result.peak_rss_mb,
             exit_code=result.returncode, time_scale=config.time_scale,
         )
-        return figures, before.taken_at
+        return figures, before
