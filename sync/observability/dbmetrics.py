@@ -35,6 +35,29 @@ def _seconds(start, end) -> float | None:
     return (end - start).total_seconds() if start and end else None
 
 
+def _last_run_calls(api_calls) -> Iterator[Metric]:
+    """Calls and failures per system and operation in the last run, as the engine's meters recorded them
+    (``{system: {"operations": {op: {"calls", "errors", "seconds"}}}}``); the database copy is what every
+    process can see, whichever one ran the sync."""
+    calls = GaugeMetricFamily("greenlight_sync_last_run_api_calls",
+                              "API calls the last finished run made, by system, operation and outcome.",
+                              labels=["system", "operation", "outcome"])
+    seconds = GaugeMetricFamily("greenlight_sync_last_run_api_seconds",
+                                "Seconds the last finished run spent in API calls, by system and operation.",
+                                labels=["system", "operation"])
+    for system, data in sorted((api_calls or {}).items()):
+        operations = data.get("operations") if isinstance(data, dict) else None
+        for operation, entry in sorted((operations or {}).items()):
+            if not isinstance(entry, dict):
+                continue
+            errors = int(entry.get("errors", 0) or 0)
+            calls.add_metric([system, operation, "ok"], max(0, int(entry.get("calls", 0) or 0) - errors))
+            calls.add_metric([system, operation, "error"], errors)
+            seconds.add_metric([system, operation], float(entry.get("seconds", 0.0) or 0.0))
+    yield calls
+    yield seconds
+
+
 class DatabaseCollector:
     """Collects the operational state recorded in the database (see module docstring)."""
 
@@ -70,8 +93,10 @@ class DatabaseCollector:
         summary.add_metric([], count_value=count, sum_value=total)
         yield summary
 
-        last = SyncRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
+        last = (SyncRun.objects.filter(finished_at__isnull=False).exclude(status="refused")
+                .order_by("-finished_at").first())
         if last is not None:
+            yield from _last_run_calls(last.api_calls)
             yield GaugeMetricFamily("greenlight_sync_last_run_duration_seconds",
                                     "Wall time of the most recently finished run.",
                                     value=_seconds(last.started_at, last.finished_at) or 0.0)
