@@ -22,6 +22,8 @@ class RunFigures:
     peak_rss_mb: float
     exit_code: int
     time_scale: float = 1.0
+    by_operation: dict[str, int] | None = None  # requests made, per "system operation"
+    run_s: float | None = None  # the SyncRun's own duration: wall time less process start-up
 
     @property
     def wall_over_floor(self) -> float | None:
@@ -50,7 +52,7 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-HEADER = (f"{'dataset':<8} {'scenario':<12} {'wall s':>8} {'floor s':>8} {'wall/fl':>7} "
+HEADER = (f"{'dataset':<8} {'scenario':<12} {'wall s':>8} {'run s':>7} {'floor s':>8} {'wall/fl':>7} "
           f"{'PW made/need':>13} {'SF made/need':>13} {'RSS MB':>7}  binding constraint / verdict")
 
 
@@ -58,7 +60,8 @@ def format_row(r: RunFigures) -> str:
     pw = f"{r.made.get('pw', 0)}/{r.needed.pw_total}"
     sf = f"{r.made.get('sf', 0)}/{r.needed.sf_total}"
     verdict = "; ".join(r.verdicts()) or "meets targets"
-    return (f"{r.dataset:<8} {r.scenario:<12} {r.wall_s:>8.1f} {r.floor.seconds:>8.1f} "
+    run = "-" if r.run_s is None else f"{r.run_s:.1f}"
+    return (f"{r.dataset:<8} {r.scenario:<12} {r.wall_s:>8.1f} {run:>7} {r.floor.seconds:>8.1f} "
             f"{_ratio(r.wall_over_floor):>7} {pw:>13} {sf:>13} {r.peak_rss_mb:>7.0f}  "
             f"{r.floor.binding} | {verdict}")
 
@@ -75,3 +78,13 @@ def format_table(rows: list[RunFigures]) -> str:
         parts = ", ".join(f"{d}: {r.wall_s:.1f} s" for d, r in incremental.items())
         lines.append(f"incremental wall time by dataset size: {parts}")
     return "\n".join(lines)
+
+
+def format_detail(r: RunFigures) -> str:
+    """Where the requests and the floor went: per-operation counts and each phase's floor."""
+    phases = ", ".join(f"{p.name} {p.seconds:.2f} s ({p.binding})" for p in r.floor.phases)
+    needed = ", ".join(
+        f"{name}: PW {ph.pw_requests} (chain {ph.pw_chain}) SF {ph.sf_requests} (chain {ph.sf_chain})"
+        for name, ph in r.needed.phases)
+    ops = ", ".join(f"{k} {v}" for k, v in sorted((r.by_operation or {}).items(), key=lambda kv: -kv[1]))
+    return f"      floor: {phases}\n      needed: {needed}\n      made: {ops}"

@@ -91,6 +91,12 @@ class Simulators:
         })
         return env
 
+    def request_counts(self) -> dict[str, int]:
+        """Requests answered so far by operation, prefixed with the system ("pw getWorkOrders")."""
+        counts = {f"pw {k}": v for k, v in self.pw.request_counts().items()}
+        counts.update({f"sf {k}": v for k, v in self.sf.request_counts().items()})
+        return counts
+
     def request_totals(self) -> dict[str, int]:
         """Requests each simulator has answered so far, all operations together."""
         return {"pw": sum(self.pw.request_counts().values()), "sf": sum(self.sf.request_counts().values())}

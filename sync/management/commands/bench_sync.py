@@ -8,12 +8,21 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sync.benchmarks.child import database_label, prepare_flags, reset_database, run_sync_child
 from sync.benchmarks.floor import floor, needed_requests
-from sync.benchmarks.report import RunFigures, format_row, format_table
+from sync.benchmarks.report import RunFigures, format_detail, format_row, format_table
 from sync.benchmarks.scenarios import Snapshot, typical_window, work_between
 from sync.benchmarks.simulators import SimConfig, Simulators
 
 SCENARIOS = ("initial", "noop", "incremental")
 DATASETS = ("tiny", "demo", "large")
+
+
+def _last_run_seconds() -> float | None:
+    from sync.models import SyncRun
+
+    run = SyncRun.objects.order_by("-pk").first()
+    if run is None or run.finished_at is None:
+        return None
+    return (run.finished_at - run.started_at).total_seconds()
 
 
 class Command(BaseCommand):
@@ -86,6 +95,7 @@ class Command(BaseCommand):
                                       f"{len(edits['jobs_changed'])} job status changes")
                 figures, previous = self.run_one(sims, config, scenario, previous, timeout)
                 self.stdout.write("   " + format_row(figures))
+                self.stdout.write(format_detail(figures))
                 if scenario in wanted:
                     rows.append(figures)
                 if figures.exit_code != 0:
@@ -98,9 +108,9 @@ class Command(BaseCommand):
     def run_one(self, sims: Simulators, config: SimConfig, scenario: str, previous: Snapshot | None,
                 timeout: float) -> tuple[RunFigures, Snapshot]:
         before = Snapshot.take(sims)
-        counts_before = sims.request_totals()
+        counts_before, ops_before = sims.request_totals(), sims.request_counts()
         result = run_sync_child(sims.child_env(), timeout_s=timeout)
-        counts_after = sims.request_totals()
+        counts_after, ops_after = sims.request_totals(), sims.request_counts()
         after = Snapshot.take(sims)
         if result.returncode != 0:
             tail = "\n".join(result.stderr.strip().splitlines()[-15:])
@@ -112,5 +122,8 @@ class Command(BaseCommand):
             made={k: counts_after[k] - counts_before[k] for k in counts_after},
             needed=needed, floor=floor(needed, config.limits), peak_rss_mb=result.peak_rss_mb,
             exit_code=result.returncode, time_scale=config.time_scale,
+            by_operation={k: v - ops_before.get(k, 0) for k, v in ops_after.items()
+                          if v > ops_before.get(k, 0)},
+            run_s=_last_run_seconds(),
         )
         return figures, before
