@@ -14,42 +14,41 @@ def test_allowance_covers_the_first_sixty_requests():
 
 
 def test_writes_beyond_the_allowance_are_paced_at_one_per_second():
-    needed = Needed(sf_writes=Phase(sf_requests=900, sf_chain=3))
+    needed = Needed(writes=Phase(sf_requests=900, sf_chain=3))
     result = floor(needed, Limits())
     assert result.seconds == pytest.approx(840)
-    assert result.binding == "sf_writes: sf allowance"
+    assert result.binding == "writes: sf allowance"
 
 
 def test_reads_refill_the_allowance_they_spend():
     # 30 SF reads during a 100 s PW read phase (300 pages × 0.3 s, one chain) leave a full allowance
     needed = Needed(reads=Phase(pw_requests=300, pw_chain=300, sf_requests=30, sf_chain=10),
-                    sf_writes=Phase(sf_requests=100, sf_chain=3))
+                    writes=Phase(sf_requests=100, sf_chain=3))
     result = floor(needed, Limits())
-    reads, writes, pw = result.phases
+    reads, writes = result.phases
     assert (reads.seconds, reads.binding) == (pytest.approx(90.0), "pw latency")
     assert writes.seconds == pytest.approx(40.0)  # 100 - 60 allowance
-    assert pw.seconds == 0 and pw.binding == "none"
 
 
 def test_allowance_spent_by_reads_is_carried_into_the_writes():
     # 50 quick SF reads (0.75 s chain) leave ~10.75 of 60; 20 writes then wait ~9.25 s
-    needed = Needed(reads=Phase(sf_requests=50, sf_chain=5), sf_writes=Phase(sf_requests=20, sf_chain=2))
-    reads, writes, _ = floor(needed, Limits()).phases
+    needed = Needed(reads=Phase(sf_requests=50, sf_chain=5), writes=Phase(sf_requests=20, sf_chain=2))
+    reads, writes = floor(needed, Limits()).phases
     assert reads.seconds == pytest.approx(0.75)
     assert writes.seconds == pytest.approx(20 - (10 + 0.75))
 
 
 def test_pw_cap_binds_when_it_is_the_slowest():
     needed = Needed(reads=Phase(pw_requests=1000, pw_chain=100))
-    (reads, _, _) = floor(needed, Limits(pw_max_rps=2.0)).phases
+    (reads, _) = floor(needed, Limits(pw_max_rps=2.0)).phases
     assert (reads.seconds, reads.binding) == (500.0, "pw cap")
-    (reads, _, _) = floor(needed, Limits(pw_max_rps=0)).phases
+    (reads, _) = floor(needed, Limits(pw_max_rps=0)).phases
     assert (reads.seconds, reads.binding) == (pytest.approx(30.0), "pw latency")
 
 
 def test_time_scaling_divides_every_duration():
     needed = Needed(reads=Phase(pw_requests=400, pw_chain=100, sf_requests=5, sf_chain=2),
-                    sf_writes=Phase(sf_requests=700, sf_chain=3), pw_writes=Phase(pw_requests=50, pw_chain=2))
+                    writes=Phase(sf_requests=700, sf_chain=3, pw_requests=50, pw_chain=2))
     real = floor(needed, Limits(pw_max_rps=2.0))
     fast = floor(needed, Limits(pw_max_rps=2.0).scaled(10))
     assert fast.seconds == pytest.approx(real.seconds / 10)
@@ -84,9 +83,15 @@ def test_initial_sync_needs_one_post_per_record_and_one_update_per_job():
                 sf_lookups=3, sf_customers_created=565, sf_customer_levels=2, sf_jobs_created=340,
                 pw_work_orders_written=340)
     needed = needed_requests(work)
-    assert needed.sf_writes == Phase(sf_requests=905, sf_chain=3)
+    assert needed.writes == Phase(sf_requests=905, sf_chain=3, pw_requests=340 + 34, pw_chain=2)
     assert needed.reads.sf_requests == 1 + 3 + 1 + 1
-    assert needed.pw_writes == Phase(pw_requests=340 + 34, pw_chain=2)
+
+
+def test_pw_write_back_overlaps_the_paced_sf_writes():
+    # 700 paced SF creates take 640 s; 300 PW updates at the 2/s cap take 150 s alongside them
+    needed = Needed(writes=Phase(sf_requests=700, sf_chain=3, pw_requests=300, pw_chain=2))
+    (_, writes) = floor(needed, Limits(pw_max_rps=2.0)).phases
+    assert (writes.seconds, writes.binding) == (pytest.approx(640.0), "sf allowance")
 
 
 def test_inconsistent_phases_are_refused():

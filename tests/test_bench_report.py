@@ -57,7 +57,7 @@ def test_jobs_are_matched_to_work_orders_by_check_number_then_custom_field():
 
 
 def figures(scenario="initial", dataset="demo", wall=100.0, sf=905, rss=80.0, code=0, scale=1.0):
-    needed = Needed(reads=Phase(sf_requests=6, sf_chain=3), sf_writes=Phase(sf_requests=150, sf_chain=3))
+    needed = Needed(reads=Phase(sf_requests=6, sf_chain=3), writes=Phase(sf_requests=150, sf_chain=3))
     return RunFigures(dataset=dataset, scenario=scenario, wall_s=wall, made={"pw": 40, "sf": sf},
                       needed=needed, floor=floor(needed, Limits()), peak_rss_mb=rss, exit_code=code,
                       time_scale=scale)

@@ -57,11 +57,11 @@ class FaultProfile:
 
 
 class Disturbances:
-    """Plays bursts while a sync runs: every few ServiceFusion requests it either revokes every token
+    """Plays bursts while a sync runs: every 5–20 ServiceFusion requests it either revokes every token
     (the client must re-authenticate once and replay) or squeezes the allowance to two requests for a
     moment (a 429 storm the client must wait out)."""
 
-    def __init__(self, sims, *, seed: int, every: tuple[int, int] = (15, 40), storm_s: float = 1.0) -> None:
+    def __init__(self, sims, *, seed: int, every: tuple[int, int] = (5, 20), storm_s: float = 1.0) -> None:
         self.sims = sims
         self.rng = random.Random(seed)
         self.every = every
@@ -80,7 +80,8 @@ class Disturbances:
             if self._sf_requests() < next_at:
                 continue
             if self.rng.random() < 0.5:
-                self.counts["token_revocations"] += self.sims.sf.oauth.revoke_all() and 1
+                self.sims.sf.oauth.revoke_all()
+                self.counts["token_revocations"] += 1
             else:
                 limit, window = limiter.limit, limiter.window
                 limiter.configure(limit=2, window=window)

@@ -2,8 +2,11 @@
 
 The model (all times in seconds of the clock the simulators run on):
 
-* A run reads first, then pushes ServiceFusion writes, then writes back to PropertyWare (R1), so its
-  floor is the sum of three phase floors; within a phase the binding constraint is the largest of:
+* A run reads everything first (R1), then writes, so its floor is the floor of the reads plus the floor
+  of the writes. The writes phase holds both the ServiceFusion creates and the PropertyWare write-back:
+  R1 orders the steps, but at best the write-back (job links, statuses) proceeds while ServiceFusion
+  POSTs wait for their allowance, so the floor takes that best case. Within a phase the binding
+  constraint is the largest of:
   - **latency chain**: calls that must follow one another (pages of one stream, customers before their
     children before jobs) × that system's latency; independent streams overlap;
   - **SF allowance**: ServiceFusion grants ``limit`` requests per ``window`` as a continuously refilling
@@ -69,23 +72,22 @@ class Phase:
 
 @dataclass(frozen=True)
 class Needed:
-    """The three phases of a run (reads, SF pushes, PW write-back)."""
+    """The two phases of a run: reads, then writes (SF creates and PW write-back)."""
 
     reads: Phase = field(default_factory=Phase)
-    sf_writes: Phase = field(default_factory=Phase)
-    pw_writes: Phase = field(default_factory=Phase)
+    writes: Phase = field(default_factory=Phase)
 
     @property
     def pw_total(self) -> int:
-        return self.reads.pw_requests + self.sf_writes.pw_requests + self.pw_writes.pw_requests
+        return self.reads.pw_requests + self.writes.pw_requests
 
     @property
     def sf_total(self) -> int:
-        return self.reads.sf_requests + self.sf_writes.sf_requests + self.pw_writes.sf_requests
+        return self.reads.sf_requests + self.writes.sf_requests
 
     @property
     def phases(self) -> tuple[tuple[str, Phase], ...]:
-        return (("reads", self.reads), ("sf_writes", self.sf_writes), ("pw_writes", self.pw_writes))
+        return (("reads", self.reads), ("writes", self.writes))
 
 
 @dataclass(frozen=True)
@@ -179,9 +181,10 @@ def needed_requests(work: Work) -> Needed:
     )
     creates = work.sf_customers_created + work.sf_jobs_created
     levels = work.sf_customer_levels + (1 if work.sf_jobs_created else 0)
-    sf_writes = Phase(sf_requests=creates, sf_chain=min(levels, creates))
     written = work.pw_work_orders_written
-    # One getWorkOrders(ids) page re-reads up to a page of work orders before the updates.
+    # One getWorkOrders(ids) page re-reads up to a page of work orders before their updates
+    # (read-modify-write); link and status of one work order go in one updateWorkOrder.
     reread = math.ceil(written / work.pw_page_size) if written else 0
-    pw_writes = Phase(pw_requests=written + reread, pw_chain=(2 if written else 0))
-    return Needed(reads=reads, sf_writes=sf_writes, pw_writes=pw_writes)
+    writes = Phase(pw_requests=written + reread, pw_chain=(2 if written else 0),
+                   sf_requests=creates, sf_chain=min(levels, creates))
+    return Needed(reads=reads, writes=writes)

@@ -80,7 +80,8 @@ class Simulators:
         limits = self.config.limits
         env.update({
             "PW_URL": self.pw.url,
-            "PW_WSDL_URL": self.pw.wsdl_url,
+            # PW_WSDL_URL stays unset: production uses the bundled WSDL, so no run fetches it.
+            "PW_WSDL_URL": "",
             "PW_USERNAME": self.pw.username,
             "PW_PASSWORD": self.pw.password,
             "PW_MAX_RPS": str(limits.pw_max_rps),
