@@ -58,8 +58,8 @@ class FaultProfile:
 
 class Disturbances:
     """Plays bursts while a sync runs: every 5–20 ServiceFusion requests it either revokes every token
-    (the client must re-authenticate once and replay) or squeezes the allowance to two requests for a
-    moment (a 429 storm the client must wait out)."""
+    (the client must re-authenticate once and replay) or squeezes the allowance to a two-request bucket
+    (same refill rate) for a moment: a 429 storm the client must wait out."""
 
     def __init__(self, sims, *, seed: int, every: tuple[int, int] = (5, 20), storm_s: float = 1.0) -> None:
         self.sims = sims
@@ -84,7 +84,8 @@ class Disturbances:
                 self.counts["token_revocations"] += 1
             else:
                 limit, window = limiter.limit, limiter.window
-                limiter.configure(limit=2, window=window)
+                # Same refill rate, a two-request bucket: bursts hit 429 and short Reset waits.
+                limiter.configure(limit=2, window=window * 2 / limit)
                 self.counts["rate_storms"] += 1
                 self._stop.wait(self.storm_s)
                 limiter.configure(limit=limit, window=window)
