@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from sync.observability.metrics import StatsFeeder, record_api_call
+from sync.observability.metrics import StatsFeeder, record_api_call, record_client_stats
 
 
 def scrape(client, **headers) -> dict[str, list]:
@@ -70,3 +70,13 @@ def test_metrics_token_is_required_when_configured(client):
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert "greenlight_api_calls" in scrape(client, HTTP_AUTHORIZATION="Bearer scrape-token-123")
+
+
+@pytest.mark.django_db
+def test_servicefusion_client_stats_count_http_requests_by_method_and_outcome(client):
+    stats = {"requests": {"GET ok": 4, "POST 429": 1, "POST ambiguous": 1}, "rate_limited": 1,
+             "token_fetches": 1}
+    assert record_client_stats("sf", stats) == 6
+    samples = scrape(client)["greenlight_api_calls"]
+    assert sample_value(samples, "greenlight_api_calls_total", system="servicefusion", operation="POST",
+                        outcome="ambiguous") >= 1

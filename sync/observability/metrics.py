@@ -38,12 +38,23 @@ def _operation_label(operation: str) -> str:
     return _ID_SEGMENT.sub("/{id}", _QUERY.sub("", operation.strip())) or "unknown"
 
 
+ALIASES = {"pw": "propertyware", "sf": "servicefusion"}
+
+
+def _system(system: str, where: str) -> str:
+    system = ALIASES.get(system, system)
+    if system not in SYSTEMS:
+        raise ValueError(f"{where}: unknown system {system!r}; expected one of {SYSTEMS}")
+    return system
+
+
 def record_api_call(system: str, operation: str, outcome: str, count: int = 1) -> None:
     """Count ``count`` calls of ``operation`` on ``system`` ending in ``outcome``.
 
-    ``system`` is "propertyware" or "servicefusion"; ``operation`` a SOAP operation name or
-    "METHOD /path" (ids are folded so label cardinality stays bounded).
+    ``system`` is "propertyware" or "servicefusion" (or "pw", "sf"); ``operation`` a SOAP operation
+    name or "METHOD /path" (ids are folded so label cardinality stays bounded).
     """
+    system = ALIASES.get(system, system)
     if system not in SYSTEMS:
         raise ValueError(f"record_api_call: unknown system {system!r}; expected one of {SYSTEMS}")
     if count < 0:
@@ -61,9 +72,7 @@ class StatsFeeder:
     """
 
     def __init__(self, system: str) -> None:
-        if system not in SYSTEMS:
-            raise ValueError(f"StatsFeeder: unknown system {system!r}; expected one of {SYSTEMS}")
-        self.system = system
+        self.system = _system(system, "StatsFeeder")
         self._seen: dict[tuple[str, str], int] = {}
 
     def feed(self, stats: Mapping) -> int:
@@ -78,8 +87,25 @@ class StatsFeeder:
         return added
 
 
+def record_client_stats(system: str, stats: Mapping) -> int:
+    """Count every call in a finished client's ``stats`` (one client, fed once when its step ends)."""
+    return StatsFeeder(system).feed(stats)
+
+
 def _flatten(stats: Mapping) -> dict[tuple[str, str], int]:
+    """(operation, outcome) → count from either client's stats.
+
+    PropertyWare: ``{operation: {outcome: n}}``. ServiceFusion: ``{"requests": {"GET ok": n, ...}, …}``
+    (HTTP requests by method and outcome; its other counters are not calls).
+    """
     flat: dict[tuple[str, str], int] = {}
+    requests = stats.get("requests") if isinstance(stats.get("requests"), Mapping) else None
+    if requests is not None and all(isinstance(k, str) and " " in k for k in requests):
+        for key, n in requests.items():
+            if isinstance(n, int) and not isinstance(n, bool):
+                method, outcome = key.split(" ", 1)
+                flat[(method, outcome)] = n
+        return flat
     for key, value in stats.items():
         if isinstance(key, tuple) and len(key) == 2 and isinstance(value, int):
             flat[(str(key[0]), str(key[1]))] = value
