@@ -37,7 +37,9 @@ def prepare_flags(reason: str, **overrides) -> list[str]:
 
 def run_sync_child(env: Mapping[str, str], args: Sequence[str] = (), *,
                    kill_when: Callable[[], bool] | None = None,
-                   timeout_s: float | None = None) -> ProcessResult:
-    """``manage.py sync`` in a child process, measured (wall time, peak RSS)."""
-    argv = [sys.executable, str(MANAGE_PY), "sync", *args]
+                   timeout_s: float | None = None, profile_to: Path | None = None) -> ProcessResult:
+    """``manage.py sync`` in a child process, measured (wall time, peak RSS); with ``profile_to``, under
+    cProfile, its statistics written there (wall time then includes the profiler's overhead)."""
+    profiler = ["-m", "cProfile", "-o", str(profile_to)] if profile_to else []
+    argv = [sys.executable, *profiler, str(MANAGE_PY), "sync", *args]
     return run_measured(argv, env=env, cwd=str(MANAGE_PY.parent), kill_when=kill_when, timeout_s=timeout_s)

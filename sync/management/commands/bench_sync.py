@@ -3,6 +3,7 @@ ServiceFusion's rate limit, and compare each run with the floor those limits imp
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -46,6 +47,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--timeout", type=float, default=3600.0,
                             help="seconds before a sync run is killed")
+        parser.add_argument("--profile-dir", default="",
+                            help="run each sync under cProfile and save <dataset>-<scenario>.prof here")
         parser.add_argument("--yes", action="store_true",
                             help="confirm that the configured database may be emptied")
 
@@ -72,11 +75,12 @@ class Command(BaseCommand):
                                    time_scale=opts["time_scale"], pw_max_rps=pw_cap)
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
-            rows += self.bench_dataset(config, wanted, opts["timeout"])
+            rows += self.bench_dataset(config, wanted, opts["timeout"], opts["profile_dir"])
         self.stdout.write("")
         self.stdout.write(format_table(rows))
 
-    def bench_dataset(self, config: SimConfig, wanted: tuple[str, ...], timeout: float) -> list[RunFigures]:
+    def bench_dataset(self, config: SimConfig, wanted: tuple[str, ...], timeout: float,
+                      profile_dir: str) -> list[RunFigures]:
         self.stdout.write(f"== {config.dataset}: fresh database ({database_label()}), simulators starting")
         reset_database()
         flags = prepare_flags("benchmark run")
@@ -98,7 +102,8 @@ class Command(BaseCommand):
                     edits = typical_window(sims, seed=config.seed)
                     self.stdout.write(f"   edits: {len(edits['work_orders_created'])} new work orders, "
                                       f"{len(edits['jobs_changed'])} job status changes")
-                figures, previous = self.run_one(sims, config, scenario, previous, timeout)
+                profile = Path(profile_dir) / f"{config.dataset}-{scenario}.prof" if profile_dir else None
+                figures, previous = self.run_one(sims, config, scenario, previous, timeout, profile)
                 self.stdout.write("   " + format_row(figures))
                 self.stdout.write(format_detail(figures))
                 if scenario in wanted:
@@ -111,10 +116,12 @@ class Command(BaseCommand):
         return rows
 
     def run_one(self, sims: Simulators, config: SimConfig, scenario: str, previous: Snapshot | None,
-                timeout: float) -> tuple[RunFigures, Snapshot]:
+                timeout: float, profile: Path | None = None) -> tuple[RunFigures, Snapshot]:
         before = Snapshot.take(sims)
         counts_before, ops_before = sims.request_totals(), sims.request_counts()
-        result = run_sync_child(sims.child_env(), timeout_s=timeout)
+        if profile is not None:
+            profile.parent.mkdir(parents=True, exist_ok=True)
+        result = run_sync_child(sims.child_env(), timeout_s=timeout, profile_to=profile)
         counts_after, ops_after = sims.request_totals(), sims.request_counts()
         after = Snapshot.take(sims)
         if result.returncode != 0:
