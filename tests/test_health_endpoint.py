@@ -3,7 +3,7 @@ success are fine, 503 with the failing check named otherwise."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import caches
@@ -74,7 +74,13 @@ def test_workers_check_follows_a_real_cluster(client, tmp_path):
         assert client.get("/health/?only=workers").status_code == 503
 
 
+def _no_sync_schedule() -> None:
+    # The sync's own schedule is seeded by a data migration; these tests set their own.
+    Schedule.objects.filter(func__startswith="sync.").delete()
+
+
 def _schedule(cron: str = "*/30 12-23 * * 1-5") -> Schedule:
+    _no_sync_schedule()
     return Schedule.objects.create(name="sync (test)", func="sync.tasks.scheduled_sync",
                                    schedule_type=Schedule.CRON, cron=cron, repeats=-1,
                                    next_run=datetime(2030, 1, 1, tzinfo=UTC))
@@ -82,6 +88,7 @@ def _schedule(cron: str = "*/30 12-23 * * 1-5") -> Schedule:
 
 @pytest.mark.django_db
 def test_last_run_is_not_checked_without_a_schedule_or_age_limit():
+    _no_sync_schedule()
     result = check_last_run()
     assert result["status"] == "ok"
     assert result["rule"].startswith("not checked")
@@ -109,6 +116,54 @@ def test_schedule_gaps_overnight_do_not_count_as_missed_runs():
 @pytest.mark.django_db
 @override_settings(HEALTH_MAX_RUN_AGE=3600)
 def test_age_limit_applies_without_a_schedule():
+    _no_sync_schedule()
     result = check_last_run(now=datetime(2025, 8, 20, 15, 5, tzinfo=UTC))
     assert result["status"] == "warn"
     assert result["rule"] == "a success within 3600 s"
+
+
+def _run(status: str, started: datetime, seconds: float = 60):
+    from sync.models import SyncRun
+
+    return SyncRun.objects.create(status=status, started_at=started,
+                                  finished_at=started + timedelta(seconds=seconds))
+
+
+@pytest.mark.django_db
+def test_recent_success_within_the_allowed_slots_is_healthy():
+    _schedule()
+    _run("succeeded", datetime(2025, 8, 20, 14, 0, tzinfo=UTC))
+    _run("failed", datetime(2025, 8, 20, 14, 30, tzinfo=UTC))
+    result = check_last_run(now=datetime(2025, 8, 20, 15, 5, tzinfo=UTC))
+    assert result["status"] == "ok"
+    assert result["last_success_at"] == "2025-08-20T14:01:00+00:00"
+    assert result["failed_or_running_since"] == 1
+
+
+@pytest.mark.django_db
+def test_three_missed_slots_fail_the_check_and_the_endpoint(client):
+    from django.utils import timezone
+
+    _schedule("*/30 * * * *")
+    now = timezone.now()
+    _run("succeeded", now - timedelta(hours=3))
+    for hours in (2, 1.5, 1, 0.5):
+        _run("failed", now - timedelta(hours=hours))
+    result = check_last_run()
+    assert result["status"] == "fail"
+    response = client.get("/health/?only=database,last_run")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["last_run"]["status"] == "fail"
+
+
+@pytest.mark.django_db
+def test_repeated_failures_on_a_new_install_fail():
+    _schedule()
+    for minute in (0, 30):
+        _run("failed", datetime(2025, 8, 20, 13, minute, tzinfo=UTC))
+        _run("failed", datetime(2025, 8, 20, 14, minute, tzinfo=UTC))
+    result = check_last_run(now=datetime(2025, 8, 20, 15, 5, tzinfo=UTC))
+    assert result["status"] == "fail" and result["detail"] == "no successful sync yet"
