@@ -22,8 +22,9 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Runs on the embedded SQLite database unless DATABASE_URL names another one.
+# DEBUG defaults on for the demo: it needs no SECRET_KEY and serves the admin on localhost.
 demo: venv
-	$(PY) manage.py demo $(DEMO_ARGS)
+	DEBUG=$${DEBUG:-true} $(PY) manage.py demo $(DEMO_ARGS)
 
 test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -219,3 +219,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"zeep": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
+
+# --- Sync engine --------------------------------------------------------------------------------
+SYNC = {
+    # Records per committed pull batch (a batch's rows and its cursor commit together).
+    "BATCH_SIZE": _typed("SYNC_BATCH_SIZE", int, 500),
+    # Attempts per outbox row before it becomes a dead letter; backoff between them (seconds).
+    "OUTBOX_MAX_ATTEMPTS": _typed("SYNC_OUTBOX_MAX_ATTEMPTS", int, 4),
+    "OUTBOX_BACKOFF_BASE": _typed("SYNC_OUTBOX_BACKOFF_BASE", float, 1.0),
+    "OUTBOX_BACKOFF_MAX": _typed("SYNC_OUTBOX_BACKOFF_MAX", float, 30.0),
+    # Overlap re-read on incremental pulls to cover clock skew between us and the remote (seconds).
+    "PULL_OVERLAP_SECONDS": _typed("SYNC_PULL_OVERLAP_SECONDS", int, 86400),
+    "SF_JOBS_OVERLAP_SECONDS": _typed("SYNC_SF_JOBS_OVERLAP_SECONDS", int, 300),
+    # A step failing on the network is run again (R37): attempts, first wait and cap (seconds).
+    "STEP_ATTEMPTS": _typed("SYNC_STEP_ATTEMPTS", int, 3),
+    "STEP_RETRY_WAIT": _typed("SYNC_STEP_RETRY_WAIT", float, 1.0),
+    "STEP_RETRY_MAX": _typed("SYNC_STEP_RETRY_MAX", float, 30.0),
+    # Threads for reads that run in parallel (PostgreSQL only; SQLite runs them one by one).
+    "READ_WORKERS": _typed("SYNC_READ_WORKERS", int, 4),
+}

@@ -1,0 +1,9 @@
+"""ServiceFusion REST API v1 client: OAuth tokens, header-driven pacing, paging, typed records.
+
+Knows REST and OAuth, not Django models; raises the sync.errors family.
+"""
+
+from .client import ServiceFusionClient
+from .tokens import MemoryTokenStore
+
+__all__ = ["MemoryTokenStore", "ServiceFusionClient"]

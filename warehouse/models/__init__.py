@@ -1,1 +1,28 @@
-"""Warehouse models: dimensions, facts and mapping tables (db_table = the names staff know)."""
+"""Warehouse models: dimensions, facts and mapping tables (db_table = the names staff know).
+
+base.py: the SCD Type 2 base and its constraints; dimensions.py, facts.py, mappings.py: the tables.
+"""
+from .base import SCD2Model, SCD2QuerySet
+from .dimensions import (
+    DimBuilding,
+    DimCustomer,
+    DimDate,
+    DimPortfolio,
+    DimStatus,
+    DimTenant,
+    DimUnit,
+    DimVendor,
+)
+from .facts import FactJob, FactLease, FactTransaction, FactWorkOrder, FactWorkOrderOriginal
+from .mappings import CustomerMapping, SfCustomerCache, TenantMapping, UnitMapping
+
+VERSIONED_MODELS = (
+    DimPortfolio, DimBuilding, DimUnit, DimTenant, DimVendor, DimCustomer, FactWorkOrder, FactLease, FactJob,
+)
+
+__all__ = [
+    "SCD2Model", "SCD2QuerySet", "VERSIONED_MODELS",
+    "DimPortfolio", "DimBuilding", "DimUnit", "DimTenant", "DimVendor", "DimStatus", "DimCustomer", "DimDate",
+    "FactWorkOrder", "FactWorkOrderOriginal", "FactLease", "FactJob", "FactTransaction",
+    "CustomerMapping", "UnitMapping", "TenantMapping", "SfCustomerCache",
+]

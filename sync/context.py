@@ -1,0 +1,192 @@
+"""What a step receives: its run and step rows, the flags read at its start, lazily built (metered)
+clients, counters, the error log and the circuit breaker (business rules R3, R36, R37, §10).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.errors import IntegrationError
+from sync.metering import Meter, Metered
+
+__all__ = ["CircuitOpen", "StepContext", "StepSkipped", "log_error"]
+
+logger = logging.getLogger("sync")
+
+
+class StepSkipped(Exception):
+    """Raised by a step that decides, by the flags, to do nothing (recorded as skipped, not failed)."""
+
+
+class CircuitOpen(Exception):
+    """Too many consecutive network failures: the step stops; its items stay for the next run."""
+
+
+def log_error(
+    function: str,
+    error: BaseException | str,
+    *,
+    recovery: str = "",
+    record_key: str = "",
+    system: str = "",
+    run=None,
+    step=None,
+    with_stack: bool = True,
+):
+    """Write one ``error_logs`` row (R37) and log it; never raises."""
+    from sync.models import SyncError
+
+    if isinstance(error, BaseException):
+        text = f"{type(error).__name__}: {error}"
+        stack = "".join(traceback.format_exception(error)) if with_stack else ""
+        system = system or getattr(error, "system", "") or ""
+    else:
+        text, stack = str(error), ""
+    logger.warning("%s %s: %s (%s)", function, record_key, text, recovery)
+    try:
+        return SyncError.objects.create(
+            function=function[:128],
+            error=text,
+            stack=stack,
+            recovery_action=recovery[:255],
+            system=system[:16],
+            record_key=record_key[:200],
+            run=run,
+            step=step,
+        )
+    except Exception:  # noqa: BLE001 - the error log must not take the step down with it
+        logger.exception("could not record an error for %s", function)
+        return None
+
+
+@dataclass
+class StepContext:
+    """Everything one step run needs; built by the runner, one per step (and per thread)."""
+
+    run: Any
+    step_run: Any
+    name: str
+    flags: Any
+    full: bool = False
+    client_factory: Any = None
+    counts: Counter = field(default_factory=Counter)
+    meters: dict[str, Meter] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _consecutive_failures: int = 0
+
+    # --- flags ---------------------------------------------------------------------------------------
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.flags.dry_run)
+
+    @property
+    def run_id(self) -> int | None:
+        return getattr(self.run, "pk", None)
+
+    # --- clients -------------------------------------------------------------------------------------
+    def client(self, system: str):
+        """The metered client for ``"pw"`` or ``"sf"``, built on first use."""
+        if system not in self._clients:
+            meter = self.meters.setdefault(system, Meter(system))
+            self._clients[system] = Metered(self.client_factory(system), meter)
+        return self._clients[system]
+
+    @property
+    def pw(self):
+        return self.client("pw")
+
+    @property
+    def sf(self):
+        return self.client("sf")
+
+    def api_calls(self) -> dict[str, Any]:
+        out = {}
+        for system, meter in self.meters.items():
+            snap = meter.snapshot()
+            stats = getattr(self._clients.get(system), "client", None)
+            stats = getattr(stats, "stats", None)
+            if isinstance(stats, dict):
+                snap["client_stats"] = _jsonable(stats)
+                snap["requests"] = request_count(stats)
+            out[system] = snap
+        return out
+
+    def close(self) -> None:
+        for wrapped in self._clients.values():
+            closer = getattr(wrapped.client, "close", None)
+            if callable(closer):
+                try:
+                    closer()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    logger.debug("closing a client failed", exc_info=True)
+
+    # --- counting and errors -------------------------------------------------------------------------
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] += n
+
+    def error(
+        self,
+        function: str,
+        error: BaseException | str,
+        *,
+        recovery: str = "",
+        record_key: str = "",
+        system: str = "",
+        with_stack: bool = True,
+    ):
+        self.count("errors")
+        return log_error(
+            function,
+            error,
+            recovery=recovery,
+            record_key=record_key,
+            system=system,
+            run=self.run,
+            step=self.step_run,
+            with_stack=with_stack,
+        )
+
+    # --- circuit breaker (§10: abort after N consecutive network failures) ----------------------------
+    def network_ok(self) -> None:
+        self._consecutive_failures = 0
+
+    def network_failed(self, exc: BaseException) -> None:
+        """Count a transient failure; raise CircuitOpen at the limit (flag CIRCUIT_BREAKER_FAILURES)."""
+        self._consecutive_failures += 1
+        limit = int(getattr(self.flags, "circuit_breaker_failures", 5) or 5)
+        if self._consecutive_failures >= limit:
+            raise CircuitOpen(
+                f"{self._consecutive_failures} consecutive network failures; last: {exc}"
+            ) from exc
+
+    @staticmethod
+    def is_network_failure(exc: BaseException) -> bool:
+        return isinstance(exc, IntegrationError) and exc.retryable
+
+
+def request_count(stats: dict) -> int:
+    """HTTP requests a client made, from its own stats: SF counts ``requests`` by method and status, PW
+    counts attempts by operation and outcome (its listings page, so calls undercount requests)."""
+    if isinstance(stats.get("requests"), dict):
+        return sum(v for v in stats["requests"].values() if isinstance(v, int))
+    return sum(
+        v
+        for outcomes in stats.values()
+        if isinstance(outcomes, dict)
+        for v in outcomes.values()
+        if isinstance(v, int)
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,74 @@
+"""Per-stream cursors [sync_state]: where an incremental pull resumes, saved in the batch's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+
+from sync.models import Cursor
+
+__all__ = ["get_cursor", "since", "start_pass", "finish_pass", "save_progress"]
+
+
+def get_cursor(workflow: str, entity_type: str) -> Cursor:
+    try:
+        with transaction.atomic():
+            cursor, _ = Cursor.objects.get_or_create(workflow=workflow, entity_type=entity_type)
+    except IntegrityError:  # created by a parallel step a moment ago
+        cursor = Cursor.objects.get(workflow=workflow, entity_type=entity_type)
+    return cursor
+
+
+def since(
+    cursor: Cursor,
+    *,
+    overlap: timedelta,
+    now: datetime,
+    lookback: timedelta | None = None,
+    full: bool = False,
+) -> datetime | None:
+    """The lower bound of the next incremental read, or None to read everything.
+
+    ``lookback`` (e.g. 30 days for work orders) re-reads that window on every run; ``overlap`` covers
+    clock differences; a never-synced stream or a full run reads everything.
+    """
+    if full or cursor.last_sync_time is None:
+        return None
+    bound = cursor.last_sync_time - overlap
+    if lookback is not None:
+        bound = min(bound, now - lookback)
+    return bound
+
+
+def start_pass(cursor: Cursor, *, started: datetime, mode: str) -> None:
+    """Mark a pass as running. A pass found still "running" was cut short (a killed process): the cursor
+    did not move, so this pass reads again from the same bound; the batches it had committed merge as
+    unchanged, so nothing is written twice. How far it had got is kept for staff as ``interrupted_at``."""
+    state = dict(cursor.state or {})
+    if cursor.status == "running":
+        state["interrupted_at"] = {"pass_started": state.get("pass_started"), "read": state.get("read", 0)}
+    state.update({"pass_started": started.isoformat(), "mode": mode, "batches": 0, "read": 0})
+    cursor.state = state
+    cursor.status = "running"
+    cursor.save(update_fields=["state", "status", "updated_at"])
+
+
+def save_progress(cursor: Cursor, **extra) -> None:
+    """Record one committed batch; call inside the batch's transaction."""
+    state = dict(cursor.state or {})
+    state["batches"] = int(state.get("batches", 0)) + 1
+    state.update(extra)
+    cursor.state = state
+    cursor.save(update_fields=["state", "updated_at"])
+
+
+def finish_pass(cursor: Cursor, *, synced_to: datetime | None, **extra) -> None:
+    """The whole stream was read: move the cursor (None keeps the old time)."""
+    state = {k: v for k, v in (cursor.state or {}).items() if k != "pass_started"}
+    state.update(extra)
+    cursor.state = state
+    cursor.status = "ok"
+    if synced_to is not None:
+        cursor.last_sync_time = synced_to
+    cursor.save(update_fields=["state", "status", "last_sync_time", "updated_at"])

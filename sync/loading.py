@@ -1,0 +1,94 @@
+"""Helpers the pull steps share: batching a stream, merging a batch with its counts, reading current rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+
+__all__ = [
+    "load",
+    "batch_size",
+    "chunks",
+    "count_merge",
+    "current_rows",
+    "date_key",
+    "text",
+    "version_keys",
+]
+
+
+def batch_size() -> int:
+    return max(1, int(settings.SYNC.get("BATCH_SIZE", 500)))
+
+
+def chunks(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def count_merge(ctx, result, entity: str) -> None:
+    """Add a MergeResult to the step's counts as ``<entity>_<outcome>``."""
+    for outcome in ("inserted", "changed", "type1_updated", "tombstoned"):
+        value = getattr(result, outcome, 0)
+        if value:
+            ctx.count(f"{entity}_{outcome}", value)
+
+
+def current_rows(model, id_field: str, ids: Iterable | None = None, fields: Iterable[str] = ()) -> dict:
+    """``{source id: {field: value}}`` of the current (live) versions, optionally for some ids only."""
+    qs = model.objects.filter(is_current=True)
+    names = [id_field, *fields]
+    if ids is None:
+        return {row[id_field]: row for row in qs.values(*names).iterator(chunk_size=2000)}
+    out: dict = {}
+    for part in chunks(list(ids), 500):
+        out.update({row[id_field]: row for row in qs.filter(**{f"{id_field}__in": part}).values(*names)})
+    return out
+
+
+def text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def date_key(value: date | datetime | None) -> int:
+    """dim_date key (YYYYMMDD) of a date; 0 is the "unknown" row."""
+    if value is None:
+        return 0
+    return value.year * 10000 + value.month * 100 + value.day
+
+
+def version_keys(model, id_field: str, ids: Iterable) -> dict:
+    """``{source id: surrogate key}`` of the current versions: the dimension row valid at load time."""
+    pk = model._meta.pk.attname
+    wanted = {i for i in ids if i is not None}
+    out: dict = {}
+    for part in chunks(sorted(wanted), 500):
+        out.update(
+            model.objects.filter(is_current=True, **{f"{id_field}__in": part}).values_list(id_field, pk)
+        )
+    return out
+
+
+def load(ctx, model, records, *, full: bool | None = None, system: str = "pw", change_reason: str = ""):
+    """Merge a batch for a step: its run id and name on the versions; with ``full`` the batch is the whole
+    set of ``system``'s records, so current rows missing from it are tombstoned."""
+    from warehouse.scd import merge
+
+    full = ctx.full if full is None else full
+    return merge(
+        model,
+        records,
+        sync_run_id=ctx.run_id,
+        change_reason=change_reason or ctx.name,
+        full=full,
+        scope={"source_system": system} if full else None,
+    )

@@ -1,0 +1,410 @@
+"""The outbox: every intended write to PropertyWare or ServiceFusion as a keyed row, planned once, sent
+once, with retries, a dead letter staff can retry or ignore, and recovery of writes whose outcome is
+unknown (design §Push; business rules R35).
+
+Planning (``plan``) upserts a row by its deterministic key in the caller's transaction. Sending
+(``Sender.drain``) claims rows one at a time with a conditional UPDATE, marks them ambiguous before the
+write, and settles them after; a row claimed again while ambiguous is looked up on the remote first.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from sync.context import CircuitOpen, StepContext
+from sync.errors import (
+    AmbiguousWriteError,
+    IntegrationError,
+    PermanentError,
+    RemoteValidationError,
+)
+from sync.flags import record_push_outcome
+from sync.models import OutboxItem
+
+__all__ = [
+    "Conflict",
+    "Hold",
+    "Ignore",
+    "is_remote_id",
+    "Sender",
+    "WriteHandler",
+    "ignore_items",
+    "mock_id",
+    "plan",
+    "plan_write",
+    "retry_items",
+    "settle_found",
+    "settle_unneeded",
+]
+
+logger = logging.getLogger("sync.outbox")
+State = OutboxItem.State
+
+
+class Hold(Exception):
+    """The write must not happen now (conflict, failed safety check): hold it for staff, never retry."""
+
+
+class Conflict(Hold):
+    """The remote disagrees in a way only staff can settle (R29): held for review, never re-planned."""
+
+
+class Ignore(Exception):
+    """The write is not needed (e.g. the record already exists): settle the row without writing."""
+
+    def __init__(self, reason: str, result: dict | None = None) -> None:
+        super().__init__(reason)
+        self.result = result or {}
+
+
+def mock_id(key: str) -> str:
+    """The id a dry run reports for a write it did not make."""
+    return f"MOCK-{key}"
+
+
+def is_remote_id(ctx, value) -> bool:
+    """A real remote id (or, in a dry run, the MOCK id of a record the dry run planned)."""
+    return isinstance(value, int) or (ctx.dry_run and str(value).startswith("MOCK-"))
+
+
+def plan(
+    key: str,
+    kind: str,
+    payload: dict,
+    *,
+    run_id: int | None,
+    dry_run: bool,
+    context: dict | None = None,
+    hold_reason: str = "",
+) -> tuple[OutboxItem, str]:
+    """Upsert the row for one intended write; returns (row, outcome).
+
+    outcome: "planned", "held", "dry_run", or "settled" when the row was already sent, dead, ignored or
+    mid-send (those are never re-planned; staff retry dead ones). A dry run only creates or refreshes
+    dry-run rows and leaves rows of real runs alone. Call inside the transaction of the warehouse state
+    the write comes from.
+    """
+    now = timezone.now()
+    context = context or {}
+    row = OutboxItem.objects.select_for_update().filter(key=key).first()
+    if row is not None and (row.state in OutboxItem.SETTLED or row.review):
+        return row, "settled"
+    if dry_run:
+        if row is not None and row.state != State.DRY_RUN:
+            return row, "settled"  # a real run planned it: a dry run does not touch it
+        values = {
+            "kind": kind,
+            "payload": payload,
+            "context": context,
+            "state": State.DRY_RUN,
+            "hold_reason": hold_reason,
+            "result": {} if hold_reason else {"id": mock_id(key)},
+            "run_id": run_id,
+            "updated_at": now,
+        }
+        outcome = "held" if hold_reason else "dry_run"
+    elif hold_reason:
+        values = {
+            "kind": kind,
+            "payload": payload,
+            "context": context,
+            "state": State.HELD,
+            "hold_reason": hold_reason,
+            "run_id": run_id,
+            "updated_at": now,
+            "result": {},
+        }
+        outcome = "held"
+    else:
+        keep_failed = row is not None and row.state == State.FAILED
+        values = {
+            "kind": kind,
+            "payload": payload,
+            "context": context,
+            "state": State.FAILED if keep_failed else State.PLANNED,
+            "hold_reason": "",
+            "run_id": run_id,
+            "updated_at": now,
+            "result": {},
+        }
+        if row is not None and row.state == State.DRY_RUN:
+            values["attempts"] = 0
+        outcome = "planned"
+    if row is None:
+        row = OutboxItem.objects.create(key=key, **values)
+    else:
+        changed = [k for k, v in values.items() if getattr(row, k) != v and k != "updated_at"]
+        if changed:
+            for k, v in values.items():
+                setattr(row, k, v)
+            row.save(update_fields=list(values))
+    return row, outcome
+
+
+def settle_unneeded(key: str, reason: str) -> int:
+    """A planned or held write turned out unnecessary (e.g. the record was matched): ignore it."""
+    return OutboxItem.objects.filter(key=key, state__in=[State.PLANNED, State.HELD, State.FAILED]).update(
+        state=State.IGNORED, hold_reason=reason, updated_at=timezone.now()
+    )
+
+
+def settle_found(key: str, result: dict) -> int:
+    """An earlier, interrupted write of ours turned out to have happened (found by a read): sent."""
+    now = timezone.now()
+    return (
+        OutboxItem.objects.filter(key=key, ambiguous=True)
+        .exclude(state=State.SENT)
+        .update(
+            state=State.SENT,
+            ambiguous=False,
+            result={**result, "recovered": True},
+            sent_at=now,
+            updated_at=now,
+            hold_reason="",
+            next_attempt_at=None,
+        )
+    )
+
+
+def plan_write(
+    ctx, key: str, kind: str, payload: dict, *, context: dict | None = None, hold_reason: str = ""
+) -> tuple[OutboxItem, str]:
+    """``plan`` for a step (its run, its dry-run flag), counting the outcome on the step."""
+    row, outcome = plan(
+        key, kind, payload, run_id=ctx.run_id, dry_run=ctx.dry_run, context=context, hold_reason=hold_reason
+    )
+    ctx.count({"planned": "planned", "held": "held", "dry_run": "planned"}.get(outcome, "already_planned"))
+    return row, outcome
+
+
+def retry_items(items: Iterable[OutboxItem] | Iterable[int]) -> int:
+    """Staff: send dead-lettered (or held, or ignored) rows again on the next run."""
+    ids = [getattr(i, "pk", i) for i in items]
+    return OutboxItem.objects.filter(
+        pk__in=ids, state__in=[State.DEAD, State.HELD, State.IGNORED, State.FAILED]
+    ).update(
+        state=State.PLANNED,
+        attempts=0,
+        next_attempt_at=None,
+        hold_reason="",
+        review=False,
+        updated_at=timezone.now(),
+    )
+
+
+def ignore_items(items: Iterable[OutboxItem] | Iterable[int], reason: str) -> int:
+    """Staff: never send these rows (the reason is kept on the row)."""
+    if not (reason or "").strip():
+        raise ValueError("a reason is required to ignore an outbox row")
+    ids = [getattr(i, "pk", i) for i in items]
+    return (
+        OutboxItem.objects.filter(pk__in=ids)
+        .exclude(state__in=[State.SENT, State.SENDING])
+        .update(state=State.IGNORED, hold_reason=reason.strip(), updated_at=timezone.now())
+    )
+
+
+class WriteHandler:
+    """How one kind of row is written. Subclasses implement ``send``; the rest is optional."""
+
+    kind: str = ""
+    system: str = "sf"
+
+    def validate(self, ctx: StepContext, payload: dict, context: dict) -> str:
+        """Safe mode: a reason to refuse the write, or "" to allow it (also asked when planning)."""
+        return ""
+
+    def recover(self, ctx: StepContext, row: OutboxItem) -> dict | None:
+        """An earlier attempt may have written the record: find it on the remote (result) or None."""
+        return None
+
+    def send(self, ctx: StepContext, row: OutboxItem) -> dict:
+        """Make the write; returns the result to keep (remote ids). Raise Hold/Ignore to settle otherwise."""
+        raise NotImplementedError
+
+    def apply(self, ctx: StepContext, row: OutboxItem, result: dict) -> None:
+        """Warehouse effects of a successful write; runs in the transaction that marks the row sent."""
+
+
+def _backoff(attempts: int) -> float:
+    # Exponential with jitter, capped: retries of one record spread out and never exceed the cap.
+    base = float(settings.SYNC["OUTBOX_BACKOFF_BASE"])
+    cap = float(settings.SYNC["OUTBOX_BACKOFF_MAX"])
+    return min(cap, base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
+
+
+class Sender:
+    """Drains due rows of some kinds, one at a time (the SF client paces requests itself)."""
+
+    def __init__(self, ctx: StepContext, handlers: Iterable[WriteHandler]) -> None:
+        self.ctx = ctx
+        self.handlers = {h.kind: h for h in handlers}
+        self.max_attempts = max(1, int(settings.SYNC["OUTBOX_MAX_ATTEMPTS"]))
+        self.max_wait = float(settings.SYNC["OUTBOX_BACKOFF_MAX"])
+        self.counts: Counter = Counter()
+
+    def drain(self, *, keys: Iterable[str] | None = None, count_as: str = "sent") -> Counter:
+        """Send every due row of the handled kinds (optionally only ``keys``), waiting out short backoffs.
+
+        The outcomes are added to the step's counts (rows sent counted as ``count_as``, dead ones as
+        "failed") and returned.
+        """
+        rows = OutboxItem.objects.filter(kind__in=list(self.handlers))
+        if keys is not None:
+            rows = rows.filter(key__in=list(keys))
+        try:
+            while True:
+                due = list(rows.due().order_by("id").values_list("pk", flat=True)[:500])
+                if not due:
+                    soonest = rows.filter(state=State.FAILED).aggregate(t=Min("next_attempt_at"))["t"]
+                    wait = (soonest - timezone.now()).total_seconds() if soonest else None
+                    if wait is not None and wait <= self.max_wait:
+                        time.sleep(max(0.0, wait))
+                        continue
+                    break
+                for pk in due:
+                    self._send_one(pk)
+        finally:
+            names = {"sent": count_as, "dead": "failed", "held": "held_at_send"}
+            for key, value in self.counts.items():
+                self.ctx.count(names.get(key, key), value)
+        return self.counts
+
+    def _send_one(self, pk: int) -> None:
+        ctx = self.ctx
+        before = OutboxItem.objects.filter(pk=pk).values("ambiguous", "state").first()
+        if before is None or not OutboxItem.objects.claim(pk, run_id=ctx.run_id):
+            return  # gone, or another sender took it
+        row = OutboxItem.objects.get(pk=pk)
+        handler = self.handlers[row.kind]
+        try:
+            if ctx.flags.safe_mode:
+                reason = handler.validate(ctx, row.payload, row.context)
+                if reason:
+                    raise Hold(f"safe mode: {reason}")
+            result = handler.recover(ctx, row) if before["ambiguous"] else None
+            if result is not None:
+                result = {**result, "recovered": True}
+                self.counts["recovered"] += 1
+            else:
+                result = handler.send(ctx, row)
+        except Hold as exc:
+            self._settle(row, State.HELD, hold_reason=str(exc), review=isinstance(exc, Conflict))
+            ctx.error(
+                f"outbox.{row.kind}",
+                str(exc),
+                recovery="held for review; not retried",
+                record_key=row.key,
+                system=handler.system,
+                with_stack=False,
+            )
+            self.counts["held"] += 1
+            return
+        except Ignore as exc:
+            self._settle(row, State.IGNORED, hold_reason=str(exc), result=exc.result)
+            self.counts["ignored"] += 1
+            return
+        except (RemoteValidationError, PermanentError) as exc:
+            if "duplicate" in str(exc).lower():
+                # R34: the remote says it already has this record: the dedup handler skips it.
+                self._settle(row, State.IGNORED, hold_reason=f"duplicate: {exc}")
+                ctx.error(
+                    f"outbox.{row.kind}",
+                    exc,
+                    recovery="treated as duplicate; skipped",
+                    record_key=row.key,
+                    system=handler.system,
+                    with_stack=False,
+                )
+                self.counts["ignored"] += 1
+                return
+            self._fail(row, handler, exc, dead=True, ambiguous=False)
+            return
+        except (AmbiguousWriteError, IntegrationError) as exc:
+            # Ambiguous: the write may have happened, so the row stays ambiguous for the next attempt.
+            self._fail(
+                row,
+                handler,
+                exc,
+                dead=row.attempts >= self.max_attempts,
+                ambiguous=isinstance(exc, AmbiguousWriteError),
+            )
+            if exc.retryable or isinstance(exc, AmbiguousWriteError):
+                ctx.network_failed(exc)  # may raise CircuitOpen: the step stops, rows stay for later
+            return
+        except CircuitOpen:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
+            self._fail(row, handler, exc, dead=True, ambiguous=True)
+            return
+        with transaction.atomic():
+            handler.apply(ctx, row, result)
+            self._settle(row, State.SENT, result=result)
+        ctx.network_ok()
+        record_push_outcome(True)
+        self.counts["sent"] += 1
+
+    def _settle(
+        self,
+        row: OutboxItem,
+        state: str,
+        *,
+        hold_reason: str = "",
+        result: dict | None = None,
+        review: bool = False,
+    ) -> None:
+        now = timezone.now()
+        values = {
+            "state": state,
+            "ambiguous": False,
+            "updated_at": now,
+            "next_attempt_at": None,
+            "review": review,
+        }
+        if hold_reason:
+            values["hold_reason"] = hold_reason
+        if result is not None:
+            values["result"] = result
+        if state == State.SENT:
+            values["sent_at"] = now
+            values["last_error"] = ""
+        OutboxItem.objects.filter(pk=row.pk).update(**values)
+
+    def _fail(
+        self, row: OutboxItem, handler: WriteHandler, exc: BaseException, *, dead: bool, ambiguous: bool
+    ) -> None:
+        now = timezone.now()
+        state = State.DEAD if dead else State.FAILED
+        OutboxItem.objects.filter(pk=row.pk).update(
+            state=state,
+            ambiguous=ambiguous,
+            last_error=f"{type(exc).__name__}: {exc}"[:4000],
+            updated_at=now,
+            next_attempt_at=None if dead else now + timedelta(seconds=_backoff(row.attempts)),
+        )
+        recovery = (
+            "dead letter: staff may retry or ignore it"
+            if dead
+            else f"retry {row.attempts + 1} of {self.max_attempts} after backoff"
+            + ("; looked up before writing again" if ambiguous else "")
+        )
+        self.ctx.error(
+            f"outbox.{row.kind}",
+            exc,
+            recovery=recovery,
+            record_key=row.key,
+            system=handler.system,
+            with_stack=not isinstance(exc, IntegrationError),
+        )
+        self.counts["dead" if dead else "retried"] += 1
+        record_push_outcome(False, detail=f"{row.key}: {exc}")

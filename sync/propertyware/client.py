@@ -1,0 +1,341 @@
+"""``PropertyWareClient``: the typed, resilient PropertyWare SOAP client (spec propertyware-soap.md §10).
+
+Reads are retried (tenacity: exponential backoff with jitter) on timeouts, resets, 5xx and maintenance
+pages; writes are never retried: an outcome the client cannot know raises AmbiguousWriteError, so the
+caller re-reads before writing again. Paged reads stream page by page. Records out, sync.errors out.
+The plumbing (WSDL, retries, paging, typed parameters) is ``SoapCaller`` in calls.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sync.errors import NotFound, PermanentError
+
+from . import convert
+from .calls import SoapCaller
+from .records import Building, Contact, Lease, Note, Portfolio, Unit, Vendor, WorkOrder
+from .transport import SYSTEM
+
+log = logging.getLogger(__name__)
+
+_PRIORITY_AS_INT = {"high": 1, "emergency": 1, "urgent": 1, "medium": 2, "normal": 2, "low": 3}
+
+
+class PropertyWareClient(SoapCaller):
+    """PropertyWare's operations as typed methods; see docs/propertyware-client.md.
+
+    ``PropertyWareClient(url, username, password, *, wsdl_url=None, timeout=90, verify=True, max_rps=2.0,
+    retries=3, retry_min_wait=1, retry_max_wait=30, page_cap=10000, vendors_timeout=300,
+    overlap=timedelta(minutes=5))``
+    """
+
+    #: portfolio abbreviation/name → ID, for buildings (which name their portfolio by a string)
+    _portfolio_index: dict[str, int] | None = None
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> PropertyWareClient:
+        """A client from ``settings.PROPERTYWARE``; missing values raise ImproperlyConfigured naming PW_*."""
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+
+        conf = dict(getattr(settings, "PROPERTYWARE", {}) or {})
+        for key, env in (("URL", "PW_URL"), ("USERNAME", "PW_USERNAME"), ("PASSWORD", "PW_PASSWORD")):
+            if not conf.get(key):
+                raise ImproperlyConfigured(f"{env} is not set: the PropertyWare client needs it")
+        verify = parse_verify(conf.get("VERIFY", "true"))
+        if isinstance(verify, str) and not Path(verify).is_file():
+            raise ImproperlyConfigured(
+                f"PW_VERIFY must be true, false or the path of a CA bundle; {verify!r} is not a file"
+            )
+        kwargs = {
+            "wsdl_url": conf.get("WSDL_URL") or None,
+            "timeout": conf.get("TIMEOUT", 90.0),
+            "vendors_timeout": conf.get("VENDORS_TIMEOUT", 300.0),
+            "verify": verify,
+            "max_rps": conf.get("MAX_RPS", 2.0),
+            "retries": conf.get("RETRIES", 3),
+            "retry_min_wait": conf.get("RETRY_MIN_WAIT", 1.0),
+            "retry_max_wait": conf.get("RETRY_MAX_WAIT", 30.0),
+        }
+        kwargs.update(overrides)
+        return cls(conf["URL"], conf["USERNAME"], conf["PASSWORD"], **kwargs)
+
+    # --- reads --------------------------------------------------------------------------------------------
+    def echo(self, text: str) -> str:
+        """A health check: PropertyWare echoes ``text`` back."""
+        return convert.text(self._read("echoString", arg=text))
+
+    def iter_portfolios(self) -> Iterator[Portfolio]:
+        rows = self._read("getAllPortfolios") or []
+        self._portfolio_index = _portfolio_index(rows)
+        for row in rows:
+            yield convert.to_portfolio(row)
+
+    def iter_buildings_for_portfolio(self, portfolio_id: int) -> Iterator[Building]:
+        for row in self._read("getBuildingsForPortfolio", portfolioID=int(portfolio_id)) or []:
+            yield convert.to_building(row, int(portfolio_id))
+
+    def iter_buildings(self, modified_since: datetime | None = None) -> Iterator[Building]:
+        for row in self._pages("getBuildings", self._since(modified_since)):
+            yield convert.to_building(row, self._portfolio_id(row.get("portfolio")))
+
+    def iter_units(
+        self, building_id: int | None = None, modified_since: datetime | None = None
+    ) -> Iterator[Unit]:
+        criteria = self._since(modified_since)
+        if building_id is not None:
+            criteria["buildingId"] = int(building_id)
+        for row in self._pages("getUnits", criteria):
+            yield convert.to_unit(row)
+
+    def iter_leases(self, modified_since: datetime | None = None) -> Iterator[Lease]:
+        for row in self._pages("getLeases", self._since(modified_since)):
+            yield convert.to_lease(row)
+
+    def iter_contacts(
+        self, *, email: str | None = None, modified_since: datetime | None = None
+    ) -> Iterator[Contact]:
+        criteria = self._since(modified_since)
+        if email:
+            criteria["email"] = email
+        for row in self._pages("getContacts", criteria):
+            yield convert.to_contact(row)
+
+    def get_vendors(self) -> list[Vendor]:
+        """Every vendor in one unpaged call (slow on big organisations: its own, longer timeout)."""
+        return [convert.to_vendor(v) for v in self._read("getVendors", timeout=self.vendors_timeout) or []]
+
+    def iter_work_orders(
+        self,
+        *,
+        portfolio_id: int | None = None,
+        building_id: int | None = None,
+        ids: Iterable[int] | None = None,
+        modified_since: datetime | None = None,
+        newest_first: bool = False,
+    ) -> Iterator[WorkOrder]:
+        criteria: dict[str, Any] = {**self._since(modified_since), "orderByNewestFirst": bool(newest_first)}
+        if portfolio_id is not None:
+            criteria["portfolioId"] = int(portfolio_id)
+        if building_id is not None:
+            criteria["buildingId"] = int(building_id)
+        if ids is not None:
+            wanted = [int(i) for i in ids]
+            if not wanted:
+                return
+            criteria["ids"] = wanted
+        for row in self._pages("getWorkOrders", criteria):
+            yield convert.to_work_order(row)
+
+    def get_work_order(self, work_order_id: int) -> WorkOrder | None:
+        rows = (
+            self._read(
+                "getWorkOrders",
+                criteria={"ids": [int(work_order_id)], "pageNumber": 1, "orderByNewestFirst": False},
+            )
+            or []
+        )
+        row = next((r for r in rows if r.get("ID") == int(work_order_id)), None)
+        return convert.to_work_order(row) if row else None
+
+    def find_work_order_by_number(self, number: int) -> WorkOrder | None:
+        rows = (
+            self._read(
+                "getWorkOrders",
+                criteria={"workOrderNumber": int(number), "pageNumber": 1, "orderByNewestFirst": False},
+            )
+            or []
+        )
+        row = next((r for r in rows if r.get("number") == int(number)), None)
+        return convert.to_work_order(row) if row else None
+
+    # --- writes -------------------------------------------------------------------------------------------
+    def create_work_order(
+        self,
+        *,
+        building_id: int,
+        description: str,
+        unit_ids: Iterable[int] = (),
+        vendor_ids: Iterable[int] = (),
+        location: str | None = None,
+        category: str = "",
+        priority: str = "MEDIUM",
+        type: str = "General",
+        status: str = "Open",  # noqa: A002
+        source: str = "Internal",
+        lease_id: int | None = None,
+        custom_fields: Mapping[str, str] | None = None,
+    ) -> WorkOrder:
+        """Create a work order; ``location`` defaults to "PORTFOLIO_ABBR | BUILDING_ABBR" as PropertyWare
+        demands. Not retried: on AmbiguousWriteError look for it by building before creating again."""
+        if location is None:
+            location = self._location_of(int(building_id))
+        wo: dict[str, Any] = {
+            "ID": 0,
+            "number": 0,
+            "description": description,
+            "location": location,
+            "category": category or None,
+            "priority": priority,
+            "priorityAsInt": _PRIORITY_AS_INT.get(priority.strip().lower(), 2),
+            "type": type,
+            "status": status,
+            "source": source,
+            "approved": False,
+            "building": {"ID": int(building_id)},
+            "unitIDs": [int(u) for u in unit_ids],
+            "vendorIDs": [int(v) for v in vendor_ids],
+            "customFields": [{"ID": 0, "fieldName": k, "value": v} for k, v in (custom_fields or {}).items()],
+        }
+        if lease_id is not None:
+            wo["lease"] = {"ID": int(lease_id)}
+        created = self._write("createWorkOrder", workOrder=wo)
+        if created and created.get("ID"):
+            return convert.to_work_order(created)
+        # some deployments do not return the new ID: find it among the building's newest work orders
+        for candidate in self.iter_work_orders(building_id=int(building_id), newest_first=True):
+            if candidate.description == description and candidate.location == location:
+                return candidate
+            break
+        raise PermanentError(
+            "createWorkOrder returned no ID and the new work order was not found",
+            system=SYSTEM,
+            operation="createWorkOrder",
+        )
+
+    def update_work_order(self, work_order_id: int, **changes: Any) -> WorkOrder:
+        """Read-modify-write: fetch the work order, change only ``changes`` (record-style names, e.g.
+        ``status=``, ``completed_date=``, ``custom_fields={"sfJobId": "123"}``) and send every other field
+        back as read, since PropertyWare resets whatever an update leaves out."""
+        current = self.get_work_order(work_order_id)
+        if current is None:
+            raise NotFound(
+                f"work order {work_order_id} does not exist", system=SYSTEM, operation="updateWorkOrder"
+            )
+        updated = self._write("updateWorkOrder", workOrder=convert.apply_changes(current.raw, changes))
+        if not updated or not updated.get("ID"):
+            raise PermanentError(
+                "updateWorkOrder answered without the work order", system=SYSTEM, operation="updateWorkOrder"
+            )
+        return convert.to_work_order(updated)
+
+    def close_work_order(
+        self,
+        work_order_id: int,
+        *,
+        category: str = "",
+        comments: str = "",
+        start_date: datetime | None = None,
+        completed_date: datetime | None = None,
+    ) -> None:
+        """Close by entity ID (never the WO number), then re-read to confirm: a no-op would be silent."""
+        for name, value in (("start_date", start_date), ("completed_date", completed_date)):
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware")
+        ok = self._write(
+            "closeWorkOrder",
+            workOrderID=int(work_order_id),
+            category=category,
+            closingComments=comments,
+            startDate=start_date,
+            completedDate=completed_date or datetime.now(UTC),
+        )
+        after = self.get_work_order(work_order_id)
+        if after is None:
+            raise NotFound(
+                f"work order {work_order_id} does not exist", system=SYSTEM, operation="closeWorkOrder"
+            )
+        if not ok or after.status.strip().lower() != "closed":
+            raise PermanentError(
+                f"closeWorkOrder did not close work order {work_order_id} (status {after.status!r})",
+                system=SYSTEM,
+                operation="closeWorkOrder",
+            )
+
+    def approve_work_order(
+        self,
+        work_order_id: int,
+        *,
+        approved: bool = True,
+        approved_date: datetime | None = None,
+        comment: str = "",
+    ) -> WorkOrder:
+        """Approve by entity ID with a full dateTime, verified by re-reading (unknown IDs are silently
+        ignored by PropertyWare)."""
+        when = approved_date or datetime.now(UTC)
+        if when.tzinfo is None:
+            raise ValueError("approved_date must be timezone-aware")
+        self._write(
+            "approveWorkOrder",
+            workOrderID=int(work_order_id),
+            approved=approved,
+            approvedDate=when,
+            approvalComment=comment,
+        )
+        after = self.get_work_order(work_order_id)
+        if after is None or after.approved != approved:
+            raise NotFound(
+                f"approveWorkOrder had no effect on work order {work_order_id}",
+                system=SYSTEM,
+                operation="approveWorkOrder",
+            )
+        return after
+
+    def attach_note(self, work_order_id: int, subject: str, body: str) -> Note:
+        note = self._write(
+            "attachNoteToWorkOrder",
+            note={"ID": 0, "subject": subject, "body": body, "date": datetime.now(UTC), "private": False},
+            workOrder={"ID": int(work_order_id)},
+        )
+        if not note:
+            raise PermanentError(
+                "attachNoteToWorkOrder answered without the note",
+                system=SYSTEM,
+                operation="attachNoteToWorkOrder",
+            )
+        return convert.to_note(note)
+
+    # --- helpers ------------------------------------------------------------------------------------------
+    def _portfolio_id(self, label: Any) -> int:
+        """Buildings name their portfolio by a string (its abbreviation); resolve it to the ID."""
+        key = convert.text(label).strip().lower()
+        if self._portfolio_index is None or key not in self._portfolio_index:
+            self._portfolio_index = _portfolio_index(self._read("getAllPortfolios") or [])
+        if key not in self._portfolio_index:
+            log.warning("propertyware: building names unknown portfolio %r", label)
+            return 0
+        return self._portfolio_index[key]
+
+    def _location_of(self, building_id: int) -> str:
+        building = self._read("getBuilding", criteria={"ids": [building_id], "pageNumber": 1})
+        if not building:
+            raise NotFound(f"building {building_id} does not exist", system=SYSTEM, operation="getBuilding")
+        portfolios = {p["ID"]: p for p in self._read("getAllPortfolios") or []}
+        pid = self._portfolio_id(building.get("portfolio"))
+        abbr = convert.text(portfolios.get(pid, {}).get("abbreviation") or building.get("portfolio"))
+        return f"{abbr} | {convert.text(building.get('abbreviation'))}"
+
+
+def parse_verify(value: Any) -> bool | str:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.lower() in ("true", "1", "yes", "on", ""):
+        return True
+    if text.lower() in ("false", "0", "no", "off"):
+        return False
+    return text
+
+
+def _portfolio_index(rows: Iterable[Mapping]) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for p in rows:
+        for key in (p.get("name"), p.get("abbreviation")):  # abbreviations win over names
+            if key:
+                index[str(key).strip().lower()] = int(p["ID"])
+    return index

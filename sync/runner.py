@@ -1,0 +1,282 @@
+"""``run_sync``: one run of the pipeline under the sync lock, recorded as a SyncRun with a StepRun per step.
+
+Every entry point (management command, django-q2 task, admin action, demo) calls this one function.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, connections
+from django.utils import timezone
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from sync import pipeline
+from sync.clients import build_client
+from sync.context import CircuitOpen, StepContext, StepSkipped, log_error
+from sync.errors import IntegrationError
+from sync.flags import FlagError, flags_with, read_flags
+from sync.locks import SyncLockHeld, sync_lock
+from sync.metering import merge_calls
+from sync.models import OutboxItem, StepRun, SyncRun
+
+__all__ = ["run_sync"]
+
+logger = logging.getLogger("sync")
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+def run_sync(
+    steps: Iterable[str] | None = None,
+    dry_run: bool | None = None,
+    full: bool = False,
+    trigger: str = "manual",
+    user=None,
+    progress: Progress | None = None,
+    *,
+    client_factory: Callable[[str], Any] | None = None,
+) -> SyncRun:
+    """Run the pipeline (every step, or the named ones) and return its SyncRun.
+
+    ``dry_run``: None follows the DRY_RUN flag at each step start; True or False overrides it for the
+    whole run. ``full``: pulls reconcile completely and detect deletions. While another run holds the
+    sync lock nothing runs: the returned SyncRun has status "refused" (R4). ``progress`` is called with a
+    dict per event (run_started, step_started, step_finished, run_finished).
+    """
+    selected = pipeline.select(list(steps) if steps else None)  # unknown names fail before anything starts
+    report = progress or (lambda event: None)
+    factory = client_factory or build_client
+    try:
+        with sync_lock() as lock:
+            run = _start(selected, dry_run, full, trigger, user)
+            report({"event": "run_started", "run_id": run.pk, "steps": [s.name for s in selected]})
+            _release_stale_sends(run)
+            executor = _StepExecutor(run, selected, dry_run, full, factory, report, lock)
+            workers = int(settings.SYNC.get("READ_WORKERS", 4))
+            # SQLite allows one writer at a time: its reads run one by one.
+            pipeline.execute(
+                selected,
+                executor.run_step,
+                on_blocked=executor.block,
+                parallel=connection.vendor != "sqlite" and workers > 1,
+                max_workers=max(1, workers),
+            )
+            _finish(run)
+    except SyncLockHeld as exc:
+        now = timezone.now()
+        run = SyncRun.objects.create(
+            trigger=trigger,
+            user=user,
+            status=SyncRun.Status.REFUSED,
+            started_at=now,
+            finished_at=now,
+            dry_run=bool(dry_run),
+            full=full,
+            steps_requested=[s.name for s in selected],
+            error_summary=str(exc),
+        )
+        logger.warning("sync refused: %s", exc)
+    report({"event": "run_finished", "run_id": run.pk, "status": run.status})
+    return run
+
+
+def _start(selected, dry_run, full, trigger, user) -> SyncRun:
+    try:
+        flags = read_flags().as_dict()
+    except FlagError as exc:
+        flags = {"error": str(exc)}
+    run = SyncRun.objects.create(
+        trigger=trigger,
+        user=user,
+        # What the run started as: forced, or the flag's value then (each step records its own).
+        dry_run=bool(flags.get("DRY_RUN")) if dry_run is None else dry_run,
+        full=full,
+        steps_requested=[s.name for s in selected] if len(selected) < len(pipeline.STEPS) else [],
+        flags=flags,
+    )
+    StepRun.objects.bulk_create(
+        [StepRun(run=run, name=s.name, position=i) for i, s in enumerate(selected, start=1)]
+    )
+    return run
+
+
+def _release_stale_sends(run: SyncRun) -> None:
+    # We hold the sync lock, so no sender is alive: a row still "sending" belongs to a killed one. It
+    # stays ambiguous, so its next attempt looks the record up before writing again.
+    stale = OutboxItem.objects.filter(state=OutboxItem.State.SENDING).update(
+        state=OutboxItem.State.FAILED,
+        next_attempt_at=timezone.now(),
+        updated_at=timezone.now(),
+        last_error="the sender stopped during the write; outcome unknown",
+    )
+    if stale:
+        log_error(
+            "runner",
+            f"{stale} outbox rows were left mid-send by a stopped run",
+            run=run,
+            recovery="looked up before any new write",
+            with_stack=False,
+        )
+
+
+class _StepExecutor:
+    """Runs single steps for pipeline.execute: flags at start, records, progress, its own connection."""
+
+    def __init__(self, run, selected, dry_run, full, factory, report, lock) -> None:
+        self.run = run
+        self.dry_run = dry_run
+        self.full = full
+        self.factory = factory
+        self.report = report
+        self.lock = lock
+        self.main_thread = threading.get_ident()
+        self.rows = {r.name: r for r in run.steps.all()}
+
+    def block(self, step: pipeline.Step, failed: list[str]) -> None:
+        row = self.rows[step.name]
+        row.status = StepRun.Status.SKIPPED
+        row.message = f"not run: {', '.join(failed)} did not succeed"
+        row.save(update_fields=["status", "message"])
+        self.report(
+            {
+                "event": "step_finished",
+                "step": step.name,
+                "status": row.status,
+                "message": row.message,
+                "counts": {},
+                "seconds": 0.0,
+            }
+        )
+
+    def run_step(self, step: pipeline.Step) -> bool:
+        in_worker = threading.get_ident() != self.main_thread
+        try:
+            return self._run(step)
+        finally:
+            if in_worker:
+                # Each worker thread has its own connection; close it rather than leak one per run.
+                connections.close_all()
+
+    def _call_with_retries(self, step: pipeline.Step, ctx: StepContext) -> None:
+        """R37: a step that fails on the network is run again (3 attempts, exponential from 1 s capped at
+        30 s by default); its merges and outbox keys make a repeat harmless. Anything else fails at once."""
+        conf = settings.SYNC
+
+        def note(state: RetryCallState) -> None:
+            exc = state.outcome.exception()
+            ctx.count("step_retries")
+            log_error(
+                step.name,
+                exc,
+                recovery=f"step run again (attempt {state.attempt_number + 1})",
+                run=self.run,
+                step=ctx.step_run,
+                with_stack=False,
+            )
+
+        retrying = Retrying(
+            stop=stop_after_attempt(max(1, int(conf.get("STEP_ATTEMPTS", 3)))),
+            wait=wait_exponential(
+                multiplier=float(conf.get("STEP_RETRY_WAIT", 1.0)),
+                max=float(conf.get("STEP_RETRY_MAX", 30.0)),
+            ),
+            retry=retry_if_exception(lambda exc: isinstance(exc, IntegrationError) and exc.retryable),
+            before_sleep=note,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                step.load()(ctx)
+
+    def _run(self, step: pipeline.Step) -> bool:
+        row = self.rows[step.name]
+        if hasattr(self.lock, "refresh") and not self.lock.refresh():
+            row.status, row.message = StepRun.Status.FAILED, "the sync lock was lost; step not started"
+            row.save(update_fields=["status", "message"])
+            return False
+        started = time.monotonic()
+        row.status, row.started_at = StepRun.Status.RUNNING, timezone.now()
+        ctx = None
+        try:
+            flags = read_flags()  # R36: read when the step starts, never cached
+            if self.dry_run is not None:
+                flags = flags_with(flags, dry_run=self.dry_run)
+            row.flags = flags.as_dict()
+            row.save(update_fields=["status", "started_at", "flags"])
+            self.report({"event": "step_started", "step": step.name, "dry_run": flags.dry_run})
+            ctx = StepContext(
+                run=self.run,
+                step_run=row,
+                name=step.name,
+                flags=flags,
+                full=self.full,
+                client_factory=self.factory,
+            )
+            self._call_with_retries(step, ctx)
+            row.status = StepRun.Status.SUCCEEDED
+        except StepSkipped as exc:
+            row.status, row.message = StepRun.Status.SKIPPED, str(exc)
+        except (CircuitOpen, FlagError) as exc:
+            row.status, row.message = StepRun.Status.FAILED, str(exc)
+            log_error(
+                step.name,
+                exc,
+                recovery="step stopped; items left for the next run",
+                run=self.run,
+                step=row,
+                with_stack=False,
+            )
+        except Exception as exc:  # noqa: BLE001 - a failed step stops only what depends on it
+            row.status, row.message = StepRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
+            log_error(
+                step.name,
+                exc,
+                recovery="step failed; dependants skipped; re-run resumes",
+                run=self.run,
+                step=row,
+            )
+        finally:
+            if ctx is not None:
+                ctx.close()
+                row.counts = dict(ctx.counts)
+                row.api_calls = ctx.api_calls()
+                if not row.message and ctx.counts:
+                    row.message = ", ".join(f"{k} {v}" for k, v in sorted(ctx.counts.items()))
+            row.finished_at = timezone.now()
+            if row.status == StepRun.Status.RUNNING:
+                row.status = StepRun.Status.FAILED
+            row.save()
+            self.report(
+                {
+                    "event": "step_finished",
+                    "step": step.name,
+                    "status": row.status,
+                    "message": row.message,
+                    "counts": dict(row.counts),
+                    "seconds": round(time.monotonic() - started, 3),
+                }
+            )
+        return row.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
+
+
+def _finish(run: SyncRun) -> None:
+    rows = list(run.steps.all())
+    totals: Counter = Counter()
+    for row in rows:
+        for key, value in (row.counts or {}).items():
+            if isinstance(value, (int, float)):
+                totals[key] += value
+    failed = [r for r in rows if r.status == StepRun.Status.FAILED]
+    run.counts = dict(totals)
+    run.api_calls = merge_calls(*(r.api_calls for r in rows))
+    run.status = SyncRun.Status.FAILED if failed else SyncRun.Status.SUCCEEDED
+    run.error_summary = "\n".join(f"{r.name}: {r.message}" for r in failed)
+    run.finished_at = timezone.now()
+    run.save()

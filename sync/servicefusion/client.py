@@ -1,0 +1,287 @@
+"""``ServiceFusionClient``: the typed operations the sync uses on ServiceFusion API v1.
+
+List, get and create only (the API has nothing else). Lists page with ``per-page=50`` and always send a
+``sort``, stopping when ``currentPage >= pageCount``. Transport concerns (tokens, pacing, retries, error
+mapping) live in ``transport.py``; business rules live in the sync, never here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from .query import encode_filters
+from .records import (
+    Customer,
+    Invoice,
+    Job,
+    JobCategory,
+    JobStatus,
+    Me,
+    PaymentType,
+    Source,
+    Tech,
+    as_int,
+)
+from .tokens import TokenStore
+from .transport import Transport
+
+PER_PAGE = 50
+CUSTOMER_EXPAND = ("contacts", "locations", "custom_fields")
+JOB_EXPAND = ("custom_fields",)
+JOB_DETAIL_EXPAND = ("custom_fields", "techs_assigned")
+
+
+def _expand(names: Iterable[str]) -> str:
+    """Contacts are always expanded with their phones and emails, which SFContact carries."""
+    out: list[str] = []
+    for name in names:
+        out.append(name)
+        if name == "contacts":
+            out += ["contacts.phones", "contacts.emails"]
+    return ",".join(dict.fromkeys(out))
+
+
+class ServiceFusionClient:
+    def __init__(self, base_url: str, client_id: str, client_secret: str, **options: Any) -> None:
+        """``options`` are the transport's: verify=True (or a CA bundle path), connect_timeout=10,
+        read_timeout=60, rate_limit_cap=0 (requests/minute, 0 = the server's allowance), token_store=None
+        (in-memory), retries=3, backoff_initial=1.0, backoff_max=30.0, renew_before=300.0."""
+        self._t = Transport(base_url, client_id, client_secret, **options)
+        self.client_id = client_id
+
+    def __repr__(self) -> str:
+        return f"ServiceFusionClient({self._t.api_root!r}, client_id={self.client_id!r})"
+
+    @classmethod
+    def from_settings(
+        cls, settings_dict: Mapping[str, Any] | None = None, token_store: TokenStore | None = None
+    ) -> ServiceFusionClient:
+        """Build from settings.SERVICEFUSION (SF_* variables); tokens shared through Django's cache."""
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+
+        conf = dict(settings_dict if settings_dict is not None else settings.SERVICEFUSION)
+        for key, var in (
+            ("BASE_URL", "SF_BASE_URL"),
+            ("CLIENT_ID", "SF_CLIENT_ID"),
+            ("CLIENT_SECRET", "SF_CLIENT_SECRET"),
+        ):
+            if not conf.get(key):
+                raise ImproperlyConfigured(f"{var}: required to talk to ServiceFusion")
+        verify_raw = str(conf.get("VERIFY", "true")).strip()
+        verify: bool | str = {
+            "true": True,
+            "1": True,
+            "yes": True,
+            "false": False,
+            "0": False,
+            "no": False,
+        }.get(verify_raw.lower(), verify_raw)
+        if token_store is None:
+            from django.core.cache import cache
+
+            token_store = cache
+        try:
+            return cls(
+                conf["BASE_URL"],
+                conf["CLIENT_ID"],
+                conf["CLIENT_SECRET"],
+                verify=verify,
+                connect_timeout=float(conf.get("CONNECT_TIMEOUT", 10.0)),
+                read_timeout=float(conf.get("READ_TIMEOUT", 60.0)),
+                rate_limit_cap=int(conf.get("RATE_LIMIT_CAP", 0)),
+                token_store=token_store,
+                retries=int(conf.get("RETRIES", 3)),
+            )
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"SF_BASE_URL: {exc}") from exc
+
+    @property
+    def token_key(self) -> str:
+        """The token store key this client's OAuth token is cached under (shared by every worker)."""
+        return self._t.tokens.key
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Requests by method/outcome, 429s seen, token fetches/refreshes, retries, pacing waits."""
+        return self._t.stats()
+
+    def close(self) -> None:
+        self._t.close()
+
+    # --- paging ----------------------------------------------------------------------------------------
+    def iter_items(
+        self, path: str, *, sort: str, params: Mapping[str, Any] | None = None, operation: str = ""
+    ) -> Iterator[dict]:
+        """Every item of a list, page by page (per-page=50, ``sort`` always sent)."""
+        if not sort:
+            raise ValueError("a sort is required: unsorted ServiceFusion lists can hang")
+        page, seen = 1, set()
+        while True:
+            reply = self._t.get(
+                path,
+                {**(params or {}), "sort": sort, "page": page, "per-page": PER_PAGE},
+                operation=operation or path,
+            )
+            data = reply.data if isinstance(reply.data, dict) else {}
+            for item in data.get("items") or ():
+                key = item.get("id") if isinstance(item, dict) else None
+                if key is not None:
+                    if key in seen:
+                        continue  # a record that moved between pages while we listed is yielded once
+                    seen.add(key)
+                yield item
+            meta = data.get("_meta") or {}
+            current = as_int(meta.get("currentPage", reply.headers.get("X-Pagination-Current-Page"))) or page
+            count = as_int(meta.get("pageCount", reply.headers.get("X-Pagination-Page-Count"))) or 0
+            # Past the end the API repeats the last page instead of returning an empty one.
+            if current >= count or current < page:
+                return
+            page = current + 1
+
+    # --- account ---------------------------------------------------------------------------------------
+    def me(self) -> Me:
+        """GET /me: the credentials check."""
+        return Me.from_api(self._t.get("/me", operation="me").data or {})
+
+    # --- customers -------------------------------------------------------------------------------------
+    def iter_customers(
+        self, *, expand: Iterable[str] = CUSTOMER_EXPAND, filters: Mapping[str, Any] | None = None
+    ) -> Iterator[Customer]:
+        params = encode_filters(filters)
+        if expand:
+            params["expand"] = _expand(expand)
+        # Sorted by id, parents come before their children (a parent must exist first), so parent ids
+        # resolve from what was already listed; a filtered list falls back to a lookup.
+        known: dict[str, int] = {}
+        for item in self.iter_items("/customers", sort="id", params=params, operation="list_customers"):
+            customer = self._customer(item, known)
+            known[customer.fully_qualified_name or customer.name] = customer.id
+            yield customer
+
+    def get_customer(self, customer_id: int, *, expand: Iterable[str] = CUSTOMER_EXPAND) -> Customer:
+        params = {"expand": _expand(expand)} if expand else {}
+        reply = self._t.get(f"/customers/{int(customer_id)}", params, operation="get_customer")
+        return self._customer(reply.data or {}, {})
+
+    def create_customer(self, body: Mapping[str, Any]) -> Customer:
+        """POST /customers (not retried; AmbiguousWriteError when the outcome is unknown)."""
+        reply = self._t.post(
+            "/customers", body, {"expand": _expand(CUSTOMER_EXPAND)}, operation="create_customer"
+        )
+        parent = body.get("parent_customer")
+        known = {}
+        if isinstance(parent, int) and reply.data and reply.data.get("parent_customer"):
+            known[self._parent_key(reply.data)] = parent
+        return self._customer(reply.data or {}, known)
+
+    @staticmethod
+    def _parent_key(data: Mapping[str, Any]) -> str:
+        fqn = str(data.get("fully_qualified_name") or "")
+        return fqn.rsplit(":", 1)[0] if ":" in fqn else str(data.get("parent_customer") or "")
+
+    def _customer(self, data: dict, known: dict[str, int]) -> Customer:
+        parent_name = data.get("parent_customer")
+        parent_id = None
+        if parent_name:
+            key = self._parent_key(data)
+            parent_id = known.get(key) or known.get(str(parent_name))
+            if parent_id is None:
+                parent_id = self._lookup_customer_id(str(parent_name), key)
+                if parent_id is not None:
+                    known[key] = parent_id
+        return Customer.from_api(data, parent_customer_id=parent_id)
+
+    def _lookup_customer_id(self, name: str, fully_qualified_name: str) -> int | None:
+        """The API shows a parent by name only; find its id (name filters are partial: compare exactly)."""
+        params = {**encode_filters({"name": name}), "fields": "id,customer_name,fully_qualified_name"}
+        exact = None
+        for item in self.iter_items("/customers", sort="id", params=params, operation="find_customer"):
+            if item.get("fully_qualified_name") == fully_qualified_name:
+                return as_int(item.get("id"))
+            if exact is None and item.get("customer_name") == name:
+                exact = as_int(item.get("id"))
+        return exact
+
+    # --- jobs ------------------------------------------------------------------------------------------
+    def iter_jobs(
+        self,
+        *,
+        updated_since: datetime | None = None,
+        filters: Mapping[str, Any] | None = None,
+        expand: Iterable[str] = JOB_EXPAND,
+        sort: str = "-updated_at",
+    ) -> Iterator[Job]:
+        merged = dict(filters or {})
+        if updated_since is not None:
+            merged["updated_date"] = {**(merged.get("updated_date") or {}), "gte": updated_since}
+        params = encode_filters(merged)
+        if expand:
+            params["expand"] = _expand(expand)
+        for item in self.iter_items("/jobs", sort=sort, params=params, operation="list_jobs"):
+            yield Job.from_api(item)
+
+    def get_job(self, job_id: int, *, expand: Iterable[str] = JOB_DETAIL_EXPAND) -> Job:
+        params = {"expand": _expand(expand)} if expand else {}
+        return Job.from_api(self._t.get(f"/jobs/{int(job_id)}", params, operation="get_job").data or {})
+
+    def create_job(self, body: Mapping[str, Any]) -> Job:
+        """POST /jobs, never retried. AmbiguousWriteError means the job may exist: look it up first
+        (``find_jobs_by_check_number``) before posting again."""
+        reply = self._t.post("/jobs", body, {"expand": _expand(JOB_DETAIL_EXPAND)}, operation="create_job")
+        return Job.from_api(reply.data or {})
+
+    def find_jobs_by_check_number(
+        self, check_number: str, *, updated_since: datetime | None = None
+    ) -> list[Job]:
+        """Jobs whose check_number is exactly ``check_number``.
+
+        There is no check_number filter. Deployments that also write the reference into po_number are
+        found with the (partial) po_number filter; otherwise jobs updated since ``updated_since`` (all jobs
+        when None) are scanned. Either way the comparison is exact.
+        """
+        if not check_number:
+            raise ValueError("check_number is required")
+        found = [
+            job
+            for job in self.iter_jobs(filters={"po_number": check_number}, updated_since=updated_since)
+            if job.check_number == check_number
+        ]
+        if found:
+            return found
+        return [
+            job for job in self.iter_jobs(updated_since=updated_since) if job.check_number == check_number
+        ]
+
+    # --- lookups and invoices ------------------------------------------------------------------------------
+    def list_job_statuses(self) -> list[JobStatus]:
+        return [JobStatus.from_api(i) for i in self.iter_items("/job-statuses", sort="id")]
+
+    def list_job_categories(self) -> list[JobCategory]:
+        return [JobCategory.from_api(i) for i in self.iter_items("/job-categories", sort="id")]
+
+    def list_techs(self) -> list[Tech]:
+        return [Tech.from_api(i) for i in self.iter_items("/techs", sort="id")]
+
+    def list_sources(self) -> list[Source]:
+        return [Source.from_api(i) for i in self.iter_items("/sources", sort="id")]
+
+    def list_payment_types(self) -> list[PaymentType]:
+        return [PaymentType.from_api(i) for i in self.iter_items("/payment-types", sort="id")]
+
+    def iter_invoices(self) -> Iterator[Invoice]:
+        for item in self.iter_items("/invoices", sort="id", operation="list_invoices"):
+            yield Invoice.from_api(item)
+
+    def job_invoices(self, job_id: int) -> list[Invoice]:
+        """A job's invoices (GET /jobs/{id}?expand=invoices)."""
+        reply = self._t.get(
+            f"/jobs/{int(job_id)}", {"expand": "invoices", "fields": "id"}, operation="get_job"
+        )
+        data = reply.data or {}
+        return [Invoice.from_api(i) for i in data.get("invoices") or () if isinstance(i, dict)]
+
+
+__all__ = ["ServiceFusionClient"]

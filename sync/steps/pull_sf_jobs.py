@@ -1,0 +1,144 @@
+"""getSFJobs: SF jobs updated since the cursor (less an overlap; the first run reads all) into fact_jobs,
+and the lookup lists the pushes need: job statuses (dim_status, with codes and categories), job categories
+and techs (kept on their sync_state rows).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
+from sync.loading import batch_size, chunks, count_merge, text, version_keys
+from sync.status import is_closed_sf_category
+from warehouse.models import DimCustomer, DimStatus, FactJob, FactWorkOrder
+from warehouse.scd import merge
+
+CHECK_NUMBER = re.compile(r"^WO-(\d+)$")
+
+
+def work_order_id_of(job, label: str) -> int | None:
+    """The PW work order a job belongs to: the custom field with its id, else a ``WO-<id>`` check number."""
+    fields = {str(k).strip().lower(): v for k, v in (job.custom_fields or {}).items()}
+    value = text(fields.get(label.lower()))
+    if value.isdigit():
+        return int(value)
+    match = CHECK_NUMBER.match(text(job.check_number))
+    return int(match.group(1)) if match else None
+
+
+def job_record(job, label: str, statuses: dict) -> dict:
+    status = statuses.get(text(job.status).lower(), {})
+    return {
+        "source_system": "sf",
+        "job_id": int(job.id),
+        "number": text(job.number),
+        "customer_id": int(job.customer_id) if job.customer_id else None,
+        "check_number": text(job.check_number),
+        "po_number": text(job.po_number),
+        "work_order_id": work_order_id_of(job, label),
+        "status": text(job.status),
+        "status_code": status.get("sf_code", ""),
+        "status_category": status.get("sf_category", ""),
+        "category": text(job.category),
+        "priority": text(job.priority),
+        "description": job.description or "",
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "closed_at": job.closed_at,
+    }
+
+
+def load_lookups(ctx) -> dict:
+    """Statuses into dim_status; categories and techs onto their sync_state rows. Returns statuses by name."""
+    sf = ctx.sf
+    for s in sf.list_job_statuses():
+        DimStatus.objects.update_or_create(
+            source_system="sf",
+            name=text(s.name),
+            defaults={
+                "sf_code": text(s.code),
+                "sf_category": text(s.category),
+                "is_open": not is_closed_sf_category(s.category) and not is_closed_sf_category(s.name),
+            },
+        )
+    categories = sorted({text(c.name) for c in sf.list_job_categories() if text(c.name)})
+    techs = [
+        {
+            "id": int(t.id),
+            "email": text(t.email).lower(),
+            "name": f"{text(t.first_name)} {text(t.last_name)}",
+            "is_field_worker": bool(t.is_field_worker),
+        }
+        for t in sf.list_techs()
+    ]
+    for entity, state in (("job_categories", {"names": categories}), ("techs", {"techs": techs})):
+        cursor = get_cursor("servicefusion", entity)
+        cursor.state, cursor.status, cursor.last_sync_time = state, "ok", timezone.now()
+        cursor.save()
+    statuses = statuses_by_name()
+    ctx.count("job_statuses", len(statuses))
+    return statuses
+
+
+def store_jobs(jobs, *, flags, statuses: dict, sync_run_id, change_reason: str, full: bool = False):
+    """Merge SF jobs into fact_jobs (also used right after a job is created); ``full``: the whole set."""
+    label = flags.sf_job_cf_work_order_id
+    records = [job_record(j, label, statuses) for j in jobs]
+    customers = version_keys(DimCustomer, "customer_id", (r["customer_id"] for r in records))
+    work_orders = version_keys(FactWorkOrder, "work_order_id", (r["work_order_id"] for r in records))
+    for r in records:
+        r["customer_key"] = customers.get(r["customer_id"])
+        r["work_order_key"] = work_orders.get(r["work_order_id"])
+    return merge(
+        FactJob,
+        records,
+        sync_run_id=sync_run_id,
+        change_reason=change_reason,
+        full=full,
+        scope={"source_system": "sf"} if full else None,
+    )
+
+
+def statuses_by_name() -> dict:
+    return {
+        name.lower(): {"sf_code": code, "sf_category": cat}
+        for name, code, cat in DimStatus.objects.filter(source_system="sf").values_list(
+            "name", "sf_code", "sf_category"
+        )
+    }
+
+
+def run(ctx) -> None:
+    started = timezone.now()
+    statuses = load_lookups(ctx)
+    cursor = get_cursor("servicefusion", "jobs")
+    overlap = timedelta(seconds=settings.SYNC["SF_JOBS_OVERLAP_SECONDS"])
+    bound = since(cursor, overlap=overlap, now=started, full=ctx.full)
+    start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
+    newest = cursor.last_sync_time
+    total = 0
+    size = 10**9 if ctx.full else batch_size()
+    for batch in chunks(ctx.sf.iter_jobs(updated_since=bound), size):
+        with transaction.atomic():
+            result = store_jobs(
+                batch,
+                flags=ctx.flags,
+                statuses=statuses,
+                sync_run_id=ctx.run_id,
+                change_reason=ctx.name,
+                full=ctx.full,
+            )
+            save_progress(cursor, read=total + len(batch))
+        count_merge(ctx, result, "jobs")
+        total += len(batch)
+        stamps = [j.updated_at for j in batch if j.updated_at]
+        if stamps and (newest is None or max(stamps) > newest):
+            newest = max(stamps)
+    ctx.count("jobs_read", total)
+    # The cursor follows SF's own clock (the newest updated_at seen), not ours.
+    finish_pass(cursor, synced_to=newest, since=bound.isoformat() if bound else None, count=total)

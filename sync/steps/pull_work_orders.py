@@ -1,0 +1,180 @@
+"""getPWWorkOrders: PW work orders into fact_work_orders (SCD2), with vendors (dim_vendor) and the PW
+statuses seen (dim_status).
+
+Each work order's unit is validated on ingest (R22–R24): a cleared unit is recorded on the row
+(building_level, unit_problem), the record as first received goes to fact_work_orders_original, and a
+unit correction is opened for staff. Incremental runs read work orders modified since the cursor, less the
+lookback window (PW_LOOKBACK_DAYS), in batches committed with their cursor; --full reads them all and
+tombstones work orders PW no longer has.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
+from sync.loading import batch_size, chunks, count_merge, current_rows, date_key, load, text, version_keys
+from sync.status import is_open
+from sync.units import apply_unit_rules, building_facts
+from warehouse.models import (
+    DimBuilding,
+    DimPortfolio,
+    DimStatus,
+    DimUnit,
+    DimVendor,
+    FactWorkOrder,
+)
+
+
+def vendor_record(v) -> dict:
+    return {
+        "source_system": "pw",
+        "vendor_id": int(v.id),
+        "name": text(v.name),
+        "company_name": text(v.company_name),
+        "email": text(v.email),
+        "phone": text(v.phone),
+        "active": bool(v.active),
+    }
+
+
+def _int_or_none(value):
+    try:
+        return int(str(value).strip()) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def work_order_record(wo, sf_job_id) -> dict:
+    """The fact_work_orders record as received; the unit policy then settles unit_id (R22–R24)."""
+    vendor_ids = [int(v) for v in (wo.vendor_ids or ())]
+    return {
+        "source_system": "pw",
+        "work_order_id": int(wo.id),
+        "number": _int_or_none(wo.number),
+        "portfolio_id": int(wo.portfolio_id) if wo.portfolio_id else None,
+        "building_id": int(wo.building_id) if wo.building_id else None,
+        "unit_ids": [int(u) for u in (wo.unit_ids or ())],
+        "vendor_id": vendor_ids[0] if vendor_ids else None,
+        "lease_id": int(wo.lease_id) if wo.lease_id else None,
+        "status": text(wo.status),
+        "priority": text(wo.priority),
+        # Picklist values are kept verbatim (PW matches them exactly, e.g. "HVAC ").
+        "category": wo.category or "",
+        "type": text(wo.type),
+        "description": wo.description or "",
+        "location": text(wo.location),
+        "source": text(wo.source),
+        "created_date": wo.created_date,
+        "start_date": wo.start_date,
+        "completed_date": wo.completed_date,
+        "cost_estimate": wo.cost_estimate,
+        "total_cost": wo.total_cost,
+        "hour_estimate": wo.hour_estimate,
+        "total_hours": wo.total_hours,
+        "sf_job_id": sf_job_id,
+        "created_date_key": date_key(wo.created_date),
+    }
+
+
+def _load_batch(ctx, batch, statuses: set, full: bool, cursor, read_so_far: int):
+    ids = [int(wo.id) for wo in batch]
+    known = current_rows(FactWorkOrder, "work_order_id", ids, ["sf_job_id"])
+    buildings, units = building_facts({int(wo.building_id) for wo in batch if wo.building_id})
+    field = ctx.flags.pw_sf_job_id_field
+    with transaction.atomic():
+        records = []
+        for wo in batch:
+            # The SF job id PW carries wins (we wrote it there); else keep the one already known.
+            sf_job_id = _int_or_none((wo.custom_fields or {}).get(field)) if field else None
+            if sf_job_id is None:
+                sf_job_id = (known.get(int(wo.id)) or {}).get("sf_job_id")
+            building_id = int(wo.building_id) if wo.building_id else None
+            # Keeps the original and opens a unit correction when the unit is cleared.
+            record, decision = apply_unit_rules(
+                work_order_record(wo, sf_job_id),
+                buildings.get(building_id),
+                units.get(building_id, set()),
+                flags=ctx.flags,
+                sync_run_id=ctx.run_id,
+            )
+            records.append(record)
+            statuses.add(text(wo.status))
+            if decision.cleared:
+                ctx.count("unit_cleared")
+        _add_dimension_keys(records)
+        result = load(ctx, FactWorkOrder, records, full=full)
+        save_progress(cursor, read=read_so_far + len(batch))
+    count_merge(ctx, result, "work_orders")
+
+
+def _add_dimension_keys(records: list[dict]) -> None:
+    for model, id_field, key_field in (
+        (DimPortfolio, "portfolio_id", "portfolio_key"),
+        (DimBuilding, "building_id", "building_key"),
+        (DimUnit, "unit_id", "unit_key"),
+        (DimVendor, "vendor_id", "vendor_key"),
+    ):
+        keys = version_keys(model, id_field, (r[id_field] for r in records))
+        for r in records:
+            r[key_field] = keys.get(r[id_field])
+
+
+def _load_statuses(ctx, names: set) -> None:
+    existing = set(DimStatus.objects.filter(source_system="pw").values_list("name", flat=True))
+    new = [
+        DimStatus(source_system="pw", name=n, is_open=is_open(n, ctx.flags))
+        for n in sorted(names - existing)
+        if n
+    ]
+    DimStatus.objects.bulk_create(new, ignore_conflicts=True)
+    # The open set is a flag: keep is_open true to the flags this step read.
+    for row in DimStatus.objects.filter(source_system="pw"):
+        if row.is_open != is_open(row.name, ctx.flags):
+            DimStatus.objects.filter(pk=row.pk).update(is_open=not row.is_open)
+
+
+def run(ctx) -> None:
+    pw = ctx.pw
+    started = timezone.now()
+
+    vendors = [vendor_record(v) for v in pw.get_vendors()]
+    with transaction.atomic():
+        count_merge(
+            ctx,
+            load(ctx, DimVendor, vendors),
+            "vendors",
+        )
+    ctx.count("vendors_read", len(vendors))
+
+    cursor = get_cursor("propertyware", "work_orders")
+    overlap = timedelta(seconds=settings.SYNC["PULL_OVERLAP_SECONDS"])
+    bound = since(
+        cursor,
+        overlap=overlap,
+        now=started,
+        lookback=timedelta(days=ctx.flags.pw_lookback_days),
+        full=ctx.full,
+    )
+    start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
+    statuses: set[str] = set()
+    total = 0
+    # Full: one batch, so the merge sees the whole set and can tombstone what PW no longer has.
+    size = 10**9 if ctx.full else batch_size()
+    for batch in chunks(pw.iter_work_orders(modified_since=bound), size):
+        _load_batch(ctx, batch, statuses, ctx.full, cursor, total)
+        total += len(batch)
+    if ctx.full and total == 0:
+        with transaction.atomic():
+            count_merge(
+                ctx,
+                load(ctx, FactWorkOrder, [], full=True),
+                "work_orders",
+            )
+    _load_statuses(ctx, statuses)
+    ctx.count("work_orders_read", total)
+    finish_pass(cursor, synced_to=started, since=bound.isoformat() if bound else None, count=total)

@@ -1,0 +1,278 @@
+"""pushPortfoliosToSF: SF customers for portfolios, then for buildings as their children (R9–R12).
+
+Each unmapped portfolio or building is first matched against the SF customer cache (R11): a PW id in
+custom fields or an exact name under the same parent links it; a fuzzy match goes to review. The rest
+are planned in the outbox (``customer:portfolio:<id>``, ``customer:building:<id>``) and sent. Buildings
+are created with their units as locations and their active tenants as contacts: SF v1 cannot add
+either later. A building whose portfolio has no customer yet is held.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import transaction
+from django.utils import timezone
+
+from sync.context import StepSkipped
+from sync.customer_match import match_customer
+from sync.mappings import mapped_customers, pw_ids_of_customer, save_mapping
+from sync.models import OutboxItem
+from sync.outbox import Sender, WriteHandler, is_remote_id, plan_write, settle_unneeded
+from sync.payloads import building_customer_body, portfolio_customer_body
+from warehouse.models import (
+    CustomerMapping,
+    DimBuilding,
+    DimPortfolio,
+    DimTenant,
+    DimUnit,
+    FactLease,
+    SfCustomerCache,
+)
+
+PORTFOLIO, BUILDING = OutboxItem.Kind.PORTFOLIO_CUSTOMER, OutboxItem.Kind.BUILDING_CUSTOMER
+
+
+def customer_labels(flags) -> dict[str, str]:
+    return {
+        "portfolio_id": flags.sf_customer_cf_portfolio_id,
+        "building_id": flags.sf_customer_cf_building_id,
+    }
+
+
+def upsert_cache_from_body(sf_customer_id: int, body: dict) -> None:
+    """Keep the cache in step with a customer we created, from what we sent (no extra GET)."""
+    fields = {f["name"]: f["value"] for f in body.get("custom_fields") or ()}
+    parent = body.get("parent_customer")
+    SfCustomerCache.objects.update_or_create(
+        sf_customer_id=sf_customer_id,
+        defaults={
+            "name": body.get("customer_name", ""),
+            "parent_customer_id": parent if isinstance(parent, int) else None,
+            "contacts": body.get("contacts") or [],
+            "locations": body.get("locations") or [],
+            "custom_fields": fields,
+            "fetched_at": timezone.now(),
+        },
+    )
+
+
+class CustomerHandler(WriteHandler):
+    """POST /customers for one planned customer; recovery looks it up by name and PW id."""
+
+    system = "sf"
+
+    def __init__(self, kind: str, entity_type: str) -> None:
+        self.kind = kind
+        self.entity_type = entity_type
+
+    def validate(self, ctx, body, context) -> str:
+        if not (body.get("customer_name") or "").strip():
+            return "customer name is empty"
+        if self.entity_type != "portfolio" and not is_remote_id(ctx, body.get("parent_customer")):
+            return "parent customer is not mapped"
+        if any(not (loc.get("street_1") or "").strip() for loc in body.get("locations") or ()):
+            return "a location has no street address"
+        return ""
+
+    def is_ours(self, ctx, row, customer) -> bool:
+        """Whether an SF customer is the one this row creates (its PW id in the custom fields)."""
+        portfolio_id, building_id = pw_ids_of_customer(customer.custom_fields or {}, ctx.flags)
+        if self.entity_type == "building":
+            return building_id == row.context.get("building_id")
+        return building_id is None and portfolio_id == row.context.get("portfolio_id")
+
+    def recover(self, ctx, row):
+        # Name filters are partial: every candidate is checked by its PW id.
+        for customer in ctx.sf.iter_customers(filters={"name": row.payload["customer_name"]}):
+            if self.is_ours(ctx, row, customer):
+                return {"id": int(customer.id), "name": customer.name}
+        return None
+
+    def send(self, ctx, row):
+        customer = ctx.sf.create_customer(row.payload)
+        return {"id": int(customer.id), "name": customer.name}
+
+    def apply(self, ctx, row, result) -> None:
+        save_mapping(
+            self.entity_type,
+            portfolio_id=row.context.get("portfolio_id"),
+            building_id=row.context.get("building_id"),
+            sf_customer_id=int(result["id"]),
+            method="custom_field" if result.get("recovered") else "created",
+            confidence=1.0,
+        )
+        upsert_cache_from_body(int(result["id"]), row.payload)
+
+
+def _cache_rows() -> list[dict]:
+    return list(
+        SfCustomerCache.objects.values(
+            "sf_customer_id", "name", "parent_customer_id", "custom_fields", "contacts", "locations"
+        )
+    )
+
+
+def _plan_one(
+    ctx,
+    *,
+    kind,
+    key,
+    entity_type,
+    entity,
+    portfolio_id,
+    building_id,
+    body,
+    cache,
+    hold_reason="",
+) -> None:
+    """Link, send to review, hold or plan one customer; the mapping row changes in the same transaction."""
+    mapping = {"portfolio_id": portfolio_id, "building_id": building_id}
+    with transaction.atomic():
+        if not hold_reason:
+            # R11/R33: a customer SF already has is linked (or sent to review), never created again.
+            match = match_customer(entity, cache, ctx.flags)
+            if match.decision in ("link", "review"):
+                ctx.count("linked" if match.decision == "link" else "review")
+                if not ctx.dry_run:
+                    save_mapping(
+                        entity_type,
+                        **mapping,
+                        sf_customer_id=match.sf_customer_id,
+                        method=match.mapping_method,
+                        confidence=min(1.0, match.score),
+                        status="mapped" if match.decision == "link" else "review",
+                    )
+                    settle_unneeded(key, f"matched SF customer ({match.reason}); not created")
+                return
+            if ctx.flags.safe_mode:
+                refused = CustomerHandler(kind, entity_type).validate(ctx, body, {})
+                hold_reason = f"safe mode: {refused}" if refused else ""
+        _, outcome = plan_write(
+            ctx, key, kind, body, context={"entity_type": entity_type, **mapping}, hold_reason=hold_reason
+        )
+        if outcome == "planned" and not ctx.dry_run:
+            save_mapping(
+                entity_type,
+                **mapping,
+                sf_customer_id=None,
+                method="",
+                confidence=0.0,
+                status="create",
+                only_if_unmapped=True,
+            )
+
+
+def _skip(entity_type: str) -> set[int]:
+    """PW ids whose mapping is mapped or waiting for review: nothing to plan for them."""
+    id_field = "pw_building_id" if entity_type == "building" else "pw_portfolio_id"
+    return set(
+        CustomerMapping.objects.filter(entity_type=entity_type, status__in=["mapped", "review"])
+        .exclude(status="mapped", sf_customer_id__isnull=True)
+        .values_list(id_field, flat=True)
+    )
+
+
+def _dry_run_ids(kind: str) -> dict[int, str]:
+    """PW id → MOCK id of customers a dry run planned: children plan against them."""
+    field = "building_id" if kind == BUILDING else "portfolio_id"
+    return {
+        row.context.get(field): row.result.get("id")
+        for row in OutboxItem.objects.filter(kind=kind, state=OutboxItem.State.DRY_RUN).exclude(result={})
+    }
+
+
+def plan_portfolios(ctx) -> None:
+    labels, cache, skip = customer_labels(ctx.flags), _cache_rows(), _skip("portfolio")
+    for p in DimPortfolio.objects.filter(is_current=True, active=True).order_by("portfolio_id").values():
+        if p["portfolio_id"] in skip:
+            continue
+        _plan_one(
+            ctx,
+            kind=PORTFOLIO,
+            key=f"customer:portfolio:{p['portfolio_id']}",
+            entity_type="portfolio",
+            entity={
+                "kind": "portfolio",
+                "pw_id": p["portfolio_id"],
+                "name": p["name"],
+                "emails": [p["owner_email"]] if p["owner_email"] else [],
+                "parent_sf_id": None,
+            },
+            portfolio_id=p["portfolio_id"],
+            building_id=None,
+            body=portfolio_customer_body(p, labels),
+            cache=cache,
+        )
+
+
+def plan_buildings(ctx) -> None:
+    labels, cache, skip = customer_labels(ctx.flags), _cache_rows(), _skip("building")
+    parents: dict = mapped_customers("portfolio")
+    inactive = set(
+        DimPortfolio.objects.filter(is_current=True, active=False).values_list("portfolio_id", flat=True)
+    )
+    if ctx.dry_run:
+        parents = {**_dry_run_ids(PORTFOLIO), **parents}
+    units = defaultdict(list)
+    for u in DimUnit.objects.filter(is_current=True, active=True).order_by("unit_id").values():
+        units[u["building_id"]].append(u)
+    lease_building = dict(
+        FactLease.objects.filter(is_current=True, active=True).values_list("lease_id", "building_id")
+    )
+    tenants = defaultdict(list)
+    for t in (
+        DimTenant.objects.filter(is_current=True, lease_id__in=list(lease_building))
+        .order_by("contact_id")
+        .values()
+    ):
+        tenants[lease_building[t["lease_id"]]].append(t)
+    for b in DimBuilding.objects.filter(is_current=True, active=True).order_by("building_id").values():
+        if b["building_id"] in skip:
+            continue
+        parent = parents.get(b["portfolio_id"])
+        hold = ""
+        if not parent:
+            why = "is inactive" if b["portfolio_id"] in inactive else "has no ServiceFusion customer yet"
+            hold = f"portfolio {b['portfolio_id']} {why}"
+        _plan_one(
+            ctx,
+            kind=BUILDING,
+            key=f"customer:building:{b['building_id']}",
+            entity_type="building",
+            entity={
+                "kind": "building",
+                "pw_id": b["building_id"],
+                "name": b["address"] or b["name"],
+                "address": b["address"],
+                "parent_sf_id": parent,
+            },
+            portfolio_id=b["portfolio_id"],
+            building_id=b["building_id"],
+            cache=cache,
+            hold_reason=hold,
+            body=building_customer_body(
+                b, parent, units[b["building_id"]], tenants[b["building_id"]], labels
+            ),
+        )
+
+
+def run(ctx) -> None:
+    if not ctx.flags.enable_service_fusion:
+        raise StepSkipped("ENABLE_SERVICE_FUSION is off: no ServiceFusion customers created")
+    plan_portfolios(ctx)
+    if not ctx.dry_run:
+        Sender(ctx, [CustomerHandler(PORTFOLIO, "portfolio")]).drain(count_as="created")
+    plan_buildings(ctx)
+    if not ctx.dry_run:
+        Sender(ctx, [CustomerHandler(BUILDING, "building")]).drain(count_as="created")
+
+
+__all__ = [
+    "CustomerHandler",
+    "customer_labels",
+    "plan_buildings",
+    "plan_portfolios",
+    "run",
+    "upsert_cache_from_body",
+]

@@ -1,0 +1,411 @@
+"""pushWorkOrdersToSF: an SF job for every open PW work order that has none (R20), planned in the outbox
+as ``job:WO-<id>`` and sent; the new job id goes to fact_work_orders and back to PW (R21).
+
+Before a job is planned, in the rules' order: the PW work order is re-read (PW_WO_VERIFY_STRICT), its
+building must be mapped (R12), its unit validated again (R24; held for correction in safe mode), and the
+dedup service consulted (R31, R32: duplicates are linked, near matches held for review). Held rows say why.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from sync.context import StepSkipped
+from sync.cursors import get_cursor
+from sync.dedup import TEMPORAL_SCORE, DedupDecision, DedupService, description_similarity
+from sync.job_writes import JobHandler, PwLinkHandler, link_key
+from sync.loading import chunks, text
+from sync.mappings import mapped_customers
+from sync.models import OutboxItem
+from sync.outbox import Sender, plan, plan_write, settle_found, settle_unneeded
+from sync.payloads import job_body
+from sync.status import is_open, normalise_status
+from sync.steps.push_customers import BUILDING
+from sync.units import building_facts, flag_unit_problem, held_work_order_ids, validate_unit
+from warehouse.models import (
+    DimBuilding,
+    DimTenant,
+    DimUnit,
+    DimVendor,
+    FactJob,
+    FactLease,
+    FactWorkOrder,
+    UnitMapping,
+)
+
+JOB = OutboxItem.Kind.JOB
+WO_FIELDS = (
+    "work_order_id",
+    "number",
+    "portfolio_id",
+    "building_id",
+    "unit_id",
+    "unit_ids",
+    "vendor_id",
+    "lease_id",
+    "status",
+    "priority",
+    "category",
+    "description",
+    "created_date",
+    "sf_job_id",
+    "unit_problem",
+)
+
+
+def job_key(work_order_id: int) -> str:
+    return f"job:WO-{work_order_id}"
+
+
+class JobPlanner:
+    """What a job needs from the warehouse, read once per step."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        flags = ctx.flags
+        self.labels = flags.custom_field_labels()
+        self.customers: dict = mapped_customers("building")
+        if ctx.dry_run:  # a dry run plans jobs under the customers it planned (MOCK ids)
+            mocks = {
+                r.context.get("building_id"): r.result.get("id")
+                for r in OutboxItem.objects.filter(kind=BUILDING, state=OutboxItem.State.DRY_RUN).exclude(
+                    result={}
+                )
+            }
+            self.customers = {**mocks, **self.customers}
+        self.buildings = {b["building_id"]: b for b in DimBuilding.objects.filter(is_current=True).values()}
+        self.building_units = building_facts()[1]
+        self.unit_rows = {u["unit_id"]: u for u in DimUnit.objects.filter(is_current=True).values()}
+        self.unit_maps = {m["pw_unit_id"]: m for m in UnitMapping.objects.values()}
+        leases = list(
+            FactLease.objects.filter(is_current=True).values(
+                "lease_id", "unit_id", "active", "primary_contact_id"
+            )
+        )
+        self.lease_primary = {r["lease_id"]: r["primary_contact_id"] for r in leases}
+        self.unit_lease = {
+            r["unit_id"]: r["primary_contact_id"] for r in leases if r["active"] and r["unit_id"]
+        }
+        self.tenants = {
+            t["contact_id"]: t
+            for t in DimTenant.objects.filter(is_current=True).values("contact_id", "first_name", "last_name")
+        }
+        categories = get_cursor("servicefusion", "job_categories").state.get("names", [])
+        self.categories = {c.strip().lower(): c for c in categories}
+        self.techs = self._map_vendors_to_techs()
+        self.dedup = DedupService(flags)
+        self.handler = JobHandler()
+        self.planned: dict = defaultdict(list)  # customer → work orders given a job in this step
+        self.today = timezone.localdate()
+
+    def _map_vendors_to_techs(self) -> dict[int, int]:
+        """PW vendor → SF tech by email (dim_vendor.sf_tech_id, a Type-1 column updated in place)."""
+        techs = {
+            t["email"]: t["id"]
+            for t in get_cursor("servicefusion", "techs").state.get("techs", [])
+            if t.get("email")
+        }
+        out = {}
+        for vendor_id, email, current in DimVendor.objects.filter(is_current=True).values_list(
+            "vendor_id", "email", "sf_tech_id"
+        ):
+            tech = techs.get((email or "").strip().lower())
+            if tech:
+                out[vendor_id] = tech
+            if tech != current:
+                DimVendor.objects.filter(is_current=True, vendor_id=vendor_id).update(sf_tech_id=tech)
+        return out
+
+    def note_planned(self, wo: dict, customer) -> None:
+        self.planned[customer].append(wo)
+
+    def planned_twin(self, wo: dict, customer) -> tuple[int, str] | None:
+        """A work order planned earlier in this step for the same customer and unit, created within the
+        dedup window, whose description is as similar as R31c asks (the dedup service's measure)."""
+        flags = self.ctx.flags
+        window = timedelta(days=flags.dedup_window_days)
+        for other in self.planned.get(customer, ()):
+            if wo.get("unit_id") and other.get("unit_id") and wo["unit_id"] != other["unit_id"]:
+                continue
+            mine, theirs = wo.get("created_date"), other.get("created_date")
+            if mine and theirs and abs(mine - theirs) > window:
+                continue
+            similarity = description_similarity(wo.get("description"), other.get("description"))
+            if similarity > flags.dedup_description_similarity:
+                return other["work_order_id"], f"description similarity {similarity:.2f}"
+        return None
+
+    def category(self, pw_category: str) -> str:
+        found = self.categories.get(text(pw_category).lower())
+        if found:
+            return found
+        default = text(self.ctx.flags.sf_default_category)
+        return self.categories.get(default.lower(), "") if default else ""
+
+    def contact(self, wo: dict) -> dict | None:
+        primary = self.lease_primary.get(wo.get("lease_id")) or self.unit_lease.get(wo.get("unit_id"))
+        return self.tenants.get(primary)
+
+    def location(self, wo: dict, building: dict) -> dict:
+        """R24 (4): the unit's location when the unit is known, else the building's primary location."""
+        unit = self.unit_rows.get(wo.get("unit_id")) if wo.get("unit_id") else None
+        if unit is None:
+            return {
+                "street_1": building.get("address") or building.get("name"),
+                "street_2": building.get("address2"),
+                "city": building.get("city"),
+                "state_prov": building.get("state"),
+                "postal_code": building.get("zip"),
+                "location_name": "Primary",
+            }
+        mapping = self.unit_maps.get(unit["unit_id"]) or {}
+        return {
+            "street_1": unit.get("address") or building.get("address"),
+            "street_2": unit.get("name"),
+            "city": unit.get("city") or building.get("city"),
+            "state_prov": unit.get("state") or building.get("state"),
+            "postal_code": unit.get("zip") or building.get("zip"),
+            "location_name": mapping.get("location_nickname") or unit.get("abbreviation") or unit.get("name"),
+        }
+
+    def body(self, wo: dict, customer_id, building: dict, units_named: list[str]) -> dict:
+        return job_body(
+            wo,
+            customer_id=customer_id,
+            location=self.location(wo, building),
+            contact=self.contact(wo),
+            tech_id=self.techs.get(wo.get("vendor_id")),
+            category=self.category(wo.get("category")),
+            labels=self.labels,
+            units_named=units_named,
+            today=self.today,
+        )
+
+
+def candidates(ctx) -> list[dict]:
+    """Current open work orders without an SF job whose job row is not settled (sent, dead, ignored)."""
+    settled = set(
+        OutboxItem.objects.filter(kind=JOB, state__in=OutboxItem.SETTLED).values_list("key", flat=True)
+    )
+    rows = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=True).order_by("work_order_id")
+    return [
+        r
+        for r in rows.values(*WO_FIELDS)
+        if is_open(r["status"], ctx.flags) and job_key(r["work_order_id"]) not in settled
+    ]
+
+
+def _settle_stale_rows(ctx, keys: set[str]) -> None:
+    """Job rows waiting for work orders that are no longer candidates (closed, linked, gone)."""
+    stale = OutboxItem.objects.filter(
+        kind=JOB, state__in=[OutboxItem.State.PLANNED, OutboxItem.State.FAILED, OutboxItem.State.HELD]
+    ).exclude(key__in=keys)
+    for key in stale.values_list("key", flat=True):
+        ctx.count(
+            "unplanned", settle_unneeded(key, "the work order no longer needs a job (closed or linked)")
+        )
+
+
+def reread(ctx, work_orders: list[dict]) -> dict[int, object]:
+    """Fresh PW copies of the work orders, 50 ids per call; a failed batch is skipped this run."""
+    fresh: dict[int, object] = {}
+    for part in chunks([w["work_order_id"] for w in work_orders], 50):
+        try:
+            for wo in ctx.pw.iter_work_orders(ids=part):
+                fresh[int(wo.id)] = wo
+            ctx.network_ok()
+        except Exception as exc:
+            if not ctx.is_network_failure(exc):
+                raise
+            ctx.error(
+                "pushWorkOrdersToSF.reread",
+                exc,
+                recovery="these work orders wait for the next run",
+                system="pw",
+                with_stack=False,
+            )
+            ctx.network_failed(exc)
+            for wo_id in part:
+                fresh[wo_id] = exc
+    return fresh
+
+
+def verify(ctx, wo: dict, fresh) -> tuple[dict | None, str]:
+    """PW_WO_VERIFY_STRICT (§9): the work order as to push, or None and why it is skipped."""
+    if isinstance(fresh, Exception):
+        return None, "could not re-read from PropertyWare"
+    if fresh is None:
+        return None, "no longer in PropertyWare"
+    if not is_open(fresh.status, ctx.flags):
+        return None, f"closed in PropertyWare ({fresh.status})"
+    fresh_units = sorted(int(u) for u in fresh.unit_ids or ())
+    mismatches = [
+        name
+        for name, ours, theirs in (
+            ("status", normalise_status(wo["status"]), normalise_status(fresh.status)),
+            ("building", wo["building_id"], int(fresh.building_id) if fresh.building_id else None),
+            ("unit", sorted(wo["unit_ids"] or []), fresh_units),
+        )
+        if ours != theirs
+    ]
+    if mismatches and ctx.flags.pw_wo_verify_strict:
+        return None, f"differs from PropertyWare in {', '.join(mismatches)} (strict verification)"
+    if mismatches:
+        ctx.count("verify_warnings")
+        wo = {
+            **wo,
+            "status": text(fresh.status),
+            "building_id": int(fresh.building_id) if fresh.building_id else None,
+            "unit_ids": fresh_units,
+            "description": fresh.description or wo["description"],
+        }
+    return {**wo, "pw_custom_fields": dict(fresh.custom_fields or {})}, ""
+
+
+def decide_unit(ctx, planner: JobPlanner, wo: dict, held: set[int]) -> tuple[dict, str, list[str]]:
+    """R22–R24 again before the push: (work order with its unit settled, hold reason or "", unit names to
+    list in the description). A unit problem waits for staff while SAFE_MODE is on; off, the job goes to
+    the building."""
+    named = []
+    if len(wo.get("unit_ids") or []) > 1:
+        named = [(planner.unit_rows.get(u) or {}).get("name") or str(u) for u in wo["unit_ids"]]
+    wo_id, building_id = wo["work_order_id"], wo["building_id"]
+    if wo_id in held and ctx.flags.safe_mode:
+        return (
+            wo,
+            f"unit problem: {wo.get('unit_problem') or 'see unit corrections'} (held for unit correction)",
+            named,
+        )
+    decision = validate_unit(
+        wo, planner.buildings.get(building_id), planner.building_units.get(building_id, set())
+    )
+    if not decision.cleared:
+        return {**wo, "unit_id": decision.unit_id}, "", named
+    if not ctx.dry_run:
+        flag_unit_problem(wo_id, decision, building_id=building_id, flags=ctx.flags, sync_run_id=ctx.run_id)
+    wo = {**wo, "unit_id": None}
+    if ctx.flags.safe_mode:
+        return wo, f"unit problem: {decision.problem} (held for unit correction)", named
+    return wo, "", named
+
+
+def run(ctx) -> None:
+    if not ctx.flags.enable_service_fusion:
+        raise StepSkipped("ENABLE_SERVICE_FUSION is off: no ServiceFusion jobs created")
+    planner = JobPlanner(ctx)
+    todo = candidates(ctx)
+    ctx.count("candidates", len(todo))
+    _settle_stale_rows(ctx, {job_key(w["work_order_id"]) for w in todo})
+    fresh = reread(ctx, todo)
+    held = held_work_order_ids()
+    for wo in todo:
+        try:
+            _plan_work_order(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
+        except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
+            ctx.error(
+                "pushWorkOrdersToSF.plan",
+                exc,
+                recovery="work order skipped this run",
+                record_key=job_key(wo["work_order_id"]),
+            )
+    if not ctx.dry_run:
+        Sender(ctx, [JobHandler(), PwLinkHandler()]).drain(count_as="sent")
+        ctx.count(
+            "created",
+            OutboxItem.objects.filter(
+                kind=JOB, run_id=ctx.run_id, state=OutboxItem.State.SENT, sent_at__isnull=False
+            ).count(),
+        )
+
+
+def _linked(ctx, key: str, wo_id: int, sf_job_id: int, pw_field: str, reason: str) -> None:
+    """A job SF already has: an interrupted create of ours is settled as sent (found), any other plan for
+    the work order as not needed; the job id is planned back to PW."""
+    if not settle_found(key, {"id": sf_job_id, "via": "dedup"}):
+        settle_unneeded(key, f"duplicate of SF job {sf_job_id}: {reason}")
+    number = (
+        FactJob.objects.filter(is_current=True, job_id=sf_job_id).values_list("number", flat=True).first()
+    )
+    plan(
+        link_key(wo_id),
+        OutboxItem.Kind.PW_JOB_LINK,
+        {"sf_job_id": sf_job_id, "sf_job_number": number or ""},
+        run_id=ctx.run_id,
+        dry_run=False,
+        context={"work_order_id": wo_id, "pw_field": pw_field},
+    )
+
+
+def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
+    wo_id, key = wo["work_order_id"], job_key(wo["work_order_id"])
+    wo, why = verify(ctx, wo, fresh)
+    if wo is None:
+        ctx.count("skipped")
+        ctx.error(
+            "pushWorkOrdersToSF.verify",
+            f"WO {wo_id}: {why}",
+            recovery="skipped this run",
+            record_key=key,
+            system="pw",
+            with_stack=False,
+        )
+        return
+    building = planner.buildings.get(wo["building_id"]) or {}
+    customer = planner.customers.get(wo["building_id"])
+    hold = "" if customer else f"building {wo['building_id']} has no ServiceFusion customer (unmapped)"
+    named: list[str] = []
+    if not hold:
+        wo, hold, named = decide_unit(ctx, planner, wo, held)
+    context = {
+        "work_order_id": wo_id,
+        "building_id": wo["building_id"],
+        "unit_id": wo.get("unit_id"),
+        "pw_field": ctx.flags.pw_sf_job_id_field
+        if ctx.flags.pw_sf_job_id_field in wo["pw_custom_fields"]
+        else "",
+    }
+    twin = None
+    with transaction.atomic():
+        if not hold:
+            # A dry run's MOCK customer has no jobs to compare with.
+            decision = planner.dedup.check(
+                {**wo, "sf_customer_id": customer if isinstance(customer, int) else None}
+            )
+            if not ctx.dry_run:
+                planner.dedup.record(decision, wo_id, ctx.run_id)
+            if decision.decision == "duplicate":
+                # dedup's record() back-fills the work order's sf_job_id (R31b); PW learns it too (R21).
+                ctx.count("linked")
+                if not ctx.dry_run and decision.sf_job_id:
+                    _linked(ctx, key, wo_id, int(decision.sf_job_id), context["pw_field"], decision.reason)
+                return
+            if decision.decision == "review":
+                hold = (
+                    f"possible duplicate of SF job {decision.sf_job_id} (score {decision.score:.2f}): "
+                    f"{decision.reason}"
+                )
+            elif twin := planner.planned_twin(wo, customer):
+                # Two work orders alike enough for R31c, both new: SF has neither job yet, so the dedup
+                # service cannot see the pair. The second waits; next run it meets the first one's job.
+                hold = f"possible duplicate of work order {twin[0]}, planned in this run ({twin[1]})"
+                if not ctx.dry_run:
+                    planner.dedup.record(
+                        DedupDecision("review", TEMPORAL_SCORE, "temporal", None, hold), wo_id, ctx.run_id
+                    )
+        body = planner.body(wo, customer, building, named) if customer else {"check_number": f"WO-{wo_id}"}
+        if not hold and ctx.flags.safe_mode:
+            refused = planner.handler.validate(ctx, body, context)
+            hold = f"safe mode: {refused}" if refused else ""
+        if not hold:
+            planner.note_planned(wo, customer)
+        row, outcome = plan_write(ctx, key, JOB, body, context=context, hold_reason=hold)
+        if twin and outcome == "held" and not ctx.dry_run:
+            # Staff decide (retry: not a duplicate; ignore: it is); planning does not reopen it.
+            OutboxItem.objects.filter(pk=row.pk).update(review=True)
+
+
+__all__ = ["JobPlanner", "candidates", "job_key", "run", "verify"]

@@ -1,0 +1,87 @@
+"""syncUnitsToSF: match PW units to the locations of their building's SF customer (R13–R15) and record
+the result in unit_mappings. No SF calls: API v1 cannot add a location to an existing customer, so an
+unmatched unit stays unmatched and its jobs carry the unit's address instead.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import transaction
+
+from sync.customer_match import normalise_address
+from sync.mappings import mapped_customers
+from warehouse.models import DimBuilding, DimUnit, SfCustomerCache, UnitMapping
+
+FIELDS = ("pw_building_id", "sf_customer_id", "location_nickname", "location_address", "status")
+
+
+def _norm(value) -> str:
+    return normalise_address(str(value or ""))
+
+
+def match_location(unit: dict, building: dict, locations: list[dict], *, single_family: bool) -> dict | None:
+    """The SF location standing for ``unit``: the primary one for a single-family building (R13), else
+    the one whose nickname is the unit's abbreviation (or name) and whose street, when given, agrees."""
+    if single_family:
+        return next((loc for loc in locations if loc.get("is_primary")), locations[0] if locations else None)
+    nicknames = {_norm(unit.get("abbreviation")), _norm(unit.get("name"))} - {""}
+    street = _norm(unit.get("address") or building.get("address"))
+    for loc in locations:
+        if _norm(loc.get("nickname")) in nicknames or (
+            _norm(loc.get("street_2")) and _norm(loc.get("street_2")) == _norm(unit.get("name"))
+        ):
+            if not street or not _norm(loc.get("street_1")) or _norm(loc.get("street_1")) == street:
+                return loc
+    return None
+
+
+def run(ctx) -> None:
+    customers = mapped_customers("building")
+    buildings = {b["building_id"]: b for b in DimBuilding.objects.filter(is_current=True).values()}
+    units_by_building = defaultdict(list)
+    for u in DimUnit.objects.filter(is_current=True, active=True).values():
+        units_by_building[u["building_id"]].append(u)
+    locations = dict(
+        SfCustomerCache.objects.filter(sf_customer_id__in=list(customers.values())).values_list(
+            "sf_customer_id", "locations"
+        )
+    )
+    wanted: dict[int, dict] = {}
+    for building_id, units in units_by_building.items():
+        building = buildings.get(building_id)
+        sf_id = customers.get(building_id)
+        if building is None:
+            continue
+        single = not building.get("multi_unit") and len(units) <= 1
+        for unit in units:
+            loc = (
+                match_location(unit, building, list(locations.get(sf_id) or []), single_family=single)
+                if sf_id
+                else None
+            )
+            wanted[unit["unit_id"]] = {
+                "pw_building_id": building_id,
+                "sf_customer_id": sf_id,
+                "location_nickname": (loc or {}).get("nickname", "") or "",
+                "location_address": " ".join(
+                    x for x in ((loc or {}).get("street_1"), (loc or {}).get("street_2")) if x
+                ),
+                "status": "mapped" if loc else "unmatched",
+            }
+    existing = {m.pw_unit_id: m for m in UnitMapping.objects.filter(pw_unit_id__in=list(wanted))}
+    new, changed = [], []
+    for unit_id, values in wanted.items():
+        row = existing.get(unit_id)
+        if row is None:
+            new.append(UnitMapping(pw_unit_id=unit_id, **values))
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            changed.append(row)
+    with transaction.atomic():
+        UnitMapping.objects.bulk_create(new, batch_size=500)
+        UnitMapping.objects.bulk_update(changed, FIELDS, batch_size=500)
+    ctx.count("units_mapped", sum(1 for v in wanted.values() if v["status"] == "mapped"))
+    ctx.count("units_unmatched", sum(1 for v in wanted.values() if v["status"] != "mapped"))
+    ctx.count("unit_mappings_written", len(new) + len(changed))

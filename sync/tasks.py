@@ -1,0 +1,110 @@
+"""django-q2 entry points (thin: the work is ``sync.runner.run_sync``) and the sync schedule (R6, R7).
+
+The schedule runs every 30 minutes, 12:00-23:59 UTC, Monday-Friday. It is switched off without a deploy
+by the flag SYNC_SCHEDULE_ENABLED (audited) or by setting the schedule's repeats to 0 in the admin;
+``ensure_schedule()`` keeps either choice. Missed slots are not replayed (Q_CLUSTER catch_up is off).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from croniter import croniter
+from django.db import transaction
+from django.utils import timezone
+
+from sync.flags import read_flags
+
+__all__ = [
+    "SCHEDULE_CRON",
+    "SCHEDULE_FUNC",
+    "SCHEDULE_NAME",
+    "enqueue_sync",
+    "ensure_schedule",
+    "run_pipeline",
+    "run_scheduled_sync",
+    "run_step",
+]
+
+SCHEDULE_NAME = "greenlight-sync"
+#: Standard cron, Monday=1 (R6). Not AWS's 2-6 nor node-cron's six fields.
+SCHEDULE_CRON = "*/30 12-23 * * 1-5"
+SCHEDULE_FUNC = "sync.tasks.run_scheduled_sync"
+_CRON_TYPE = "C"  # Schedule.CRON; spelled out so the data migration's historical model can use it
+
+
+def _user(user_id: int | None):
+    if user_id is None:
+        return None
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=user_id).first()
+
+
+def run_pipeline(*, steps: list[str] | None = None, dry_run: bool | None = None, full: bool = False,
+                 trigger: str = "task", user_id: int | None = None) -> int:
+    """Run the sync (all steps, or ``steps``); returns the run id.
+
+    The runner takes the sync lock itself and records a "refused" run while another holds it (R4).
+    """
+    from sync.runner import run_sync  # imported late: this module loads without the engine
+
+    run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id))
+    return run.pk
+
+
+def run_step(step: str, *, dry_run: bool | None = None, full: bool = False, trigger: str = "task",
+             user_id: int | None = None) -> int:
+    """Run one step by its name (e.g. ``getPWWorkOrders``)."""
+    return run_pipeline(steps=[step], dry_run=dry_run, full=full, trigger=trigger, user_id=user_id)
+
+
+def run_scheduled_sync() -> str:
+    """What the schedule calls: a full pipeline unless the schedule is switched off.
+
+    A slot that finds another run going is refused (recorded as such by the runner), never queued up.
+    """
+    if not read_flags().sync_schedule_enabled:
+        return "skipped: SYNC_SCHEDULE_ENABLED is off"
+    from sync.models import SyncRun
+
+    run = SyncRun.objects.get(pk=run_pipeline(trigger="schedule"))
+    return f"run {run.pk}: {run.status}"
+
+
+def enqueue_sync(*, steps: list[str] | None = None, dry_run: bool | None = None, full: bool = False,
+                 user=None, trigger: str = "manual") -> str:
+    """Queue a run for the workers (admin action, HTTP trigger); returns the django-q2 task id."""
+    from django_q.tasks import async_task
+
+    label = "sync " + (",".join(steps) if steps else "all steps")
+    return async_task(
+        "sync.tasks.run_pipeline", steps=steps, dry_run=dry_run, full=full, trigger=trigger,
+        user_id=getattr(user, "pk", None), task_name=label, group=SCHEDULE_NAME,
+    )
+
+
+def next_slot(after: datetime | None = None) -> datetime:
+    """The next scheduled start after ``after`` (default now), in UTC."""
+    return croniter(SCHEDULE_CRON, after or timezone.now()).get_next(datetime)
+
+
+def ensure_schedule(schedule_model=None):
+    """Create or repair the one sync schedule, by name; safe to call on every deploy.
+
+    Extra rows with the same name (left by code that used ``create``) are removed; a schedule staff
+    paused (repeats 0) stays paused. ``schedule_model`` lets the data migration pass its historical model.
+    """
+    if schedule_model is None:
+        from django_q.models import Schedule as schedule_model
+    with transaction.atomic():
+        rows = list(schedule_model.objects.select_for_update().filter(name=SCHEDULE_NAME).order_by("pk"))
+        for extra in rows[1:]:
+            extra.delete()
+        current = rows[0] if rows else None
+        defaults = {"func": SCHEDULE_FUNC, "schedule_type": _CRON_TYPE, "cron": SCHEDULE_CRON}
+        if current is None or current.cron != SCHEDULE_CRON or current.schedule_type != _CRON_TYPE:
+            defaults["next_run"] = next_slot()
+        schedule, _ = schedule_model.objects.update_or_create(
+            name=SCHEDULE_NAME, defaults=defaults, create_defaults={**defaults, "repeats": -1},
+        )
+    return schedule

@@ -1,0 +1,232 @@
+"""Job deduplication (R31-R32, R34): each rule in order, thresholds from the flags, every decision in
+duplicate_detection_log, back-fills of exact matches, and the staff review queue for near matches."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sync.dedup import (
+    DedupService,
+    description_similarity,
+    is_duplicate_error,
+    record,
+    resolve_candidate,
+)
+from sync.errors import RemoteValidationError
+from sync.flags import read_flags, set_flag
+from sync.models import DuplicateCandidate, DuplicateDetectionLog
+from sync.signals import work_order_released
+from tests.warehouse_rows import job, map_building, versions, work_order
+from warehouse.models import FactWorkOrder
+
+LEAK = "Leaking kitchen faucet in unit 4, water under the sink"
+LEAK_AGAIN = "URGENT: leaking kitchen faucet in unit 4 - water under sink"
+
+
+def test_description_similarity_is_a_token_jaccard_after_normalisation():
+    assert description_similarity("Leaking faucet!", "leaking   FAUCET") == 1.0
+    assert description_similarity("URGENT: no heat", "No heat") == 1.0
+    assert description_similarity(LEAK, LEAK_AGAIN) == pytest.approx(9 / 10)
+    assert description_similarity("", "anything") == 0.0
+
+
+def test_errors_mentioning_duplicate_go_to_the_dedup_handler():
+    assert is_duplicate_error(RemoteValidationError("Duplicate check number", system="servicefusion"))
+    assert not is_duplicate_error(RuntimeError("timeout"))
+
+
+pytestmark_db = pytest.mark.django_db
+
+
+def _wo(work_order_id=42, **fields):
+    fields.setdefault("description", LEAK)
+    fields.setdefault("created_date", timezone.now())
+    fields.setdefault("number", 1042)
+    row = work_order(work_order_id, building_id=10, **fields)
+    return FactWorkOrder.objects.current().filter(pk=row.pk).values().get()
+
+
+@pytestmark_db
+def test_a_work_order_with_a_job_id_is_a_duplicate():
+    decision = DedupService(read_flags()).check(_wo(sf_job_id=9001))
+    assert (decision.decision, decision.rule, decision.score, decision.sf_job_id) == (
+        "duplicate", "mapping", 1.0, 9001)
+
+
+@pytestmark_db
+def test_a_job_carrying_the_work_order_id_is_a_duplicate_and_back_fills():
+    wo = _wo()
+    job(9002, work_order_id=42, description="other words entirely")
+    decision = DedupService(read_flags()).check(wo)
+    assert (decision.decision, decision.rule, decision.sf_job_id, decision.backfill) == (
+        "duplicate", "mapping", 9002, True)
+    log = record(decision, 42, sync_run_id=3)
+    assert (log.rule, log.score, log.decision) == ("mapping", 1.0, "duplicate")
+    assert (log.sf_job_id, log.sync_run_id) == (9002, 3)
+    old, new = versions(42)
+    assert (old.sf_job_id, new.sf_job_id, new.is_current) == (None, 9002, True)
+    assert new.change_reason.startswith("dedup mapping: SF job 9002 carries PW work order id 42")
+    # Once linked, rule (a) answers from the work order itself.
+    again = DedupService(read_flags()).check({"work_order_id": 42})
+    assert again.reason == "work order already has SF job 9002"
+
+
+@pytest.mark.parametrize("fields,matched", [
+    ({"check_number": "WO-42"}, "WO-42"),
+    ({"check_number": "1042"}, "1042"),  # the PW work order number
+    ({"po_number": "WO-42"}, "WO-42"),
+])
+@pytestmark_db
+def test_a_job_with_the_check_number_is_a_duplicate(fields, matched):
+    wo = _wo()
+    job(9003, customer_id=777, description="unrelated", **fields)
+    job(9004, check_number="WO-420")  # exact compare: WO-420 is another work order
+    decision = DedupService(read_flags()).check(wo)
+    assert (decision.decision, decision.rule, decision.score, decision.sf_job_id) == (
+        "duplicate", "check_number", 1.0, 9003)
+    assert matched in decision.reason
+    record(decision, 42)
+    assert FactWorkOrder.objects.current().get(work_order_id=42).sf_job_id == 9003
+
+
+@pytestmark_db
+def test_a_similar_job_for_the_same_customer_in_the_window_goes_to_review():
+    map_building(10, 500)
+    wo = _wo()
+    job(9005, customer_id=500, days_ago=3, description=LEAK_AGAIN)
+    decision = DedupService(read_flags()).check(wo)
+    assert (decision.decision, decision.rule, decision.score, decision.sf_job_id) == (
+        "review", "temporal", 0.9, 9005)
+    assert "similarity 0.90 > 0.8" in decision.reason
+    log = record(decision, 42, sync_run_id=4)
+    assert (log.decision, log.rule) == ("review", "temporal")
+    candidate = DuplicateCandidate.objects.get()
+    assert (candidate.work_order_id, candidate.sf_job_id, candidate.state, candidate.score) == (
+        42, 9005, "pending", 0.9)
+    assert FactWorkOrder.objects.current().get(work_order_id=42).sf_job_id is None  # nothing linked
+    # Asked again, still one candidate.
+    record(DedupService(read_flags()).check(wo), 42)
+    assert DuplicateCandidate.objects.count() == 1
+
+
+@pytest.mark.parametrize("job_fields", [
+    {"customer_id": 500, "days_ago": 10, "description": LEAK_AGAIN},  # outside the 7-day window
+    {"customer_id": 501, "days_ago": 1, "description": LEAK_AGAIN},  # another customer
+    {"customer_id": 500, "days_ago": 1, "description": "Replace smoke detector batteries"},
+])
+@pytestmark_db
+def test_jobs_that_differ_do_not_match(job_fields):
+    map_building(10, 500)
+    wo = _wo()
+    job(9006, **job_fields)
+    decision = DedupService(read_flags()).check(wo)
+    assert (decision.decision, decision.sf_job_id, decision.score) == ("create", None, 0.0)
+    log = record(decision, 42)
+    assert (log.decision, log.rule) == ("create", "none") and "within 7 days" in log.reason
+    assert not DuplicateCandidate.objects.exists()
+
+
+@pytestmark_db
+def test_the_customer_can_be_given_and_an_unmapped_building_creates():
+    wo = _wo()
+    job(9007, customer_id=500, days_ago=1, description=LEAK)
+    assert DedupService(read_flags()).check(wo).reason == "no SF customer known for the building"
+    assert DedupService(read_flags()).check({**wo, "sf_customer_id": 500}).decision == "review"
+
+
+@pytestmark_db
+def test_thresholds_and_window_come_from_the_flags():
+    map_building(10, 500)
+    wo = _wo()
+    job(9008, customer_id=500, days_ago=10, description=LEAK_AGAIN)
+    assert DedupService(read_flags()).check(wo).decision == "create"
+    set_flag("DEDUP_WINDOW_DAYS", "14", reason="test")
+    assert DedupService(read_flags()).check(wo).decision == "review"
+    set_flag("DEDUP_CONFIDENCE", "0.9", reason="test")
+    decision = DedupService(read_flags()).check(wo)
+    assert (decision.decision, decision.backfill) == ("duplicate", False)  # skipped, not linked
+    set_flag("DEDUP_CONFIDENCE", "0.99", reason="test")
+    set_flag("DEDUP_REVIEW_THRESHOLD", "0.95", reason="test")
+    assert DedupService(read_flags()).check(wo).decision == "create"
+    set_flag("DEDUP_REVIEW_THRESHOLD", "0.8", reason="test")
+    set_flag("DEDUP_DESCRIPTION_SIMILARITY", "0.9", reason="test")  # 0.90 must be exceeded
+    assert DedupService(read_flags()).check(wo).decision == "create"
+
+
+@pytestmark_db
+def test_a_job_of_another_work_order_at_another_unit_is_not_a_duplicate():
+    map_building(10, 500)
+    work_order(41, building_id=10, unit_id=3)
+    wo = _wo(unit_id=4)
+    job(9009, customer_id=500, days_ago=1, description=LEAK, work_order_id=41)
+    assert DedupService(read_flags()).check(wo).decision == "create"
+    work_order(43, building_id=10, unit_id=4)
+    job(9010, customer_id=500, days_ago=1, description=LEAK, work_order_id=43)
+    assert DedupService(read_flags()).check(wo).sf_job_id == 9010
+
+
+@pytestmark_db
+def test_staff_push_a_candidate_and_it_is_created(django_user_model, django_capture_on_commit_callbacks):
+    staff = django_user_model.objects.create_user("ops")
+    map_building(10, 500)
+    wo = _wo()
+    job(9011, customer_id=500, days_ago=2, description=LEAK_AGAIN)
+    record(DedupService(read_flags()).check(wo), 42)
+    candidate = DuplicateCandidate.objects.get()
+    released = []
+    work_order_released.connect(lambda **kw: released.append(kw), weak=False, dispatch_uid="t-dedup")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            resolve_candidate(candidate, "push", staff, note="different faucet")
+    finally:
+        work_order_released.disconnect(dispatch_uid="t-dedup")
+    candidate.refresh_from_db()
+    assert (candidate.state, candidate.decided_by, candidate.note) == ("pushed", staff, "different faucet")
+    assert candidate.decided_at is not None
+    assert [(r["work_order_id"], r["source"]) for r in released] == [(42, "duplicate_review")]
+    staff_log = DuplicateDetectionLog.objects.filter(rule="review").get()
+    assert (staff_log.decision, staff_log.reason) == ("create", "staff (ops) pushed: different faucet")
+    assert DedupService(read_flags()).check(wo).decision == "create"
+
+
+@pytestmark_db
+def test_staff_link_a_candidate_and_the_work_order_takes_the_job(django_user_model):
+    staff = django_user_model.objects.create_user("ops")
+    map_building(10, 500)
+    wo = _wo()
+    job(9012, customer_id=500, days_ago=2, description=LEAK_AGAIN)
+    record(DedupService(read_flags()).check(wo), 42)
+    resolve_candidate(DuplicateCandidate.objects.get(), "link", staff)
+    assert DuplicateCandidate.objects.get().state == "linked"
+    current = FactWorkOrder.objects.current().get(work_order_id=42)
+    assert current.sf_job_id == 9012 and current.change_reason == "staff (ops) linked"
+    decision = DedupService(read_flags()).check({"work_order_id": 42})
+    assert (decision.decision, decision.rule) == ("duplicate", "mapping")
+    with pytest.raises(ValueError, match="link' or 'push"):
+        resolve_candidate(DuplicateCandidate.objects.get(), "ignore", staff)
+
+
+@pytestmark_db
+def test_a_pending_review_keeps_the_work_order_back():
+    map_building(10, 500)
+    wo = _wo()
+    job(9013, customer_id=500, days_ago=2, description=LEAK_AGAIN)
+    record(DedupService(read_flags()).check(wo), 42)
+    # The job's description is edited in SF; the pair still waits for staff.
+    job(9013, customer_id=500, days_ago=2, description="Completely different now")
+    decision = DedupService(read_flags()).check(wo)
+    assert (decision.decision, decision.rule, decision.sf_job_id) == ("review", "review", 9013)
+    record(decision, 42)
+    assert DuplicateCandidate.objects.count() == 1
+
+
+@pytestmark_db
+def test_jobs_are_read_once_per_service_until_refreshed():
+    map_building(10, 500)
+    wo = _wo()
+    service = DedupService(read_flags())
+    assert service.check(wo).decision == "create"
+    job(9014, check_number="WO-42", created_at=timezone.now() - timedelta(hours=1))
+    assert service.check(wo).decision == "create"
+    service.refresh()
+    assert service.check(wo).decision == "duplicate"

@@ -1,0 +1,373 @@
+"""Canonical rows for the SCD2 merge: reading input records into field values, natural keys, row hashes.
+
+Every value is converted to what the database will hand back, so a hash or Type-1 comparison made now
+agrees with one made after a round trip (e.g. money is rounded to the column's decimal places).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+from operator import itemgetter
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from .models.base import SCD2Model
+
+#: Columns the merge owns; a record may not set them.
+META_FIELDS = (
+    "valid_from", "valid_to", "is_current", "row_hash", "values_hash", "change_reason", "sync_run_id",
+    "is_deleted",
+)
+
+
+class MergeError(ValueError):
+    """Bad input to a merge: an unknown field, an unreadable value, a missing natural key, a bad time."""
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """How one versioned model's rows are laid out: natural key, then Type-2, then Type-1 fields."""
+
+    model: type[SCD2Model]
+    fields: tuple[models.Field, ...]  # natural key + Type 2 + Type 1, in that order
+    n_key: int
+    n_type2: int
+    index: dict[str, int]  # field name and attname → position
+    defaults: tuple
+    exact_types: tuple  # a value of exactly this type needs no conversion
+    converters: tuple
+    json_positions: tuple[int, ...]
+    hash_prefix: str
+
+    @property
+    def type1_positions(self) -> range:
+        return range(self.n_key + self.n_type2, len(self.fields))
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+
+def _convert_integer(field):
+    def convert(value):
+        if isinstance(value, models.Model):
+            return value.pk
+        if isinstance(value, bool):
+            raise ValueError("a boolean is not an id")
+        return field.to_python(value)
+
+    return convert
+
+
+def _convert_text(field):
+    def convert(value):
+        return value if isinstance(value, str) else str(value)
+
+    return convert
+
+
+def _convert_datetime(field):
+    def convert(value):
+        if value.__class__ is dt.datetime and value.tzinfo is not None:
+            return value
+        if isinstance(value, str):
+            value = field.to_python(value)
+        if isinstance(value, dt.datetime):
+            if timezone.is_naive(value):
+                # Naive times are read in the project's time zone, as Django does when saving them.
+                value = timezone.make_aware(value, timezone.get_default_timezone())
+            return value
+        if isinstance(value, dt.date):
+            return timezone.make_aware(dt.datetime.combine(value, dt.time()), timezone.get_default_timezone())
+        raise ValueError("not a date/time")
+
+    return convert
+
+
+def _convert_date(field):
+    def convert(value):
+        if isinstance(value, dt.datetime):
+            if timezone.is_aware(value):
+                value = timezone.localtime(value, timezone.get_default_timezone())
+            return value.date()
+        return field.to_python(value)
+
+    return convert
+
+
+def _convert_decimal(field):
+    quantum = Decimal(1).scaleb(-field.decimal_places)
+
+    def convert(value):
+        if isinstance(value, float):
+            value = repr(value)  # the float's shortest repr, not its binary expansion
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+            # Rounded as PostgreSQL rounds numeric(p, s), so the stored value equals this one.
+            return number.quantize(quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation as exc:
+            raise ValueError("not a number") from exc
+
+    return convert
+
+
+_JSON_SCALARS = frozenset({int, str, bool, float, type(None)})
+
+
+def _convert_json(field):
+    def convert(value):
+        if value.__class__ in (list, tuple) and set(map(type, value)) <= _JSON_SCALARS:
+            return list(value)
+        # A round trip turns tuples into lists and rejects what JSON cannot hold.
+        return json.loads(json.dumps(value, cls=field.encoder))
+
+    return convert
+
+
+def _converter(field):
+    """(exact type that passes unchanged, converter for everything else) for one field."""
+    if isinstance(field, models.ForeignKey):
+        return int, _convert_integer(field)
+    if isinstance(field, models.BooleanField):
+        return bool, field.to_python
+    if isinstance(field, models.IntegerField):
+        return int, _convert_integer(field)
+    if isinstance(field, models.CharField | models.TextField):
+        return str, _convert_text(field)
+    if isinstance(field, models.DateTimeField):
+        return None, _convert_datetime(field)  # aware-ness must be checked every time
+    if isinstance(field, models.DateField):
+        return dt.date, _convert_date(field)
+    if isinstance(field, models.DecimalField):
+        return None, _convert_decimal(field)
+    if isinstance(field, models.FloatField):
+        return float, field.to_python
+    if isinstance(field, models.JSONField):
+        return None, _convert_json(field)
+    return None, field.to_python
+
+
+@cache
+def spec_for(model: type[SCD2Model]) -> RowSpec:
+    if not (isinstance(model, type) and issubclass(model, SCD2Model)) or model._meta.abstract:
+        raise MergeError(f"{model!r} is not a versioned (SCD2) warehouse model")
+    names = (*model.SCD_NATURAL_KEY, *model.SCD_TYPE2_FIELDS, *model.SCD_TYPE1_FIELDS)
+    if len(model.SCD_NATURAL_KEY) != 2 or len(set(names)) != len(names):
+        raise MergeError(f"{model._meta.label}: SCD field lists must be disjoint with a 2-part natural key")
+    fields = tuple(model._meta.get_field(name) for name in names)
+    if not isinstance(fields[1], models.IntegerField):
+        raise MergeError(f"{model._meta.label}: the source id of the natural key must be an integer field")
+    index: dict[str, int] = {}
+    for position, field in enumerate(fields):
+        index[field.name] = position
+        index[field.attname] = position
+    exact, converters = zip(*(_converter(f) for f in fields), strict=True)
+    return RowSpec(
+        model=model,
+        fields=fields,
+        n_key=2,
+        n_type2=len(model.SCD_TYPE2_FIELDS),
+        index=index,
+        defaults=tuple(None if f.null and not f.has_default() else f.get_default() for f in fields),
+        exact_types=exact,
+        converters=converters,
+        json_positions=tuple(i for i, f in enumerate(fields) if isinstance(f, models.JSONField)),
+        hash_prefix=model._meta.label + "|" + "|".join(model.SCD_TYPE2_FIELDS) + "|",
+    )
+
+
+def _canonical(value):
+    """JSON stand-ins for the types json.dumps does not know; stable across runs and platforms."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+_dumps = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_canonical
+).encode
+
+
+def row_hash(spec: RowSpec, row: list) -> str:
+    """sha256 over the canonical JSON of the row's Type-2 values (field names folded into the prefix)."""
+    payload = spec.hash_prefix + _dumps(row[spec.n_key: spec.n_key + spec.n_type2])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def fingerprint(shape_prefix: str, values: tuple) -> str:
+    """sha256 of a record as given: its keys (in the prefix) and the repr of its values.
+
+    Only ever compared for equality with the fingerprint stored by an earlier merge, as a shortcut: equal
+    keys and equal reprs mean equal converted values, so the record cannot change anything and is skipped
+    without being converted. A spurious difference (say "7" then 7, or the same instant in another time
+    zone) only costs converting and comparing that record.
+    """
+    return hashlib.sha256((shape_prefix + repr(values)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Records with these keys, in this order: where each value goes, and where the natural key is."""
+
+    keys: tuple[str, ...]
+    positions: tuple[int, ...]  # the field position of each key
+    source_at: int | None  # index of source_system among the values (None: the field's default)
+    id_at: int
+    prefix: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to turn the values of one shape with one set of value types into a row of field values."""
+
+    convert: tuple[int, ...]  # positions whose value needs converting
+    # Picks each field's value out of (*record values, *defaults): the record's where it names the field
+    # (the last key naming it wins), else the default; None for a field that is not nullable → default.
+    gather: Callable[[tuple], tuple]
+
+
+def _shape(spec: RowSpec, keys: tuple) -> _Shape:
+    unknown = [key for key in keys if key not in spec.index]
+    if unknown:
+        raise MergeError(_unknown_field(spec, unknown[0]))
+    positions = tuple(spec.index[key] for key in keys)
+    where = {position: offset for offset, position in enumerate(positions)}  # the last one wins
+    if 1 not in where:
+        raise MergeError(f"{spec.label}: records without {spec.fields[1].name}")
+    return _Shape(keys, positions, where.get(0), where[1], "|".join(keys) + "|")
+
+
+def _plan(spec: RowSpec, shape: _Shape, types: tuple) -> _Plan:
+    width = len(shape.keys)
+    sources = [width + position for position in range(len(spec.fields))]
+    convert = set()
+    for offset, (position, value_type) in enumerate(zip(shape.positions, types, strict=True)):
+        field = spec.fields[position]
+        if value_type is type(None) and not field.null:
+            if not field.has_default():
+                raise MergeError(f"{spec.label}.{field.name}: may not be empty")
+            sources[position] = width + position
+            convert.discard(position)
+            continue
+        sources[position] = offset
+        if value_type is type(None) or value_type is spec.exact_types[position]:
+            convert.discard(position)
+        else:
+            convert.add(position)
+    return _Plan(tuple(sorted(convert)), itemgetter(*sources))
+
+
+@dataclass
+class Batch:
+    """A merge batch: the last record given for each natural key, its fingerprint, and (on demand) its row
+    of converted field values and Type-2 hash, which only records that may change ever need."""
+
+    spec: RowSpec
+    records: dict[tuple, tuple[_Shape, tuple]]  # natural key → (shape, values as given)
+    fingerprints: dict[tuple, str]
+    present_type1: tuple[int, ...]  # Type-1 positions some record named; the others are left alone
+    _rows: dict[tuple, list] = dataclasses.field(default_factory=dict)
+    _row_hashes: dict[tuple, str] = dataclasses.field(default_factory=dict)
+    _plans: dict[tuple, _Plan] = dataclasses.field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __contains__(self, key) -> bool:
+        return key in self.records
+
+    def keys(self):
+        return self.records.keys()
+
+    def row(self, key: tuple) -> list:
+        """The record's converted field values: natural key, Type 2, Type 1 (defaults where not named)."""
+        found = self._rows.get(key)
+        if found is None:
+            found = self._rows[key] = self._convert(*self.records[key])
+        return found
+
+    def row_hash(self, key: tuple) -> str:
+        """The Type-2 hash, computed only for rows that turn out to need it."""
+        found = self._row_hashes.get(key)
+        if found is None:
+            found = self._row_hashes[key] = row_hash(self.spec, self.row(key))
+        return found
+
+    def _convert(self, shape: _Shape, values: tuple) -> list:
+        spec = self.spec
+        types = tuple(map(type, values))
+        plan = self._plans.get((shape.keys, types))
+        if plan is None:
+            plan = self._plans[(shape.keys, types)] = _plan(spec, shape, types)
+        row = list(plan.gather(values + spec.defaults))
+        for position in plan.convert:
+            try:
+                row[position] = spec.converters[position](row[position])
+            except (TypeError, ValueError, ValidationError) as exc:
+                raise MergeError(
+                    f"{spec.label}.{spec.fields[position].name}: cannot read {row[position]!r} ({exc})"
+                ) from exc
+        return row
+
+
+def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
+    """Read the records' natural keys and fingerprints; rows are converted later, and only where needed."""
+    source_default = spec.defaults[0]
+    convert_source, convert_id = spec.converters[0], spec.converters[1]
+    source_type, id_type = spec.exact_types[0], spec.exact_types[1]
+    latest: dict[tuple, tuple[_Shape, tuple]] = {}
+    fingerprints: dict[tuple, str] = {}
+    shapes: dict[tuple, _Shape] = {}
+    shape = None
+    for record in records:
+        if not isinstance(record, Mapping):
+            raise MergeError(f"{spec.label}: records must be mappings, got {type(record).__name__}")
+        keys = tuple(record)
+        if shape is None or keys != shape.keys:
+            shape = shapes.get(keys)
+            if shape is None:
+                shape = shapes[keys] = _shape(spec, keys)
+        values = tuple(record.values())
+        source = source_default if shape.source_at is None else values[shape.source_at]
+        source_id = values[shape.id_at]
+        try:
+            if source.__class__ is not source_type:
+                source = convert_source(source) if source is not None else source_default
+            if source_id.__class__ is not id_type:
+                source_id = convert_id(source_id) if source_id is not None else None
+        except (TypeError, ValueError, ValidationError) as exc:
+            raise MergeError(
+                f"{spec.label}: cannot read the natural key of {dict(record)!r} ({exc})"
+            ) from exc
+        if source_id is None:
+            raise MergeError(f"{spec.label}: record without {spec.fields[1].name}: {dict(record)!r}")
+        key = (source, source_id)
+        latest[key] = (shape, values)
+        fingerprints[key] = fingerprint(shape.prefix, values)
+    named = {position for shape in shapes.values() for position in shape.positions}
+    return Batch(
+        spec=spec,
+        records=latest,
+        fingerprints=fingerprints,
+        present_type1=tuple(p for p in spec.type1_positions if p in named),
+    )
+
+
+def _unknown_field(spec: RowSpec, key) -> str:
+    if key in META_FIELDS:
+        return f"{spec.label}: {key} is set by the merge, not by the records"
+    if key == spec.model._meta.pk.name:
+        return f"{spec.label}: the surrogate key {key} is assigned by the database"
+    return f"{spec.label}: unknown field {key!r}"
