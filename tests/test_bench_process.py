@@ -18,6 +18,7 @@ def test_peak_rss_is_the_childs_high_water_mark():
     assert big.peak_rss_mb >= 120
     assert small.peak_rss_mb < 60  # an interpreter alone: the child's figure, not this test process's
     assert big.wall_s > 0
+    assert big.rss_timeline and big.peak_rss_between(0, float("inf")) >= 120 * 1024 * 1024
 
 
 def test_exit_code_and_stderr_are_kept():

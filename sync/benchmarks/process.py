@@ -20,6 +20,12 @@ class ProcessResult:
     peak_rss_bytes: int
     stdout: str
     stderr: str
+    #: (unix time, resident bytes) samples taken while the child ran
+    rss_timeline: tuple[tuple[float, int], ...] = ()
+
+    def peak_rss_between(self, start: float, end: float) -> int:
+        """Highest resident size sampled in [start, end] (unix times), 0 when no sample falls there."""
+        return max((rss for at, rss in self.rss_timeline if start <= at <= end), default=0)
 
     @property
     def killed(self) -> bool:
@@ -68,7 +74,8 @@ def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None, c
         sampler.join()
         out.seek(0)
         err.seek(0)
-        return ProcessResult(tuple(argv), proc.returncode, wall, peak.bytes, out.read(), err.read())
+        return ProcessResult(tuple(argv), proc.returncode, wall, peak.bytes, out.read(), err.read(),
+                             tuple(peak.timeline))
 
 
 class _PeakMemory:
@@ -83,13 +90,16 @@ class _PeakMemory:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.bytes = 0
+        self.timeline: list[tuple[float, int]] = []
 
     def read(self) -> int | None:
         try:
             with open(f"/proc/{self.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) * 1024
+                fields = dict(line.split(":", 1) for line in status if line.startswith(("VmHWM", "VmRSS")))
+            if "VmHWM" in fields:
+                if "VmRSS" in fields:
+                    self.timeline.append((time.time(), int(fields["VmRSS"].split()[0]) * 1024))
+                return int(fields["VmHWM"].split()[0]) * 1024
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             pass
         except OSError:
@@ -97,7 +107,9 @@ class _PeakMemory:
         try:
             import psutil
 
-            return psutil.Process(self.pid).memory_info().rss
+            rss = psutil.Process(self.pid).memory_info().rss
+            self.timeline.append((time.time(), rss))
+            return rss
         except Exception:  # noqa: BLE001 - the child may be gone between two samples
             return None
 

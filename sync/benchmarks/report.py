@@ -24,6 +24,7 @@ class RunFigures:
     time_scale: float = 1.0
     by_operation: dict[str, int] | None = None  # requests made, per "system operation"
     run_s: float | None = None  # the SyncRun's own duration: wall time less process start-up
+    rss_by_step: dict[str, float] | None = None  # highest resident MB sampled while each step ran
 
     @property
     def wall_over_floor(self) -> float | None:
@@ -87,4 +88,7 @@ def format_detail(r: RunFigures) -> str:
         f"{name}: PW {ph.pw_requests} (chain {ph.pw_chain}) SF {ph.sf_requests} (chain {ph.sf_chain})"
         for name, ph in r.needed.phases)
     ops = ", ".join(f"{k} {v}" for k, v in sorted((r.by_operation or {}).items(), key=lambda kv: -kv[1]))
-    return f"      floor: {phases}\n      needed: {needed}\n      made: {ops}"
+    by_step = sorted((r.rss_by_step or {}).items(), key=lambda kv: -kv[1])
+    memory = ", ".join(f"{k} {v:.0f}" for k, v in by_step)
+    return (f"      floor: {phases}\n      needed: {needed}\n      made: {ops}"
+            + (f"\n      RSS MB by step: {memory}" if memory else ""))

@@ -26,6 +26,20 @@ def _last_run_seconds() -> float | None:
     return (run.finished_at - run.started_at).total_seconds()
 
 
+def _rss_by_step(result) -> dict[str, float]:
+    """Highest resident size sampled while each step of the last run ran, in MB."""
+    from sync.models import StepRun
+
+    out = {}
+    steps = StepRun.objects.filter(run=StepRun.objects.order_by("-run_id").values("run_id")[:1],
+                                   started_at__isnull=False, finished_at__isnull=False)
+    for step in steps:
+        peak = result.peak_rss_between(step.started_at.timestamp(), step.finished_at.timestamp())
+        if peak:
+            out[step.name] = peak / (1024 * 1024)
+    return out
+
+
 class Command(BaseCommand):
     help = ("Run the sync against both simulators (latency, SF rate limit, optional time scale) on a "
             "fresh database and print wall time, requests, the rate-limit/latency floor, their ratios "
@@ -137,5 +151,6 @@ class Command(BaseCommand):
             by_operation={k: v - ops_before.get(k, 0) for k, v in ops_after.items()
                           if v > ops_before.get(k, 0)},
             run_s=_last_run_seconds(),
+            rss_by_step=_rss_by_step(result),
         )
         return figures, before
