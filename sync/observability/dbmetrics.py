@@ -130,7 +130,8 @@ class DatabaseCollector:
                                sum_value=row["total"].total_seconds() if row["total"] else 0.0)
         yield summary
 
-        last_run_id = (StepRun.objects.order_by("-started_at").values_list("run_id", flat=True).first())
+        last_run_id = (StepRun.objects.filter(started_at__isnull=False).order_by("-started_at")
+                       .values_list("run_id", flat=True).first())
         duration = GaugeMetricFamily("greenlight_sync_step_last_duration_seconds",
                                      "Wall time of each step in the latest run.", labels=["step", "status"])
         records = GaugeMetricFamily("greenlight_sync_step_last_records",
