@@ -33,7 +33,8 @@ def runs_started_since(when: datetime | None) -> int:
     SyncRun = model("SyncRun")
     if SyncRun is None:
         return 0
-    qs = SyncRun.objects.all()
+    # A run refused because another held the lock never tried: it is not a missed run.
+    qs = SyncRun.objects.exclude(status="refused")
     if when is not None:
         qs = qs.filter(started_at__gt=when)
     return qs.count()
