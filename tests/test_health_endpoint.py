@@ -167,3 +167,13 @@ def test_repeated_failures_on_a_new_install_fail():
         _run("failed", datetime(2025, 8, 20, 14, minute, tzinfo=UTC))
     result = check_last_run(now=datetime(2025, 8, 20, 15, 5, tzinfo=UTC))
     assert result["status"] == "fail" and result["detail"] == "no successful sync yet"
+
+
+@pytest.mark.django_db
+def test_a_schedule_switched_off_by_flag_does_not_count_missed_runs():
+    from sync.flags import set_flag
+
+    _schedule()
+    set_flag("SYNC_SCHEDULE_ENABLED", False, reason="maintenance window")
+    result = check_last_run(now=datetime(2025, 8, 20, 15, 5, tzinfo=UTC))
+    assert result["status"] == "ok" and result["rule"].startswith("not checked")

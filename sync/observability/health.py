@@ -86,8 +86,13 @@ def _previous_slots(schedule, now: datetime, count: int) -> list[datetime]:
 
 
 def _sync_schedules() -> Iterable[Any]:
+    """Active sync schedules; none while staff have switched scheduled runs off (the task then skips)."""
     from django_q.models import Schedule
 
+    from sync.flags import read_flags
+
+    if not read_flags().sync_schedule_enabled:
+        return []
     return Schedule.objects.filter(func__startswith="sync.").exclude(repeats=0)
 
 
