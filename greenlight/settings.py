@@ -195,12 +195,40 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 MAPPING_IMPORT_BACKGROUND_ROWS = _typed("MAPPING_IMPORT_BACKGROUND_ROWS", int, 2000)
 MAPPING_IMPORT_MAX_ROWS = _typed("MAPPING_IMPORT_MAX_ROWS", int, 20000)
 
+# --- Observability -----------------------------------------------------------------------------
+# /metrics: when set, scrapers must send "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# /health/ fails when the sync has not succeeded in this many scheduled slots in a row …
+HEALTH_MISSED_RUNS = _typed("HEALTH_MISSED_RUNS", int, 3)
+# … or, with no sync schedule, for this many seconds (0: not checked without a schedule).
+HEALTH_MAX_RUN_AGE = _typed("HEALTH_MAX_RUN_AGE", float, 0.0)
+if HEALTH_MISSED_RUNS < 1 or HEALTH_MAX_RUN_AGE < 0:
+    raise ImproperlyConfigured("HEALTH_MISSED_RUNS must be >= 1 and HEALTH_MAX_RUN_AGE >= 0")
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# json: one JSON object per line (production, log shippers); plain: a readable line for terminals.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT: {LOG_FORMAT!r} is not one of json, plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line carries the sync run id and step; credentials are scrubbed before any handler writes.
+    "filters": {
+        "run_context": {"()": "sync.observability.context.ContextFilter"},
+        "secrets": {"()": "sync.observability.scrub.SecretsFilter"},
+    },
+    "formatters": {
+        "plain": {"()": "sync.observability.logformat.PlainFormatter"},
+        "json": {"()": "sync.observability.logformat.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["run_context", "secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"zeep": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }

@@ -1,10 +1,13 @@
-"""Top-level URL routes: the admin (back office) and the HTTP trigger for other systems."""
+"""Top-level URL routes: the admin, the trigger API, metrics and health."""
 from django.contrib import admin
 from django.urls import path
 
 from sync.api import trigger_sync
+from sync.observability import views as observability
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/sync/trigger", trigger_sync, name="api-sync-trigger"),
+    path("metrics", observability.metrics, name="metrics"),
+    path("health/", observability.health, name="health"),
 ]

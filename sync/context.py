@@ -12,6 +12,7 @@ from typing import Any
 
 from sync.errors import IntegrationError
 from sync.metering import Meter, Metered
+from sync.observability.metrics import record_client_stats
 
 __all__ = ["CircuitOpen", "StepContext", "StepSkipped", "log_error"]
 
@@ -116,7 +117,14 @@ class StepContext:
         return out
 
     def close(self) -> None:
-        for wrapped in self._clients.values():
+        for system, wrapped in self._clients.items():
+            stats = getattr(wrapped.client, "stats", None)
+            stats = stats() if callable(stats) else stats
+            if isinstance(stats, dict):
+                try:
+                    record_client_stats(system, stats)  # /metrics: API calls by system and outcome
+                except ValueError:
+                    logger.debug("client stats of %s not counted", system, exc_info=True)
             closer = getattr(wrapped.client, "close", None)
             if callable(closer):
                 try:

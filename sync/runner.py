@@ -25,6 +25,7 @@ from sync.flags import FlagError, flags_with, read_flags
 from sync.locks import SyncLockHeld, sync_lock
 from sync.metering import merge_calls
 from sync.models import OutboxItem, StepRun, SyncRun
+from sync.observability.context import log_context
 
 __all__ = ["run_sync"]
 
@@ -51,24 +52,26 @@ def run_sync(
     dict per event (run_started, step_started, step_finished, run_finished).
     """
     selected = pipeline.select(list(steps) if steps else None)  # unknown names fail before anything starts
-    report = progress or (lambda event: None)
+    report = _logged(progress or (lambda event: None))
     factory = client_factory or build_client
     try:
         with sync_lock() as lock:
             run = _start(selected, dry_run, full, trigger, user)
-            report({"event": "run_started", "run_id": run.pk, "steps": [s.name for s in selected]})
-            _release_stale_sends(run)
-            executor = _StepExecutor(run, selected, dry_run, full, factory, report, lock)
-            workers = int(settings.SYNC.get("READ_WORKERS", 4))
-            # SQLite allows one writer at a time: its reads run one by one.
-            pipeline.execute(
-                selected,
-                executor.run_step,
-                on_blocked=executor.block,
-                parallel=connection.vendor != "sqlite" and workers > 1,
-                max_workers=max(1, workers),
-            )
-            _finish(run)
+            with log_context(run_id=run.pk):  # every line of this run names it (steps add their name)
+                report({"event": "run_started", "run_id": run.pk, "steps": [s.name for s in selected]})
+                _close_abandoned_runs(run)
+                _release_stale_sends(run)
+                executor = _StepExecutor(run, selected, dry_run, full, factory, report, lock)
+                workers = int(settings.SYNC.get("READ_WORKERS", 4))
+                # SQLite allows one writer at a time: its reads run one by one.
+                pipeline.execute(
+                    selected,
+                    executor.run_step,
+                    on_blocked=executor.block,
+                    parallel=connection.vendor != "sqlite" and workers > 1,
+                    max_workers=max(1, workers),
+                )
+                _finish(run)
     except SyncLockHeld as exc:
         now = timezone.now()
         run = SyncRun.objects.create(
@@ -105,6 +108,46 @@ def _start(selected, dry_run, full, trigger, user) -> SyncRun:
         [StepRun(run=run, name=s.name, position=i) for i, s in enumerate(selected, start=1)]
     )
     return run
+
+
+def _logged(report: Progress) -> Progress:
+    """Every progress event is also a log line (JSON fields with LOG_FORMAT=json), so operators follow a
+    run in the logs whatever started it."""
+
+    def log_and_report(event: dict[str, Any]) -> None:
+        kind = event.get("event", "")
+        if kind == "step_finished":
+            with log_context(step=event.get("step")):
+                logger.info("step %s %s in %.1f s: %s", event.get("step"), event.get("status"),
+                            event.get("seconds", 0.0), event.get("message") or "nothing to do",
+                            extra={"event": kind, "status": event.get("status"),
+                                   "counts": event.get("counts", {})})
+        elif kind == "step_started":
+            logger.info("step %s started", event.get("step"), extra={"event": kind})
+        elif kind in ("run_started", "run_finished"):
+            with log_context(run_id=event.get("run_id")):
+                outcome = "started" if kind == "run_started" else event.get("status")
+                logger.info("run %s %s", event.get("run_id"), outcome, extra={"event": kind})
+        report(event)
+
+    return log_and_report
+
+
+def _close_abandoned_runs(run: SyncRun) -> None:
+    # We hold the sync lock, so no other run is alive: one still "running" was killed or crashed. Mark it
+    # failed, with why, so the admin and the metrics show it instead of a run that never ends.
+    now = timezone.now()
+    why = "abandoned: the process running it stopped before it finished (killed or crashed)"
+    stale = list(SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exclude(pk=run.pk))
+    for old in stale:
+        StepRun.objects.filter(run=old, status=StepRun.Status.RUNNING).update(
+            status=StepRun.Status.FAILED, finished_at=now, message=why)
+        StepRun.objects.filter(run=old, status=StepRun.Status.PENDING).update(
+            status=StepRun.Status.SKIPPED, message=why)
+        SyncRun.objects.filter(pk=old.pk, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.FAILED, finished_at=now, error_summary=why)
+        log_error("runner", f"run {old.pk} {why}", run=old, recovery=f"closed by run {run.pk}",
+                  with_stack=False)
 
 
 def _release_stale_sends(run: SyncRun) -> None:
@@ -158,7 +201,9 @@ class _StepExecutor:
     def run_step(self, step: pipeline.Step) -> bool:
         in_worker = threading.get_ident() != self.main_thread
         try:
-            return self._run(step)
+            # Set here, in the thread that runs the step: worker threads do not inherit context variables.
+            with log_context(run_id=self.run.pk, step=step.name):
+                return self._run(step)
         finally:
             if in_worker:
                 # Each worker thread has its own connection; close it rather than leak one per run.

@@ -1,0 +1,45 @@
+"""The sync as a child process against a fresh database: what benchmarks and drills run and measure."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from .process import ProcessResult, run_measured
+
+MANAGE_PY = Path(settings.BASE_DIR) / "manage.py"
+
+
+def database_label() -> str:
+    db = connection.settings_dict
+    return f"{connection.vendor} {db.get('NAME')}" + (f" on {db['HOST']}" if db.get("HOST") else "")
+
+
+def reset_database() -> None:
+    """Bring the configured database to the latest schema and empty every table."""
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def prepare_flags(reason: str, **overrides) -> list[str]:
+    """Let the sync write (DRY_RUN off) and apply ``overrides``; returns what was set."""
+    from sync.flags import set_flag
+
+    wanted = {"DRY_RUN": False, **overrides}
+    for name, value in wanted.items():
+        set_flag(name, value, reason=reason)
+    return [f"{k}={v}" for k, v in wanted.items()]
+
+
+def run_sync_child(env: Mapping[str, str], args: Sequence[str] = (), *,
+                   kill_when: Callable[[], bool] | None = None,
+                   timeout_s: float | None = None, profile_to: Path | None = None) -> ProcessResult:
+    """``manage.py sync`` in a child process, measured (wall time, peak RSS); with ``profile_to``, under
+    cProfile, its statistics written there (wall time then includes the profiler's overhead)."""
+    profiler = ["-m", "cProfile", "-o", str(profile_to)] if profile_to else []
+    argv = [sys.executable, *profiler, str(MANAGE_PY), "sync", *args]
+    return run_measured(argv, env=env, cwd=str(MANAGE_PY.parent), kill_when=kill_when, timeout_s=timeout_s)
