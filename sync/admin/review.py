@@ -102,6 +102,10 @@ class DuplicateCandidateAdmin(ReviewQueueAdmin):
     fields = readonly_fields
 
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"title": "Work orders that may duplicate an SF job", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="Score", ordering="score")
     def score_pct(self, obj):
         return f"{obj.score:.0%}"
@@ -253,6 +257,7 @@ class UnitCorrectionAdmin(ReviewQueueAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = extra_context or {}
+        extra_context.setdefault("title", "Work orders with a unit problem")
         extra_context["fix_unit_ids_url"] = reverse("admin:sync_unitcorrection_fix_unit_ids")
         return super().changelist_view(request, extra_context)
 
