@@ -2,21 +2,13 @@
 empty a database without --yes and names a bad dataset."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
-from tests.chaosdb import throwaway_database
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.chaosdb import manage, throwaway_database
 
 
 def bench(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "greenlight.settings",
-           "SECRET_KEY": "bench-only", "DEBUG": "false"}
-    return subprocess.run([sys.executable, "manage.py", "bench_sync", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
+    return manage(database_url, "bench_sync", *args, timeout=900)
 
 
 def test_tiny_benchmark_prints_a_row_per_scenario(tmp_path):
