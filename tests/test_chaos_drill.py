@@ -2,23 +2,15 @@
 re-runs; every invariant holds (zero duplicates, nothing lost, every failure visible)."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.chaosdb import throwaway_database
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.chaosdb import manage, throwaway_database
 
 
 def drill(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "greenlight.settings",
-           "SECRET_KEY": "chaos-drill-only", "DEBUG": "false"}
-    return subprocess.run([sys.executable, "manage.py", "chaos", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=1500)
+    return manage(database_url, "chaos", *args)
 
 
 @pytest.mark.slow

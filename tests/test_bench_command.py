@@ -1,0 +1,28 @@
+"""bench_sync runs end to end on the tiny dataset (time-scaled) and prints its table; it refuses to
+empty a database without --yes and names a bad dataset."""
+from __future__ import annotations
+
+import subprocess
+
+from tests.chaosdb import manage, throwaway_database
+
+
+def bench(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    return manage(database_url, "bench_sync", *args, timeout=900)
+
+
+def test_tiny_benchmark_prints_a_row_per_scenario(tmp_path):
+    with throwaway_database(tmp_path, "bench") as url:
+        result = bench(url, "--dataset", "tiny", "--scenario", "all", "--time-scale", "50", "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = result.stdout[result.stdout.index("dataset  scenario"):]
+    rows = [line.split() for line in table.splitlines()[2:] if line.startswith("tiny")]
+    assert [r[1] for r in rows] == ["initial", "noop", "incremental"]
+    assert "sync exited" not in table
+    assert "settle" in result.stdout and "edits: 40 new work orders" in result.stdout
+
+
+def test_bad_input_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'keep.sqlite3'}"
+    assert "pass --yes" in bench(url, "--dataset", "tiny").stderr
+    assert "unknown huge" in bench(url, "--dataset", "huge", "--yes").stderr
