@@ -5,6 +5,7 @@ clients, counters, the error log and the circuit breaker (business rules R3, R36
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ class StepContext:
     meters: dict[str, Meter] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
     _consecutive_failures: int = 0
+    # The outbox sends to both systems from parallel threads; Counter's += is not atomic.
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     # --- flags ---------------------------------------------------------------------------------------
     @property
@@ -134,7 +137,8 @@ class StepContext:
 
     # --- counting and errors -------------------------------------------------------------------------
     def count(self, key: str, n: int = 1) -> None:
-        self.counts[key] += n
+        with self._count_lock:
+            self.counts[key] += n
 
     def error(
         self,

@@ -13,9 +13,10 @@ from sync.dedup import link_work_order_to_job
 from sync.errors import AlreadyClosed, NotFound
 from sync.models import OutboxItem
 from sync.outbox import Hold, Ignore, WriteHandler, is_remote_id, plan
-from sync.status import is_open
+from sync.pw_writes import PwWorkOrderWriter, record_pw_status
+from sync.status import is_open, load_status_map, status_update_for
 from sync.units import building_facts, validate_unit
-from warehouse.models import FactWorkOrder
+from warehouse.models import FactJob, FactWorkOrder
 
 __all__ = ["JobHandler", "PwLinkHandler", "link_key", "record_job_id"]
 
@@ -40,6 +41,7 @@ class JobHandler(WriteHandler):
 
     def __init__(self) -> None:
         self._jobs: dict[int, object] = {}  # row pk → the Job the write returned, for apply()
+        self._status_map = None  # read on first use, once per step
 
     def validate(self, ctx, body, context) -> str:
         """Safe mode (R20, §9): mapped customer, required fields, unit in building, PW record there."""
@@ -107,22 +109,52 @@ class JobHandler(WriteHandler):
                 if not result.get("recovered")
                 else "SF job found after an interrupted create",
             )
+        payload = {"sf_job_id": int(result["id"]), "sf_job_number": result.get("number", "")}
+        pw_field = row.context.get("pw_field", "")
+        if pw_field:
+            # The job's first status goes in the same PW update as its id (one write, not two); a
+            # status that closes the work order is left to pushJobUpdatesToPW, which also closes it.
+            update = self._first_status(ctx, wo_id, int(result["id"]))
+            if update is not None and not update.closed:
+                payload["status"] = update.pw_status
         # Planned in the same transaction that records the job: the link back to PW is never lost.
         plan(
             link_key(wo_id),
             OutboxItem.Kind.PW_JOB_LINK,
-            {"sf_job_id": int(result["id"]), "sf_job_number": result.get("number", "")},
+            payload,
             run_id=ctx.run_id,
             dry_run=False,
-            context={"work_order_id": wo_id, "pw_field": row.context.get("pw_field", "")},
+            context={"work_order_id": wo_id, "pw_field": pw_field},
+        )
+
+    def _first_status(self, ctx, wo_id: int, job_id: int):
+        """R28 for a job just created: the PW status its SF status maps to, or None when PW has it."""
+        job = (
+            FactJob.objects.current()
+            .filter(job_id=job_id)
+            .values("status", "status_code", "status_category")
+            .first()
+        )
+        wo = FactWorkOrder.objects.current().filter(work_order_id=wo_id).values("status").first()
+        if job is None or wo is None:
+            return None
+        if self._status_map is None:
+            self._status_map = load_status_map()
+        return status_update_for(
+            wo["status"],
+            job["status"],
+            ctx.flags,
+            code=job["status_code"],
+            category=job["status_category"],
+            status_map=self._status_map,
         )
 
 
-class PwLinkHandler(WriteHandler):
-    """R21: the SF job id into the PW work order's custom field, else a note."""
+class PwLinkHandler(PwWorkOrderWriter):
+    """R21: the SF job id into the PW work order's custom field, else a note; with the custom field, the
+    job's first status (R28) goes in the same update."""
 
     kind = OutboxItem.Kind.PW_JOB_LINK
-    system = "pw"
 
     def _note(self, row) -> tuple[str, str]:
         p = row.payload
@@ -139,17 +171,30 @@ class PwLinkHandler(WriteHandler):
         if wo is not None and str((wo.custom_fields or {}).get(field, "")).strip() == str(
             row.payload["sf_job_id"]
         ):
-            return {"id": row.payload["sf_job_id"], "via": "custom_field"}
+            # The status went in the same update as the id: it is there too (PW may have changed it
+            # since; pushJobUpdatesToPW compares again).
+            return {"id": row.payload["sf_job_id"], "via": "custom_field", "status": wo.status}
         return None
 
     def send(self, ctx, row):
         wo_id, field = row.context["work_order_id"], row.context.get("pw_field")
         try:
             if field:
-                ctx.pw.update_work_order(wo_id, custom_fields={field: str(row.payload["sf_job_id"])})
+                fresh = self.fresh(ctx, wo_id)
+                if fresh is None:
+                    raise NotFound(
+                        f"work order {wo_id} does not exist", system="pw", operation="updateWorkOrder"
+                    )
+                changes: dict = {"custom_fields": {field: str(row.payload["sf_job_id"])}}
+                status = row.payload.get("status")
+                # Never reopen or re-status a work order PW has closed meanwhile (R28: closed stays closed).
+                if status and is_open(fresh.status, ctx.flags):
+                    changes["status"] = status
+                updated = ctx.pw.update_work_order(wo_id, current=fresh, **changes)
                 return {
                     "id": row.payload["sf_job_id"],
                     "via": "custom_field",
+                    "status": updated.status if "status" in changes else None,
                     "at": timezone.now().isoformat(),
                 }
             subject, body = self._note(row)
@@ -157,3 +202,12 @@ class PwLinkHandler(WriteHandler):
             return {"id": row.payload["sf_job_id"], "via": "note", "note_id": getattr(note, "id", None)}
         except (AlreadyClosed, NotFound) as exc:
             raise Hold(f"PW work order {wo_id} cannot take the job id: {exc}") from exc
+
+    def apply(self, ctx, row, result) -> None:
+        if result.get("status"):
+            record_pw_status(
+                ctx,
+                row.context["work_order_id"],
+                result["status"],
+                reason=f"status from SF job {row.payload['sf_job_id']} (with its id)",
+            )

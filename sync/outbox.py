@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -244,7 +245,17 @@ def _backoff(attempts: int) -> float:
 
 
 class Sender:
-    """Drains due rows of some kinds, one at a time (the SF client paces requests itself)."""
+    """Drains due rows of some kinds, one at a time per system (each client paces its own requests).
+
+    Rows for different systems go out in parallel lanes, one thread per system, so PropertyWare
+    write-backs proceed while ServiceFusion creates wait for their rate-limit allowance (R1 orders the
+    steps; within a step the two systems do not wait for each other). Lanes need their own database
+    connections, which only see committed rows: inside a caller's transaction, and on SQLite (one writer
+    at a time), the lanes take turns in one thread instead.
+    """
+
+    #: seconds an idle lane waits before looking for rows another lane may have planned for it
+    IDLE_POLL = 0.02
 
     def __init__(self, ctx: StepContext, handlers: Iterable[WriteHandler]) -> None:
         self.ctx = ctx
@@ -252,6 +263,7 @@ class Sender:
         self.max_attempts = max(1, int(settings.SYNC["OUTBOX_MAX_ATTEMPTS"]))
         self.max_wait = float(settings.SYNC["OUTBOX_WAIT_MAX"])
         self.counts: Counter = Counter()
+        self._counts_lock = threading.Lock()
 
     def drain(self, *, keys: Iterable[str] | None = None, count_as: str = "sent") -> Counter:
         """Send every due row of the handled kinds (optionally only ``keys``), waiting out short backoffs.
@@ -262,23 +274,109 @@ class Sender:
         rows = OutboxItem.objects.filter(kind__in=list(self.handlers))
         if keys is not None:
             rows = rows.filter(key__in=list(keys))
+        lanes: dict[str, list[str]] = {}
+        for kind, handler in self.handlers.items():
+            lanes.setdefault(handler.system, []).append(kind)
         try:
-            while True:
-                due = list(rows.due().order_by("id").values_list("pk", flat=True)[:500])
-                if not due:
-                    soonest = rows.filter(state=State.FAILED).aggregate(t=Min("next_attempt_at"))["t"]
-                    wait = (soonest - timezone.now()).total_seconds() if soonest else None
-                    if wait is not None and wait <= self.max_wait:
-                        time.sleep(max(0.0, wait))
-                        continue
-                    break
-                for pk in due:
-                    self._send_one(pk)
+            if len(lanes) > 1 and self._lanes_may_run_apart():
+                self._drain_lanes(rows, list(lanes.values()))
+            else:
+                self._drain_rows(rows)
         finally:
             names = {"sent": count_as, "dead": "failed", "held": "held_at_send"}
             for key, value in self.counts.items():
                 self.ctx.count(names.get(key, key), value)
         return self.counts
+
+    @staticmethod
+    def _lanes_may_run_apart() -> bool:
+        return connection.vendor != "sqlite" and not connection.in_atomic_block
+
+    def _backoff_wait(self, rows) -> float | None:
+        """Seconds until the soonest retry of ``rows``, or None."""
+        soonest = rows.filter(state=State.FAILED).aggregate(t=Min("next_attempt_at"))["t"]
+        return (soonest - timezone.now()).total_seconds() if soonest else None
+
+    def _drain_rows(self, rows) -> None:
+        while True:
+            due = list(rows.due().order_by("id").values_list("pk", flat=True)[:500])
+            if not due:
+                wait = self._backoff_wait(rows)
+                if wait is not None and wait <= self.max_wait:
+                    time.sleep(max(0.0, wait))
+                    continue
+                return
+            for pk in due:
+                self._send_one(pk)
+
+    def _drain_lanes(self, rows, lanes: list[list[str]]) -> None:
+        """One thread per lane; a lane with nothing due waits until every lane is idle and nothing due is
+        left for any of them (a busy lane may still plan rows for another: job → its PW link)."""
+        state = threading.Condition()
+        busy = {i: True for i in range(len(lanes))}
+        stop: list[BaseException] = []
+
+        def idle_until_work(lane: int, mine) -> bool:
+            """Wait as an idle lane; True when rows are due for it, False when draining is over."""
+            with state:
+                busy[lane] = False
+                state.notify_all()
+            while True:
+                with state:
+                    if stop:
+                        return False
+                    if not any(busy.values()):
+                        if not rows.due().exists() and not self._retry_soon(rows):
+                            stop.append(StopIteration())
+                            state.notify_all()
+                            return False
+                    if mine.due().exists():
+                        busy[lane] = True
+                        return True
+                    state.wait(self.IDLE_POLL)
+
+        def run_lane(lane: int, kinds: list[str]) -> None:
+            mine = rows.filter(kind__in=kinds)
+            try:
+                while not stop:
+                    due = list(mine.due().order_by("id").values_list("pk", flat=True)[:500])
+                    if due:
+                        for pk in due:
+                            if stop:
+                                return
+                            self._send_one(pk)
+                        continue
+                    wait = self._backoff_wait(mine)
+                    if wait is not None and wait <= self.max_wait:
+                        time.sleep(max(0.0, min(wait, 1.0)))
+                        continue
+                    if not idle_until_work(lane, mine):
+                        return
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                with state:
+                    stop.insert(0, exc)
+                    state.notify_all()
+            finally:
+                connections.close_all()  # this thread's own connection
+
+        threads = [
+            threading.Thread(target=run_lane, args=(i, kinds), name=f"outbox-{kinds[0]}", daemon=True)
+            for i, kinds in enumerate(lanes)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if stop and not isinstance(stop[0], StopIteration):
+            raise stop[0]
+
+    def _retry_soon(self, rows) -> bool:
+        wait = self._backoff_wait(rows)
+        return wait is not None and wait <= self.max_wait
+
+    def _count(self, key: str) -> None:
+        with self._counts_lock:
+            self.counts[key] += 1
 
     def _send_one(self, pk: int) -> None:
         ctx = self.ctx
@@ -293,7 +391,7 @@ class Sender:
             result = handler.recover(ctx, row) if before["ambiguous"] else None
             if result is not None:
                 result = {**result, "recovered": True}
-                self.counts["recovered"] += 1
+                self._count("recovered")
             else:
                 if ctx.flags.safe_mode:
                     reason = handler.validate(ctx, row.payload, row.context)
@@ -310,11 +408,11 @@ class Sender:
                 system=handler.system,
                 with_stack=False,
             )
-            self.counts["held"] += 1
+            self._count("held")
             return
         except Ignore as exc:
             self._settle(row, State.IGNORED, hold_reason=str(exc), result=exc.result)
-            self.counts["ignored"] += 1
+            self._count("ignored")
             return
         except (RemoteValidationError, PermanentError) as exc:
             if "duplicate" in str(exc).lower():
@@ -328,7 +426,7 @@ class Sender:
                     system=handler.system,
                     with_stack=False,
                 )
-                self.counts["ignored"] += 1
+                self._count("ignored")
                 return
             self._fail(row, handler, exc, dead=True, ambiguous=False)
             return
@@ -354,7 +452,7 @@ class Sender:
             self._settle(row, State.SENT, result=result)
         ctx.network_ok()
         record_push_outcome(True)
-        self.counts["sent"] += 1
+        self._count("sent")
 
     def _settle(
         self,
@@ -408,5 +506,5 @@ class Sender:
             system=handler.system,
             with_stack=not isinstance(exc, IntegrationError),
         )
-        self.counts["dead" if dead else "retried"] += 1
+        self._count("dead" if dead else "retried")
         record_push_outcome(False, detail=f"{row.key}: {exc}")

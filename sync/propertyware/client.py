@@ -208,11 +208,18 @@ class PropertyWareClient(SoapCaller):
             operation="createWorkOrder",
         )
 
-    def update_work_order(self, work_order_id: int, **changes: Any) -> WorkOrder:
+    def update_work_order(
+        self, work_order_id: int, *, current: WorkOrder | None = None, **changes: Any
+    ) -> WorkOrder:
         """Read-modify-write: fetch the work order, change only ``changes`` (record-style names, e.g.
         ``status=``, ``completed_date=``, ``custom_fields={"sfJobId": "123"}``) and send every other field
-        back as read, since PropertyWare resets whatever an update leaves out."""
-        current = self.get_work_order(work_order_id)
+        back as read, since PropertyWare resets whatever an update leaves out.
+
+        ``current``: the work order as just read (e.g. one of a batch read with ``iter_work_orders(ids=)``),
+        which saves the fetch; the caller vouches that it is fresh."""
+        if current is not None and int(current.id) != int(work_order_id):
+            raise ValueError(f"current is work order {current.id}, not {work_order_id}")
+        current = current if current is not None else self.get_work_order(work_order_id)
         if current is None:
             raise NotFound(
                 f"work order {work_order_id} does not exist", system=SYSTEM, operation="updateWorkOrder"

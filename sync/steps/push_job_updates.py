@@ -13,14 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from sync.errors import AlreadyClosed, IntegrationError, NotFound
-from sync.fact_edits import current_work_order, work_order_record
-from sync.loading import chunks, current_rows, text
+from sync.errors import AlreadyClosed, NotFound
+from sync.loading import current_rows, text
 from sync.models import OutboxItem
-from sync.outbox import Conflict, Ignore, Sender, WriteHandler, plan_write
+from sync.outbox import Conflict, Ignore, Sender, plan_write
+from sync.pw_writes import PwWorkOrderWriter, record_pw_status
 from sync.status import is_open, load_status_map, normalise_status, status_update_for
 from warehouse.models import FactJob, FactWorkOrder
-from warehouse.scd import merge
 
 PW_STATUS = OutboxItem.Kind.PW_STATUS
 
@@ -29,39 +28,16 @@ def status_key(work_order_id: int, sf_status: str) -> str:
     return f"pw:status:WO-{work_order_id}:{text(sf_status)}"
 
 
-class PwStatusHandler(WriteHandler):
+class PwStatusHandler(PwWorkOrderWriter):
     kind = PW_STATUS
-    system = "pw"
-
-    def __init__(self) -> None:
-        self.fresh: dict[int, object] = {}
-
-    def prefetch(self, ctx) -> None:
-        """Read the work orders about to be updated, 50 per call, instead of one call each."""
-        ids = list(
-            OutboxItem.objects.due().filter(kind=PW_STATUS).values_list("context__work_order_id", flat=True)
-        )
-        for part in chunks(sorted({int(i) for i in ids if i}), 50):
-            try:
-                found = {int(wo.id): wo for wo in ctx.pw.iter_work_orders(ids=part)}
-            except IntegrationError as exc:  # each row then reads its own work order
-                ctx.error(
-                    "pushJobUpdatesToPW.prefetch",
-                    exc,
-                    recovery="read one by one",
-                    system="pw",
-                    with_stack=False,
-                )
-                continue
-            self.fresh.update({wo_id: found.get(wo_id) for wo_id in part})
 
     def validate(self, ctx, payload, context) -> str:
         return "" if (payload.get("status") or "").strip() else "status is empty"
 
     def send(self, ctx, row):
         wo_id, target = row.context["work_order_id"], row.payload["status"]
-        # Read first (prefetched moments ago): the update echoes every other field (R29).
-        fresh = self.fresh.pop(wo_id) if wo_id in self.fresh else ctx.pw.get_work_order(wo_id)
+        # Read first (in a batch, moments ago): the update echoes every other field (R29).
+        fresh = self.fresh(ctx, wo_id)
         if fresh is None:
             raise Conflict(f"conflict: PW work order {wo_id} is missing")
         needs_update = normalise_status(fresh.status) != normalise_status(target)
@@ -94,7 +70,7 @@ class PwStatusHandler(WriteHandler):
             changes["completed_date"] = completed or timezone.now()
         try:
             if needs_update:
-                ctx.pw.update_work_order(wo_id, **changes)
+                ctx.pw.update_work_order(wo_id, current=fresh, **changes)
             if needs_close:
                 ctx.pw.close_work_order(
                     wo_id,
@@ -111,17 +87,13 @@ class PwStatusHandler(WriteHandler):
         return result
 
     def apply(self, ctx, row, result) -> None:
-        changes: dict = {"status": result["status"]}
-        if result.get("completed_date"):
-            changes["completed_date"] = parse_datetime(result["completed_date"])
-        current = current_work_order(row.context["work_order_id"])
-        if current is not None:
-            merge(
-                FactWorkOrder,
-                [work_order_record(current, **changes)],
-                sync_run_id=ctx.run_id,
-                change_reason=f"status from SF job {row.context.get('job_id')}",
-            )
+        record_pw_status(
+            ctx,
+            row.context["work_order_id"],
+            result["status"],
+            completed_date=parse_datetime(result["completed_date"]) if result.get("completed_date") else None,
+            reason=f"status from SF job {row.context.get('job_id')}",
+        )
 
 
 def _reopen_if_new_transition(key: str, updated_at: datetime | None) -> None:
@@ -183,6 +155,4 @@ def run(ctx) -> None:
             if hold and outcome == "held" and not ctx.dry_run:
                 OutboxItem.objects.filter(pk=row.pk).update(review=True)  # a conflict: staff decide
     if not ctx.dry_run:
-        handler = PwStatusHandler()
-        handler.prefetch(ctx)
-        Sender(ctx, [handler]).drain(count_as="updated")
+        Sender(ctx, [PwStatusHandler()]).drain(count_as="updated")

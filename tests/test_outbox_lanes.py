@@ -1,0 +1,86 @@
+"""The outbox's lanes: PropertyWare write-backs go out while ServiceFusion creates wait for their
+allowance, and a new job's id and first status reach PropertyWare in one update.
+
+Transactional: the lanes are threads with connections of their own, which see only committed rows.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from sync.models import OutboxItem, SyncRun
+from sync.runner import run_sync
+from sync.simulators.propertyware import PropertyWareSimulator
+from sync.simulators.servicefusion import ServiceFusionSimulator
+from sync.status import load_status_map
+from tests.engine_support import live, point_settings
+from warehouse.models import FactWorkOrder
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SF_LATENCY = 0.05  # seconds per SF request: slow enough that a serial sender would show
+
+
+@pytest.fixture
+def slow_sf(settings):
+    with (
+        PropertyWareSimulator(dataset="tiny", seed=0, page_size=10) as pw,
+        ServiceFusionSimulator(rate_limit=100_000, rate_window=60.0, seed=0, latency=SF_LATENCY) as sf,
+    ):
+        point_settings(settings, pw, sf)
+        settings.SYNC = {**settings.SYNC, "READ_WORKERS": 4}
+        yield pw, sf
+
+
+def _sent(kind: str) -> list[OutboxItem]:
+    return list(OutboxItem.objects.filter(kind=kind, state=OutboxItem.State.SENT).order_by("sent_at"))
+
+
+def test_job_links_go_to_propertyware_while_jobs_are_still_being_created(slow_sf):
+    pw, sf = slow_sf
+    live(SAFE_MODE=False)
+
+    run = run_sync(full=True)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_summary
+    jobs, links = _sent(OutboxItem.Kind.JOB), _sent(OutboxItem.Kind.PW_JOB_LINK)
+    assert len(jobs) >= 5 and len(links) == len(jobs)
+    if connection.vendor == "postgresql":
+        # In parallel lanes the first link is written long before the last job is created; one after
+        # the other, every link would follow every job.
+        assert links[0].sent_at < jobs[-1].sent_at
+    else:  # SQLite allows one writer: the lanes take turns
+        assert links[0].sent_at > jobs[-1].sent_at
+
+
+def test_a_new_jobs_id_and_first_status_go_to_propertyware_in_one_update(slow_sf):
+    pw, sf = slow_sf
+    live(SAFE_MODE=False)
+    updates_before = pw.request_counts().get("updateWorkOrder", 0)
+
+    run = run_sync(full=True)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_summary
+    jobs = {int(j["check_number"][3:]): j for j in sf.store.jobs() if j["check_number"].startswith("WO-")}
+    assert jobs
+    # One updateWorkOrder per new job: the id and the status together, none left for pushJobUpdatesToPW.
+    assert pw.request_counts().get("updateWorkOrder", 0) - updates_before == len(jobs)
+    assert not OutboxItem.objects.filter(kind=OutboxItem.Kind.PW_STATUS).exists()
+    status_map = load_status_map()
+    field = "sfJobId"
+    for wo in pw.store.records("work_orders"):
+        job = jobs.get(wo["ID"])
+        if job is None:
+            continue
+        custom = {f["fieldName"]: f["value"] for f in wo.get("customFields") or ()}
+        assert custom.get(field) == str(job["id"])
+        assert wo["status"] == status_map.pw_status_for(job["status"])
+        current = FactWorkOrder.objects.current().get(work_order_id=wo["ID"])
+        assert (current.sf_job_id, current.status) == (job["id"], wo["status"])
+
+    # The next run finds PropertyWare and ServiceFusion agreeing: nothing to write back.
+    updates_before = pw.request_counts().get("updateWorkOrder", 0)
+    again = run_sync()
+    assert again.status == SyncRun.Status.SUCCEEDED, again.error_summary
+    assert pw.request_counts().get("updateWorkOrder", 0) == updates_before
