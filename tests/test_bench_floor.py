@@ -73,8 +73,8 @@ def test_noop_incremental_needs_only_a_handful_of_sf_requests():
                 sf_rows_read={"jobs": 0}, sf_lookups=0)
     needed = needed_requests(work)
     assert needed.sf_total == 2  # a token and one page of changed jobs
-    assert needed.pw_total == 23 + 4
-    assert needed.reads.pw_chain == 23
+    assert needed.pw_total == 1 + 4  # getAllPortfolios is one call, the filtered streams a page each
+    assert needed.reads.pw_chain == 1
 
 
 def test_initial_sync_needs_one_post_per_record_and_one_update_per_job():

@@ -162,14 +162,20 @@ class Work:
     sf_page_size: int = 50
 
 
+# Streams PropertyWare answers in one call, whatever their size (getAllPortfolios takes no page number).
+PW_UNPAGED = frozenset({"portfolios"})
+
+
 def needed_requests(work: Work) -> Needed:
     """The fewest requests the documented APIs allow for ``work``.
 
-    PW: every stream is paged (short page ends it); SF: ``per-page=50`` lists, one token, one call per
-    unknown lookup list; writes are one POST per new record and one ``updateWorkOrder`` per changed work
-    order (the read-modify-write re-read is counted as a read of the write-back phase).
+    PW: every stream but the portfolios is paged (short page ends it); SF: ``per-page=50`` lists, one
+    token, one call per unknown lookup list; writes are one POST per new record and one
+    ``updateWorkOrder`` per changed work order (the read-modify-write re-read is counted as a read of the
+    write-back phase).
     """
-    pw_pages = {s: pages(n, work.pw_page_size) for s, n in work.pw_rows_read.items()}
+    pw_pages = {s: 1 if s in PW_UNPAGED else pages(n, work.pw_page_size)
+                for s, n in work.pw_rows_read.items()}
     sf_pages = {s: pages(n, work.sf_page_size, short_last_page_stops=False)
                 for s, n in work.sf_rows_read.items()}
     sf_reads = work.sf_token + work.sf_lookups + sum(sf_pages.values())
