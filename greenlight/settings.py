@@ -252,4 +252,7 @@ SYNC = {
     "STEP_RETRY_MAX": _typed("SYNC_STEP_RETRY_MAX", float, 30.0),
     # Threads for reads that run in parallel (PostgreSQL only; SQLite runs them one by one).
     "READ_WORKERS": _typed("SYNC_READ_WORKERS", int, 4),
+    # Threads writing to PropertyWare at once (PostgreSQL only); all share the client's PW_MAX_RPS cap,
+    # so two keep the cap busy while each waits for its call's round trip.
+    "PW_WRITE_WORKERS": _typed("SYNC_PW_WRITE_WORKERS", int, 2),
 }

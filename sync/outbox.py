@@ -278,8 +278,9 @@ class Sender:
         for kind, handler in self.handlers.items():
             lanes.setdefault(handler.system, []).append(kind)
         try:
-            if len(lanes) > 1 and self._lanes_may_run_apart():
-                self._drain_lanes(rows, list(lanes.values()))
+            parallel = len(lanes) > 1 or any(self._workers_for(system) > 1 for system in lanes)
+            if parallel and self._lanes_may_run_apart():
+                self._drain_lanes(rows, lanes)
             else:
                 self._drain_rows(rows)
         finally:
@@ -309,17 +310,38 @@ class Sender:
             for pk in due:
                 self._send_one(pk)
 
-    def _drain_lanes(self, rows, lanes: list[list[str]]) -> None:
-        """One thread per lane; a lane with nothing due waits until every lane is idle and nothing due is
-        left for any of them (a busy lane may still plan rows for another: job → its PW link)."""
+    def _drain_lanes(self, rows, lanes: dict[str, list[str]]) -> None:
+        """Threads per lane (``SYNC_PW_WRITE_WORKERS`` for PropertyWare, one for ServiceFusion, whose
+        allowance is per token); a worker with nothing due waits until every worker is idle and nothing
+        is due for any of them, since a busy lane may still plan rows for another (job → its PW link).
+
+        Several workers of one lane split its rows by work order (``context.work_order_id``), so writes
+        to one work order keep their order and never race each other's read-modify-write.
+        """
+        workers = [
+            (kinds, part, parts)
+            for system, kinds in lanes.items()
+            for parts in [self._workers_for(system)]
+            for part in range(parts)
+        ]
         state = threading.Condition()
-        busy = {i: True for i in range(len(lanes))}
+        busy = dict.fromkeys(range(len(workers)), True)
         stop: list[BaseException] = []
 
-        def idle_until_work(lane: int, mine) -> bool:
-            """Wait as an idle lane; True when rows are due for it, False when draining is over."""
+        def due_for(kinds: list[str], part: int, parts: int) -> list[int]:
+            due = rows.filter(kind__in=kinds).due().order_by("id")
+            if parts == 1:
+                return list(due.values_list("pk", flat=True)[:500])
+            return [
+                pk
+                for pk, wo_id in due.values_list("pk", "context__work_order_id")[:500]
+                if int(wo_id or 0) % parts == part
+            ]
+
+        def idle_until_work(worker: int, kinds, part, parts) -> bool:
+            """Wait as an idle worker; True when rows are due for it, False when draining is over."""
             with state:
-                busy[lane] = False
+                busy[worker] = False
                 state.notify_all()
             while True:
                 with state:
@@ -330,16 +352,16 @@ class Sender:
                             stop.append(StopIteration())
                             state.notify_all()
                             return False
-                    if mine.due().exists():
-                        busy[lane] = True
+                    if due_for(kinds, part, parts):
+                        busy[worker] = True
                         return True
                     state.wait(self.IDLE_POLL)
 
-        def run_lane(lane: int, kinds: list[str]) -> None:
+        def run_worker(worker: int, kinds: list[str], part: int, parts: int) -> None:
             mine = rows.filter(kind__in=kinds)
             try:
                 while not stop:
-                    due = list(mine.due().order_by("id").values_list("pk", flat=True)[:500])
+                    due = due_for(kinds, part, parts)
                     if due:
                         for pk in due:
                             if stop:
@@ -350,7 +372,7 @@ class Sender:
                     if wait is not None and wait <= self.max_wait:
                         time.sleep(max(0.0, min(wait, 1.0)))
                         continue
-                    if not idle_until_work(lane, mine):
+                    if not idle_until_work(worker, kinds, part, parts):
                         return
             except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
                 with state:
@@ -360,8 +382,10 @@ class Sender:
                 connections.close_all()  # this thread's own connection
 
         threads = [
-            threading.Thread(target=run_lane, args=(i, kinds), name=f"outbox-{kinds[0]}", daemon=True)
-            for i, kinds in enumerate(lanes)
+            threading.Thread(
+                target=run_worker, args=(i, *worker), name=f"outbox-{worker[0][0]}-{i}", daemon=True
+            )
+            for i, worker in enumerate(workers)
         ]
         for thread in threads:
             thread.start()
@@ -369,6 +393,12 @@ class Sender:
             thread.join()
         if stop and not isinstance(stop[0], StopIteration):
             raise stop[0]
+
+    @staticmethod
+    def _workers_for(system: str) -> int:
+        if system == "pw":
+            return max(1, int(settings.SYNC.get("PW_WRITE_WORKERS", 1)))
+        return 1
 
     def _retry_soon(self, rows) -> bool:
         wait = self._backoff_wait(rows)

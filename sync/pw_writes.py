@@ -9,6 +9,7 @@ re-reads it after the first. The warehouse learns a status PropertyWare now hold
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from sync.errors import IntegrationError
@@ -31,17 +32,24 @@ class PwWorkOrderWriter(WriteHandler):
 
     def __init__(self) -> None:
         self._fresh: dict[int, object] = {}  # work order id → record (None: PW does not have it)
+        self._used: set[int] = set()  # work orders a record was handed out for: re-read alone after
+        self._lock = threading.Lock()  # the outbox may write from several threads
 
     def fresh(self, ctx, work_order_id: int):
         """The work order as PropertyWare has it now (None if missing), for one write.
 
-        Read with the next due rows of this kind in one call; if that read fails, read alone.
+        The first time, it is read with the next due rows of this kind in one call; a work order this
+        handler has handed out before (a write may be under way) is read alone, as is everything when
+        the batch read fails.
         """
         work_order_id = int(work_order_id)
-        if work_order_id not in self._fresh:
-            self._read_batch(ctx, work_order_id)
-        if work_order_id in self._fresh:
-            return self._fresh.pop(work_order_id)
+        with self._lock:
+            if work_order_id not in self._used:
+                if work_order_id not in self._fresh:
+                    self._read_batch(ctx, work_order_id)
+                self._used.add(work_order_id)
+                if work_order_id in self._fresh:
+                    return self._fresh.pop(work_order_id)
         return ctx.pw.get_work_order(work_order_id)
 
     def _read_batch(self, ctx, work_order_id: int) -> None:
@@ -53,8 +61,9 @@ class PwWorkOrderWriter(WriteHandler):
         )
         ids = [work_order_id]
         for other in due:
-            if other and int(other) not in self._fresh and int(other) not in ids:
-                ids.append(int(other))
+            other = int(other or 0)
+            if other and other not in self._fresh and other not in self._used and other not in ids:
+                ids.append(other)
             if len(ids) >= REREAD_BATCH:
                 break
         try:

@@ -84,3 +84,27 @@ def test_a_new_jobs_id_and_first_status_go_to_propertyware_in_one_update(slow_sf
     again = run_sync()
     assert again.status == SyncRun.Status.SUCCEEDED, again.error_summary
     assert pw.request_counts().get("updateWorkOrder", 0) == updates_before
+
+
+def test_status_write_backs_from_several_workers_each_land_once_and_in_order(slow_sf, settings):
+    pw, sf = slow_sf
+    settings.SYNC = {**settings.SYNC, "PW_WRITE_WORKERS": 3}
+    live(SAFE_MODE=False)
+    assert run_sync(full=True).status == SyncRun.Status.SUCCEEDED
+    ours = [j for j in sf.store.jobs() if j["check_number"].startswith("WO-")]
+    for job in ours:  # technicians move every job on
+        sf.store.set_job_status(int(job["id"]), "Started" if job["status"] != "Started" else "Scheduled")
+    updates_before = pw.request_counts().get("updateWorkOrder", 0)
+
+    run = run_sync()
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_summary
+    assert pw.request_counts().get("updateWorkOrder", 0) - updates_before == len(ours)
+    status_map = load_status_map()
+    work_orders = {wo["ID"]: wo for wo in pw.store.records("work_orders")}
+    for job in sf.store.jobs():
+        if job["check_number"].startswith("WO-"):
+            wo = work_orders[int(job["check_number"][3:])]
+            assert wo["status"] == status_map.pw_status_for(job["status"])
+            custom = {f["fieldName"]: f["value"] for f in wo.get("customFields") or ()}
+            assert custom.get("sfJobId") == str(job["id"])  # the link written earlier survived
