@@ -48,6 +48,50 @@ def test_a_job_post_whose_answer_is_lost_is_found_not_posted_again(sims, fault):
     assert SyncError.objects.filter(record_key=recovered.key, recovery_action__contains="looked up").exists()
 
 
+def test_a_dead_letter_whose_job_was_created_after_all_is_settled_once_a_pull_finds_the_job(sims, settings):
+    pw, sf = sims
+    live()
+    _customers_first()
+    settings.SYNC = {**settings.SYNC, "OUTBOX_MAX_ATTEMPTS": 1}  # the first unknown outcome is final
+    sf.faults.configure(method="POST", path="/v1/jobs", times=1, commit_then_504=1.0)
+    run_sync()
+    dead = OutboxItem.objects.get(kind="job", state=State.DEAD)
+    assert dead.ambiguous  # the job may exist: it does
+    wo_id = dead.context["work_order_id"]
+    assert sf_jobs_by_work_order(sf)[wo_id] == 1
+    assert FactWorkOrder.objects.get(work_order_id=wo_id, is_current=True).sf_job_id is None
+
+    run = run_sync()  # getSFJobs brings the job in; the dead row's work order meets it in dedup
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_summary
+    dead.refresh_from_db()
+    assert dead.state == State.SENT and dead.result["recovered"] and not dead.ambiguous
+    assert sf_jobs_by_work_order(sf)[wo_id] == 1
+    job_id = dead.result["id"]
+    assert FactWorkOrder.objects.get(work_order_id=wo_id, is_current=True).sf_job_id == job_id
+    assert OutboxItem.objects.get(key=f"pw:link:WO-{wo_id}").state == State.SENT
+    wo = next(w for w in pw.store.work_orders() if w["ID"] == wo_id)
+    custom = {f["fieldName"]: f["value"] for f in wo.get("customFields") or ()}
+    assert custom.get("sfJobId") == str(job_id)
+
+
+def test_a_dead_letter_whose_write_never_happened_stays_dead(sims, settings):
+    pw, sf = sims
+    live()
+    _customers_first()
+    settings.SYNC = {**settings.SYNC, "OUTBOX_MAX_ATTEMPTS": 1}
+    sf.faults.configure(method="POST", path="/v1/jobs", times=1, p500=1.0)  # refused: nothing created
+    run_sync()
+    dead = OutboxItem.objects.get(kind="job", state=State.DEAD)
+    jobs_before = len(sf.store.jobs())
+
+    assert run_sync().status == SyncRun.Status.SUCCEEDED
+
+    dead.refresh_from_db()
+    assert dead.state == State.DEAD  # staff decide; nothing was posted again
+    assert len(sf.store.jobs()) == jobs_before
+
+
 def test_a_customer_post_whose_answer_is_lost_is_found_not_posted_again(sims):
     pw, sf = sims
     live()

@@ -187,9 +187,15 @@ class JobPlanner:
 
 
 def candidates(ctx) -> list[dict]:
-    """Current open work orders without an SF job whose job row is not settled (sent, dead, ignored)."""
+    """Current open work orders without an SF job whose job row is not settled (sent, dead, ignored).
+
+    A dead row whose last write may have happened stays a candidate: once a pull has brought its job in,
+    the dedup service finds it and the row is settled as sent, the job linked (otherwise it stays dead).
+    """
     settled = set(
-        OutboxItem.objects.filter(kind=JOB, state__in=OutboxItem.SETTLED).values_list("key", flat=True)
+        OutboxItem.objects.filter(kind=JOB, state__in=OutboxItem.SETTLED)
+        .exclude(state=OutboxItem.State.DEAD, ambiguous=True)
+        .values_list("key", flat=True)
     )
     rows = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=True).order_by("work_order_id")
     return [
