@@ -98,3 +98,16 @@ def test_a_dead_letter_that_stops_being_dead_is_lost():
     OutboxItem.objects.filter(key="job:WO-7").update(state="planned")
     check = inv.check_dead_letters_kept(seen)
     assert not check.ok and check.problems == ["dead letter job:WO-7 is no longer dead"]
+
+
+def test_a_dead_letter_found_written_after_all_is_resolved_not_lost():
+    OutboxItem.objects.create(key="job:WO-8", kind="job", state="dead", last_error="x", ambiguous=True)
+    OutboxItem.objects.create(key="job:WO-9", kind="job", state="dead", last_error="x")
+    seen = inv.dead_letter_keys()
+    OutboxItem.objects.filter(key="job:WO-8").update(state="sent", result={"id": 5, "recovered": True})
+    OutboxItem.objects.filter(key="job:WO-9").update(state="sent", result={"id": 6})  # sent how?
+
+    check = inv.check_dead_letters_kept(seen)
+
+    assert not check.ok and check.problems == ["dead letter job:WO-9 is no longer dead"]
+    assert "1 found written after all" in check.summary
