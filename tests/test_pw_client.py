@@ -4,6 +4,7 @@ end, incremental reads, configuration and what must never leak."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -323,3 +324,16 @@ def test_the_throttle_spaces_calls():
     assert throttle.wait() == 0.0
     assert slept == [0.25, 0.25]
     assert Throttle(max_rps=0).wait() == 0.0
+
+
+def test_clients_of_one_account_share_the_throttle_so_the_cap_is_the_processs(sim):
+    first = PropertyWareClient(sim.url, sim.username, sim.password, max_rps=3.0)
+    second = PropertyWareClient(sim.url, sim.username, sim.password, max_rps=3.0)
+    other_user = PropertyWareClient(sim.url, "someone-else", sim.password, max_rps=3.0)
+    assert first._throttle is second._throttle
+    assert other_user._throttle is not first._throttle
+    started = time.monotonic()
+    for client in (first, second, first, second):
+        client.echo("x")
+    # four calls through one 3/s cap need three intervals, whichever client made them
+    assert time.monotonic() - started >= 3 / 3.0 - 0.05

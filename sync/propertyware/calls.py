@@ -32,7 +32,7 @@ from sync.errors import AmbiguousWriteError, IntegrationError, PermanentError, T
 from . import convert
 from .fault_map import from_zeep
 from .plugins import AxisEncodingPlugin, ResponseCheckPlugin, _array_item_type
-from .throttle import Throttle
+from .throttle import shared_throttle
 from .transport import BUNDLED_WSDL, SYSTEM, PropertyWareTransport, TransportFailure, make_session, origin_of
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class SoapCaller:
         self.overlap = overlap
         self._session = make_session(username, password, verify=verify)
         self._username = username
-        self._throttle = Throttle(max_rps)
+        self._throttle = shared_throttle((url, username), max_rps)
         self._lock = threading.Lock()
         self._service: Any = None
         self._zeep: zeep.Client | None = None

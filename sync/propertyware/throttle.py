@@ -1,7 +1,9 @@
 """Spacing of calls to PropertyWare (default 2 requests/s, spec §10.15).
 
 Hand-rolled because it is a dozen lines: a shared "next free slot" under a lock, so concurrent callers
-of one client queue up instead of bursting. A rate of 0 or less disables it.
+queue up instead of bursting. A rate of 0 or less disables it. ``shared_throttle`` hands every client of
+one account and service in this process the same throttle: the cap is the process's, however many clients
+the parallel steps and write workers build.
 """
 
 from __future__ import annotations
@@ -9,6 +11,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+_SHARED: dict[tuple, Throttle] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_throttle(key: tuple, max_rps: float) -> Throttle:
+    """The process-wide throttle for ``key`` (service URL and user) at ``max_rps``."""
+    with _SHARED_LOCK:
+        throttle = _SHARED.get((*key, max_rps))
+        if throttle is None:
+            throttle = _SHARED[(*key, max_rps)] = Throttle(max_rps)
+        return throttle
 
 
 class Throttle:
