@@ -9,12 +9,13 @@ write, and settles them after; a row claimed again while ambiguous is looked up 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from django.conf import settings
@@ -264,11 +265,56 @@ class Sender:
         self.max_wait = float(settings.SYNC["OUTBOX_WAIT_MAX"])
         self.counts: Counter = Counter()
         self._counts_lock = threading.Lock()
+        self._abort = threading.Event()  # the planning that feeds the lanes failed: stop sending
 
-    def drain(self, *, keys: Iterable[str] | None = None, count_as: str = "sent") -> Counter:
+    @contextlib.contextmanager
+    def sending_while_planning(self, *, count_as: str = "sent") -> Iterator[Sender]:
+        """Send rows while the caller's block plans them (each plan committed on its own), so the remote
+        systems are busy from the first planned row; when the block ends, every due row is sent.
+
+        Where lanes cannot run apart (SQLite, inside a transaction) the rows are sent after the block.
+        If the block raises, sending stops after the rows under way and the error goes on.
+        """
+        if not self._lanes_may_run_apart():
+            yield self
+            self.drain(count_as=count_as)
+            return
+        planning = threading.Event()
+        planning.set()
+        failure: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                self.drain(count_as=count_as, planning=planning)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the planning thread
+                failure.append(exc)
+            finally:
+                connections.close_all()
+
+        sender = threading.Thread(target=send, name="outbox-sender", daemon=True)
+        sender.start()
+        try:
+            yield self
+        except BaseException:
+            self._abort.set()
+            raise
+        finally:
+            planning.clear()
+            sender.join()
+        if failure:
+            raise failure[0]
+
+    def drain(
+        self,
+        *,
+        keys: Iterable[str] | None = None,
+        count_as: str = "sent",
+        planning: threading.Event | None = None,
+    ) -> Counter:
         """Send every due row of the handled kinds (optionally only ``keys``), waiting out short backoffs.
 
-        The outcomes are added to the step's counts (rows sent counted as ``count_as``, dead ones as
+        ``planning``: while set, rows may still be planned, so idle lanes wait instead of finishing. The
+        outcomes are added to the step's counts (rows sent counted as ``count_as``, dead ones as
         "failed") and returned.
         """
         rows = OutboxItem.objects.filter(kind__in=list(self.handlers))
@@ -279,8 +325,8 @@ class Sender:
             lanes.setdefault(handler.system, []).append(kind)
         try:
             parallel = len(lanes) > 1 or any(self._workers_for(system) > 1 for system in lanes)
-            if parallel and self._lanes_may_run_apart():
-                self._drain_lanes(rows, lanes)
+            if (parallel or planning is not None) and self._lanes_may_run_apart():
+                self._drain_lanes(rows, lanes, planning)
             else:
                 self._drain_rows(rows)
         finally:
@@ -310,7 +356,7 @@ class Sender:
             for pk in due:
                 self._send_one(pk)
 
-    def _drain_lanes(self, rows, lanes: dict[str, list[str]]) -> None:
+    def _drain_lanes(self, rows, lanes: dict[str, list[str]], planning: threading.Event | None) -> None:
         """Threads per lane (``SYNC_PW_WRITE_WORKERS`` for PropertyWare, one for ServiceFusion, whose
         allowance is per token); a worker with nothing due waits until every worker is idle and nothing
         is due for any of them, since a busy lane may still plan rows for another (job → its PW link).
@@ -345,9 +391,9 @@ class Sender:
                 state.notify_all()
             while True:
                 with state:
-                    if stop:
+                    if stop or self._abort.is_set():
                         return False
-                    if not any(busy.values()):
+                    if not any(busy.values()) and not (planning is not None and planning.is_set()):
                         if not rows.due().exists() and not self._retry_soon(rows):
                             stop.append(StopIteration())
                             state.notify_all()
@@ -360,11 +406,11 @@ class Sender:
         def run_worker(worker: int, kinds: list[str], part: int, parts: int) -> None:
             mine = rows.filter(kind__in=kinds)
             try:
-                while not stop:
+                while not stop and not self._abort.is_set():
                     due = due_for(kinds, part, parts)
                     if due:
                         for pk in due:
-                            if stop:
+                            if stop or self._abort.is_set():
                                 return
                             self._send_one(pk)
                         continue

@@ -6,10 +6,15 @@ Transactional: the lanes are threads with connections of their own, which see on
 
 from __future__ import annotations
 
-import pytest
-from django.db import connection
+import time
 
+import pytest
+from django.db import connection, transaction
+
+from sync.context import StepContext
+from sync.flags import read_flags
 from sync.models import OutboxItem, SyncRun
+from sync.outbox import Sender, WriteHandler, plan
 from sync.runner import run_sync
 from sync.simulators.propertyware import PropertyWareSimulator
 from sync.simulators.servicefusion import ServiceFusionSimulator
@@ -108,3 +113,56 @@ def test_status_write_backs_from_several_workers_each_land_once_and_in_order(slo
             assert wo["status"] == status_map.pw_status_for(job["status"])
             custom = {f["fieldName"]: f["value"] for f in wo.get("customFields") or ()}
             assert custom.get("sfJobId") == str(job["id"])  # the link written earlier survived
+
+
+class _Recorder(WriteHandler):
+    """A write handler that only records what it was asked to send (the Sender is under test)."""
+
+    kind = OutboxItem.Kind.PW_STATUS
+    system = "pw"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, ctx, row):
+        self.sent.append(row.key)
+        return {"id": row.pk}
+
+
+def _plan(key: str) -> None:
+    with transaction.atomic():  # as a step plans: each row committed on its own
+        plan(key, OutboxItem.Kind.PW_STATUS, {"status": "Open"}, run_id=None, dry_run=False,
+             context={"work_order_id": int(key.rsplit("-", 1)[1])})
+
+
+def test_rows_are_sent_while_the_step_is_still_planning_and_all_are_sent_at_the_end():
+    ctx = StepContext(run=None, step_run=None, name="test", flags=read_flags())
+    handler = _Recorder()
+
+    with Sender(ctx, [handler]).sending_while_planning(count_as="updated"):
+        _plan("pw:status:WO-1")
+        deadline = time.monotonic() + (10 if connection.vendor == "postgresql" else 0.5)
+        while "pw:status:WO-1" not in handler.sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sent_while_planning = list(handler.sent)
+        _plan("pw:status:WO-2")
+
+    if connection.vendor == "postgresql":
+        assert sent_while_planning == ["pw:status:WO-1"]
+    else:  # SQLite: sent once planning is over
+        assert sent_while_planning == []
+    assert sorted(handler.sent) == ["pw:status:WO-1", "pw:status:WO-2"]
+    assert ctx.counts["updated"] == 2
+    assert set(OutboxItem.objects.values_list("state", flat=True)) == {OutboxItem.State.SENT}
+
+
+def test_planning_that_fails_stops_the_sending_and_raises():
+    ctx = StepContext(run=None, step_run=None, name="test", flags=read_flags())
+    handler = _Recorder()
+
+    with pytest.raises(RuntimeError, match="planning broke"):
+        with Sender(ctx, [handler]).sending_while_planning():
+            _plan("pw:status:WO-3")
+            raise RuntimeError("planning broke")
+
+    assert OutboxItem.objects.filter(state=OutboxItem.State.SENDING).count() == 0

@@ -23,6 +23,7 @@ from sync.mappings import mapped_customers
 from sync.models import OutboxItem
 from sync.outbox import Sender, plan, plan_write, settle_found, settle_unneeded
 from sync.payloads import job_body
+from sync.pw_writes import REREAD_BATCH
 from sync.status import is_open, normalise_status
 from sync.steps.push_customers import BUILDING
 from sync.units import building_facts, flag_unit_problem, held_work_order_ids, validate_unit
@@ -222,7 +223,7 @@ def _settle_stale_rows(ctx, keys: set[str]) -> None:
 def reread(ctx, work_orders: list[dict]) -> dict[int, object]:
     """Fresh PW copies of the work orders, 50 ids per call; a failed batch is skipped this run."""
     fresh: dict[int, object] = {}
-    for part in chunks([w["work_order_id"] for w in work_orders], 50):
+    for part in chunks([w["work_order_id"] for w in work_orders], REREAD_BATCH):
         try:
             for wo in ctx.pw.iter_work_orders(ids=part):
                 fresh[int(wo.id)] = wo
@@ -309,26 +310,35 @@ def run(ctx) -> None:
     todo = candidates(ctx)
     ctx.count("candidates", len(todo))
     _settle_stale_rows(ctx, {job_key(w["work_order_id"]) for w in todo})
-    fresh = reread(ctx, todo)
     held = held_work_order_ids()
-    for wo in todo:
-        try:
-            _plan_work_order(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
-        except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
-            ctx.error(
-                "pushWorkOrdersToSF.plan",
-                exc,
-                recovery="work order skipped this run",
-                record_key=job_key(wo["work_order_id"]),
-            )
-    if not ctx.dry_run:
-        Sender(ctx, [JobHandler(), PwLinkHandler()]).drain(count_as="sent")
-        ctx.count(
-            "created",
-            OutboxItem.objects.filter(
-                kind=JOB, run_id=ctx.run_id, state=OutboxItem.State.SENT, sent_at__isnull=False
-            ).count(),
-        )
+    if ctx.dry_run:
+        _plan_all(ctx, planner, todo, held)
+        return
+    # Jobs go out while later work orders are still re-read and planned: the SF allowance is never idle.
+    with Sender(ctx, [JobHandler(), PwLinkHandler()]).sending_while_planning(count_as="sent"):
+        _plan_all(ctx, planner, todo, held)
+    ctx.count(
+        "created",
+        OutboxItem.objects.filter(
+            kind=JOB, run_id=ctx.run_id, state=OutboxItem.State.SENT, sent_at__isnull=False
+        ).count(),
+    )
+
+
+def _plan_all(ctx, planner: JobPlanner, todo: list[dict], held: set[int]) -> None:
+    """Re-read and plan the work orders a batch at a time (one getWorkOrders call per batch)."""
+    for part in chunks(todo, REREAD_BATCH):
+        fresh = reread(ctx, part)
+        for wo in part:
+            try:
+                _plan_work_order(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
+            except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
+                ctx.error(
+                    "pushWorkOrdersToSF.plan",
+                    exc,
+                    recovery="work order skipped this run",
+                    record_key=job_key(wo["work_order_id"]),
+                )
 
 
 def _linked(ctx, key: str, wo_id: int, sf_job_id: int, pw_field: str, reason: str) -> None:
