@@ -30,8 +30,8 @@ def since(
 ) -> datetime | None:
     """The lower bound of the next incremental read, or None to read everything.
 
-    ``overlap`` re-reads a little before the cursor (see the settings for what each stream's covers); a
-    never-synced stream or a full run reads everything.
+    ``overlap`` re-reads a little before the cursor (greenlight/settings.py says what each stream's
+    overlap covers); a never-synced stream or a full run reads everything.
     """
     if full or cursor.last_sync_time is None:
         return None
