@@ -5,6 +5,7 @@ A bad or missing required value stops start-up with an ImproperlyConfigured erro
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -147,7 +148,17 @@ PROPERTYWARE = {
     "RETRIES": _typed("PW_RETRIES", int, 3),
     "RETRY_MIN_WAIT": _typed("PW_RETRY_MIN_WAIT", float, 1.0),
     "RETRY_MAX_WAIT": _typed("PW_RETRY_MAX_WAIT", float, 30.0),
+    # The zone PropertyWare reads lastModified filter times in. Bounds are sent as that zone's wall-clock
+    # time with its offset, which is the same instant whether PW honours the offset or ignores it and reads
+    # the wall clock in its own zone (undocumented for SOAP; PW's REST API states UTC).
+    "FILTER_TIME_ZONE": env.str("PW_FILTER_TIME_ZONE", default="UTC"),
 }
+try:
+    ZoneInfo(PROPERTYWARE["FILTER_TIME_ZONE"])
+except (ValueError, ZoneInfoNotFoundError) as _exc:
+    raise ImproperlyConfigured(
+        f"PW_FILTER_TIME_ZONE: {PROPERTYWARE['FILTER_TIME_ZONE']!r} is not an IANA time zone name"
+    ) from _exc
 
 # --- ServiceFusion (REST/OAuth) ----------------------------------------------------------------
 SERVICEFUSION = {
@@ -243,9 +254,21 @@ SYNC = {
     "OUTBOX_BACKOFF_BASE": _typed("SYNC_OUTBOX_BACKOFF_BASE", float, 1.0),
     "OUTBOX_BACKOFF_MAX": _typed("SYNC_OUTBOX_BACKOFF_MAX", float, 300.0),
     "OUTBOX_WAIT_MAX": _typed("SYNC_OUTBOX_WAIT_MAX", float, 30.0),
-    # Overlap re-read on incremental pulls to cover clock skew between us and the remote (seconds).
-    "PULL_OVERLAP_SECONDS": _typed("SYNC_PULL_OVERLAP_SECONDS", int, 86400),
-    "SF_JOBS_OVERLAP_SECONDS": _typed("SYNC_SF_JOBS_OVERLAP_SECONDS", int, 300),
+    # Overlap re-read on incremental PropertyWare pulls (seconds): their cursor is our clock at the start
+    # of the previous pass and PW stamps lastModified by its own, so this covers clock skew between the
+    # two hosts (NTP keeps it to milliseconds) and a write stamped just before our read but committed
+    # after it. Everything modified within it is read again on every run, so it stays small.
+    "PULL_OVERLAP_SECONDS": _typed("SYNC_PULL_OVERLAP_SECONDS", int, 5),
+    # Overlap for ServiceFusion jobs and invoices (seconds): their cursors follow SF's own clock (the
+    # newest updated_at seen), so there is no skew to cover, only a record stamped (to the second) before
+    # the newest one we saw but committed after our read: SF stamps and commits within one request, so
+    # two seconds is ample, and it keeps the re-read boundary to a page even after a burst of writes.
+    "SF_JOBS_OVERLAP_SECONDS": _typed("SYNC_SF_JOBS_OVERLAP_SECONDS", int, 2),
+    # How long the SF customer listing (sf_customer_cache, dim_customer; R11: "cached 1 hour") and the
+    # lookup lists (job statuses, categories, techs) stay fresh: incremental runs within it do not list
+    # them again; --full always does; 0 lists them on every run (seconds).
+    "SF_CUSTOMER_CACHE_SECONDS": _typed("SYNC_SF_CUSTOMER_CACHE_SECONDS", int, 3600),
+    "SF_LOOKUP_CACHE_SECONDS": _typed("SYNC_SF_LOOKUP_CACHE_SECONDS", int, 3600),
     # A step failing on the network is run again (R37): attempts, first wait and cap (seconds).
     "STEP_ATTEMPTS": _typed("SYNC_STEP_ATTEMPTS", int, 3),
     "STEP_RETRY_WAIT": _typed("SYNC_STEP_RETRY_WAIT", float, 1.0),
@@ -256,3 +279,7 @@ SYNC = {
     # so two keep the cap busy while each waits for its call's round trip.
     "PW_WRITE_WORKERS": _typed("SYNC_PW_WRITE_WORKERS", int, 2),
 }
+for _name in ("PULL_OVERLAP_SECONDS", "SF_JOBS_OVERLAP_SECONDS", "SF_CUSTOMER_CACHE_SECONDS",
+              "SF_LOOKUP_CACHE_SECONDS"):
+    if SYNC[_name] < 0:
+        raise ImproperlyConfigured(f"SYNC_{_name}: must be >= 0, got {SYNC[_name]}")

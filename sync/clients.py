@@ -8,9 +8,13 @@ __all__ = ["build_client"]
 def build_client(system: str):
     """A fresh client for ``"pw"`` or ``"sf"`` (one per step: clients are not shared across threads)."""
     if system == "pw":
+        from datetime import timedelta
+
         from sync.propertyware.client import PropertyWareClient
 
-        return PropertyWareClient.from_settings()
+        # The pulls subtract their overlap themselves (SYNC_PULL_OVERLAP_SECONDS, via cursors.pw_since) and
+        # record the bound they asked for; the client's own default would silently widen every read.
+        return PropertyWareClient.from_settings(overlap=timedelta(0))
     if system == "sf":
         from django.core.cache import cache
 

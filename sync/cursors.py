@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from sync.models import Cursor
 
-__all__ = ["get_cursor", "since", "start_pass", "finish_pass", "save_progress"]
+__all__ = ["finish_pass", "get_cursor", "is_fresh", "pw_since", "save_progress", "since", "start_pass"]
 
 
 def get_cursor(workflow: str, entity_type: str) -> Cursor:
@@ -24,21 +26,37 @@ def since(
     cursor: Cursor,
     *,
     overlap: timedelta,
-    now: datetime,
-    lookback: timedelta | None = None,
     full: bool = False,
 ) -> datetime | None:
     """The lower bound of the next incremental read, or None to read everything.
 
-    ``lookback`` (e.g. 30 days for work orders) re-reads that window on every run; ``overlap`` covers
-    clock differences; a never-synced stream or a full run reads everything.
+    ``overlap`` re-reads a little before the cursor (greenlight/settings.py says what each stream's
+    overlap covers); a never-synced stream or a full run reads everything.
     """
     if full or cursor.last_sync_time is None:
         return None
-    bound = cursor.last_sync_time - overlap
-    if lookback is not None:
-        bound = min(bound, now - lookback)
-    return bound
+    return cursor.last_sync_time - overlap
+
+
+def pw_since(cursor: Cursor, *, full: bool = False) -> datetime | None:
+    """``since`` for a PropertyWare stream: SYNC_PULL_OVERLAP_SECONDS before the cursor, expressed in the
+    zone PW reads filter times in (PW_FILTER_TIME_ZONE), so the instant is right either way PW reads it."""
+    bound = since(cursor, overlap=timedelta(seconds=settings.SYNC["PULL_OVERLAP_SECONDS"]), full=full)
+    if bound is None:
+        return None
+    return bound.astimezone(ZoneInfo(settings.PROPERTYWARE.get("FILTER_TIME_ZONE") or "UTC"))
+
+
+def is_fresh(cursor: Cursor, *, ttl_seconds: float, now: datetime) -> bool:
+    """Whether a cached listing (a cursor whose last pass read the whole list) is younger than the TTL.
+
+    A pass cut short ("running") or never made is not fresh; neither is one stamped in the future (a
+    clock set back), which would otherwise stay fresh for as long as the clock is off.
+    """
+    if ttl_seconds <= 0 or cursor.status != "ok" or cursor.last_sync_time is None:
+        return False
+    age = (now - cursor.last_sync_time).total_seconds()
+    return 0 <= age < ttl_seconds
 
 
 def start_pass(cursor: Cursor, *, started: datetime, mode: str) -> None:

@@ -213,9 +213,6 @@ FLAGS: tuple[FlagSpec, ...] = (
     FlagSpec("PW_SF_JOB_ID_FIELD", _TEXT, "sfJobId",
              "PW work-order custom field that receives the SF job id; when the organisation lacks it a "
              "note is attached instead.", _parse_text(required=False)),
-    FlagSpec("PW_LOOKBACK_DAYS", "int", "30",
-             "Incremental PW work-order pulls ask for records modified within this many days.",
-             _parse_int(1)),
     FlagSpec("SAFE_MODE_TRIP_AFTER", "int", "5",
              "Consecutive push failures after which SAFE_MODE turns itself on; 0 never trips.",
              _parse_int(0)),
@@ -269,7 +266,6 @@ class Flags:
     sf_customer_cf_portfolio_id: str
     sf_customer_cf_building_id: str
     pw_sf_job_id_field: str
-    pw_lookback_days: int
     safe_mode_trip_after: int
     circuit_breaker_failures: int
     sync_schedule_enabled: bool
@@ -285,7 +281,9 @@ class Flags:
         for name, text in texts.items():
             spec = _BY_NAME.get(name.strip().upper())
             if spec is None:
-                continue  # a retired flag left in the table is not an error for the run
+                # A retired flag left in the table is not an error for the run (e.g. PW_LOOKBACK_DAYS:
+                # work-order pulls follow their cursor instead of re-reading a window).
+                continue
             if name.strip().upper() == spec.name or spec.name not in chosen:
                 chosen[spec.name] = text
         values = {spec.attr: spec.default_value for spec in FLAGS}

@@ -46,7 +46,6 @@ def test_defaults_apply_when_nothing_is_stored():
         "work_order_id": "propertyWareId", "portfolio_id": "portfolioId", "building_id": "buildingId",
         "unit_id": "unitId",
     }
-    assert flags.pw_lookback_days == 30
     assert flags.circuit_breaker_failures == 5
 
 
@@ -110,7 +109,7 @@ def test_booleans_are_case_insensitive(raw, expected):
     ("DEDUP_CONFIDENCE", "high", "between 0 and 1"),
     ("DEDUP_WINDOW_DAYS", "-1", "at least 0"),
     ("DEDUP_WINDOW_DAYS", "7.5", "whole number"),
-    ("PW_LOOKBACK_DAYS", "0", "at least 1"),
+    ("CIRCUIT_BREAKER_FAILURES", "0", "at least 1"),
     ("TENANT_PUSH_MODE", "tenant", "contact, child_customer"),
     ("PW_OPEN_STATUSES", " , ", "at least one"),
     ("SF_JOB_CF_WORK_ORDER_ID", "  ", "must not be empty"),
@@ -127,6 +126,15 @@ def test_a_bad_stored_value_fails_the_read_naming_the_flag():
     with pytest.raises(FlagError) as err:
         read_flags()
     assert err.value.flag == "SAFE_MODE"
+
+
+def test_a_retired_flag_left_in_the_table_is_ignored():
+    # PW_LOOKBACK_DAYS was retired: work-order pulls follow their cursor instead of re-reading a window.
+    FeatureFlag.objects.create(name="PW_LOOKBACK_DAYS", value="30")
+    assert read_flags() == Flags.defaults()
+    with pytest.raises(FlagError) as err:
+        set_flag("PW_LOOKBACK_DAYS", "7", reason="x")
+    assert err.value.unknown
 
 
 def test_unknown_flags_are_refused():

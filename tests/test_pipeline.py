@@ -168,6 +168,8 @@ def test_a_whole_run_with_parallel_reads_on_their_own_connections(settings):
             )
         assert run.api_calls["pw"]["calls"] > 0 and run.api_calls["sf"]["calls"] > 0
         assert not run.errors.exists()
+        # Each step builds its own client; they share one token (SF's rate limit is per token).
+        assert sf.request_counts()["POST /oauth/access_token"] == 1
 
 
 @pytest.mark.django_db

@@ -35,6 +35,9 @@ def test_valid_environment_starts():
         ("DEBUG", "maybe"),
         ("Q_WORKERS", "two"),
         ("DATABASE_URL", "nosuchscheme://x"),
+        ("PW_FILTER_TIME_ZONE", "Mars/Olympus"),
+        ("SYNC_SF_CUSTOMER_CACHE_SECONDS", "-1"),
+        ("SYNC_SF_LOOKUP_CACHE_SECONDS", "an hour"),
     ],
 )
 def test_malformed_value_names_the_variable(variable, value):

@@ -108,6 +108,33 @@ def test_token_is_fetched_once_and_shared_through_the_store(sim):
     assert sim.request_counts()["POST /oauth/access_token"] == 1
 
 
+def test_clients_starting_at_once_fetch_one_token_between_them():
+    # Parallel read steps each build their own client on the shared (empty) store: the first to ask
+    # fetches, the others wait for it and take its token rather than racing it with requests of their own.
+    with ServiceFusionSimulator(rate_limit=10_000, latency=0.2) as slow:
+        store = MemoryTokenStore()
+        clients = [make_client(slow, token_store=store) for _ in range(4)]
+        start = threading.Barrier(len(clients))
+        errors: list[BaseException] = []
+
+        def call(c):
+            start.wait()
+            try:
+                c.me()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=call, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors
+        assert slow.request_counts()["POST /oauth/access_token"] == 1
+        assert sum(c.stats["token_fetches"] for c in clients) == 1
+        assert len({c.token_key for c in clients}) == 1
+
+
 def test_token_is_renewed_before_expiry_with_the_refresh_token(sim):
     store = MemoryTokenStore()
     c = make_client(sim, token_store=store)

@@ -271,8 +271,10 @@ class ServiceFusionClient:
     def list_payment_types(self) -> list[PaymentType]:
         return [PaymentType.from_api(i) for i in self.iter_items("/payment-types", sort="id")]
 
-    def iter_invoices(self) -> Iterator[Invoice]:
-        for item in self.iter_items("/invoices", sort="id", operation="list_invoices"):
+    def iter_invoices(self, *, sort: str = "id") -> Iterator[Invoice]:
+        """Every invoice (v1 invoices take no filters). ``sort="-updated_at"`` lists the newest changes
+        first, so a caller that stops at its cursor reads only the pages it needs."""
+        for item in self.iter_items("/invoices", sort=sort, operation="list_invoices"):
             yield Invoice.from_api(item)
 
     def job_invoices(self, job_id: int) -> list[Invoice]:

@@ -1,7 +1,9 @@
 """OAuth access tokens for the ServiceFusion client: fetched, cached in a shared store, renewed early.
 
 The rate limit is per token, so every worker should share one token: the store is any object with
-``get(key)`` / ``set(key, value, timeout)`` (Django's cache fits). Tokens are renewed ``renew_before``
+``get(key)`` / ``set(key, value, timeout)`` (Django's cache fits). Fetching is single-flight per token key
+within the process: clients built by parallel steps wait for the one request in flight and then find its
+token in the store, instead of each fetching their own. Tokens are renewed ``renew_before``
 seconds before expiry (5 minutes, or half the lifetime of a shorter-lived token) with the refresh
 token, falling back to client_credentials when the refresh is refused. The client secret is sent only in
 the token request body and never appears in logs, errors or reprs.
@@ -28,6 +30,20 @@ class TokenStore(Protocol):
     def get(self, key: str) -> Any: ...
 
     def set(self, key: str, value: Any, timeout: float | None) -> None: ...
+
+
+_KEY_LOCKS: dict[str, threading.Lock] = {}
+_KEY_LOCKS_GUARD = threading.Lock()
+
+
+def key_lock(key: str) -> threading.Lock:
+    """The process-wide lock for one token key: every TokenManager of that key (one per client, and each
+    step builds its own client) fetches and renews under it, so only one token request is in flight."""
+    with _KEY_LOCKS_GUARD:
+        lock = _KEY_LOCKS.get(key)
+        if lock is None:
+            lock = _KEY_LOCKS[key] = threading.Lock()
+        return lock
 
 
 class MemoryTokenStore:
@@ -94,10 +110,10 @@ class TokenManager:
         self._store = store if store is not None else MemoryTokenStore()
         self._renew_before = renew_before
         self._on_event = on_event or (lambda name: None)
-        self._lock = threading.Lock()
         self.key = (
             "servicefusion:token:" + hashlib.sha256(f"{token_url}|{client_id}".encode()).hexdigest()[:24]
         )
+        self._lock = key_lock(self.key)
 
     def __repr__(self) -> str:
         return f"TokenManager(url={self.url!r}, client_id={self._client_id!r})"
@@ -120,7 +136,10 @@ class TokenManager:
         return self.renew(rejected=entry["access_token"] if entry else None)
 
     def renew(self, rejected: str | None = None) -> str:
-        """A new token, unless another caller already replaced ``rejected`` with a fresh one."""
+        """A new token, unless another caller already replaced ``rejected`` with a fresh one.
+
+        Under the key's lock the store is read again: a caller that waited while another one fetched
+        takes that token (``rejected`` is None when the caller found no token at all)."""
         with self._lock:
             entry = self._cached()
             if entry is not None and entry["access_token"] != rejected and self._fresh(entry):

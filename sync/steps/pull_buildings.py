@@ -6,13 +6,10 @@ everything and tombstones buildings and units PW no longer has.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
+from sync.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
 from sync.loading import batch_size, chunks, count_merge, load, text, version_keys
 from warehouse.models import DimBuilding, DimPortfolio, DimUnit
 
@@ -48,8 +45,7 @@ def unit_record(u) -> dict:
 def _load(ctx, *, entity: str, model, records_iter, parent_model, parent_field: str, key_field: str) -> None:
     started = timezone.now()
     cursor = get_cursor("propertyware", entity)
-    overlap = timedelta(seconds=settings.SYNC["PULL_OVERLAP_SECONDS"])
-    bound = since(cursor, overlap=overlap, now=started, full=ctx.full)
+    bound = pw_since(cursor, full=ctx.full)
     start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
     records = records_iter(bound)
     # A full pass is one batch (its merge must see the whole set to find deletions); an incremental one

@@ -7,13 +7,10 @@ longer active gets a new version saying so. Batches commit with the cursor; --fu
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
+from sync.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
 from sync.loading import batch_size, chunks, count_merge, current_rows, load, text, version_keys
 from warehouse.models import DimBuilding, DimTenant, DimUnit, FactLease
 
@@ -59,8 +56,7 @@ def tenant_record(contact, lease) -> dict:
 def run(ctx) -> None:
     started = timezone.now()
     cursor = get_cursor("propertyware", "leases")
-    overlap = timedelta(seconds=settings.SYNC["PULL_OVERLAP_SECONDS"])
-    bound = since(cursor, overlap=overlap, now=started, full=ctx.full)
+    bound = pw_since(cursor, full=ctx.full)
     start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
     size = 10**9 if ctx.full else batch_size()
     total = 0

@@ -1,5 +1,10 @@
 """getSFCustomers: every SF customer (with contacts, locations, custom fields) into sf_customer_cache and
 dim_customer, and customer_mappings refreshed from the PW ids customers carry in custom fields.
+
+SF v1 has no updated-since filter on customers, so a listing is always the whole account. It is a cache
+(R11: "cached 1 hour"): an incremental run within SYNC_SF_CUSTOMER_CACHE_SECONDS of the last complete
+listing reads nothing; --full always lists. Customers the sync creates itself go into the cache and
+dim_customer when they are created (pushPortfoliosToSF), so they never wait for the next listing.
 """
 
 from __future__ import annotations
@@ -7,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, start_pass
+from sync.cursors import finish_pass, get_cursor, is_fresh, start_pass
 from sync.loading import chunks, count_merge, load, text
 from sync.mappings import pw_ids_of_customer, save_mapping
 from warehouse.models import CustomerMapping, DimCustomer, SfCustomerCache
@@ -69,6 +75,14 @@ def store_customers(customers, *, now, sync_run_id=None, full=False) -> tuple[in
 def run(ctx) -> None:
     started = timezone.now()
     cursor = get_cursor("servicefusion", "customers")
+    ttl = float(settings.SYNC["SF_CUSTOMER_CACHE_SECONDS"])
+    if not ctx.full and is_fresh(cursor, ttl_seconds=ttl, now=started):
+        ctx.count("cache_fresh")
+        ctx.count(
+            "mapped_buildings",
+            CustomerMapping.objects.filter(entity_type="building", status="mapped").count(),
+        )
+        return
     start_pass(cursor, started=started, mode="full")
     # v1 has no updated-since filter on customers: the listing is always complete (50 per page).
     customers = list(ctx.sf.iter_customers())

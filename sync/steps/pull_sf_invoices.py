@@ -1,13 +1,23 @@
 """getSFInvoices: SF invoices into fact_transactions (what each job billed), tied to the job, work order,
 portfolio and building through the invoice's PO number (``WO-<PW id>``, as our jobs carry it).
+
+v1 invoices take no filters, but they sort by ``updated_at``: an incremental run lists them newest first
+and stops at the cursor (the newest ``updated_at`` seen, on SF's clock, less SYNC_SF_JOBS_OVERLAP_SECONDS),
+so a quiet run reads one page. The first run and --full read every invoice, which also re-derives the
+links of invoices that did not change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
+from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
 from sync.loading import chunks, current_rows, date_key, text
 from sync.steps.pull_sf_jobs import CHECK_NUMBER
 from warehouse.models import FactJob, FactTransaction, FactWorkOrder
@@ -25,10 +35,30 @@ FIELDS = (
 )
 
 
+def changed_invoices(sf, bound: datetime | None) -> Iterator:
+    """Invoices updated at or after ``bound`` (every invoice when None)."""
+    if bound is None:
+        yield from sf.iter_invoices()
+        return
+    for inv in sf.iter_invoices(sort="-updated_at"):
+        if inv.updated_at is not None and inv.updated_at < bound:
+            return  # newest first: the rest are older; leaving the listing stops its paging
+        yield inv
+
+
 def run(ctx) -> None:
-    invoices = list(ctx.sf.iter_invoices())  # v1 invoices take no filters: always the whole list
-    ctx.count("invoices_read", len(invoices))
-    for batch in chunks(invoices, 500):
+    started = timezone.now()
+    cursor = get_cursor("servicefusion", "invoices")
+    overlap = timedelta(seconds=settings.SYNC["SF_JOBS_OVERLAP_SECONDS"])
+    bound = since(cursor, overlap=overlap, full=ctx.full)
+    start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
+    newest = cursor.last_sync_time
+    total = 0
+    for batch in chunks(changed_invoices(ctx.sf, bound), 500):
+        total += len(batch)
+        stamps = [inv.updated_at for inv in batch if inv.updated_at]
+        if stamps and (newest is None or max(stamps) > newest):
+            newest = max(stamps)
         wo_ids = {}
         for inv in batch:
             match = CHECK_NUMBER.match(text(inv.po_number))
@@ -80,8 +110,12 @@ def run(ctx) -> None:
         with transaction.atomic():
             FactTransaction.objects.bulk_create(new)
             FactTransaction.objects.bulk_update(changed, FIELDS)
+            save_progress(cursor, read=total)
         ctx.count("transactions_new", len(new))
         ctx.count("transactions_updated", len(changed))
+    ctx.count("invoices_read", total)
+    # Like the jobs cursor: SF's clock, the newest updated_at seen (None keeps the old one).
+    finish_pass(cursor, synced_to=newest, since=bound.isoformat() if bound else None, count=total)
 
 
 def _values(t: FactTransaction) -> tuple:

@@ -1,6 +1,12 @@
-"""getSFJobs: SF jobs updated since the cursor (less an overlap; the first run reads all) into fact_jobs,
-and the lookup lists the pushes need: job statuses (dim_status, with codes and categories), job categories
-and techs (kept on their sync_state rows).
+"""getSFJobs: SF jobs updated since the cursor into fact_jobs (the first run reads all), and the lookup lists
+the pushes need: job statuses (dim_status, with codes and categories), job categories and techs (kept on
+their sync_state rows).
+
+The jobs cursor is the newest ``updated_at`` seen, on SF's own clock. The next read asks for
+``updated_date >= cursor - SYNC_SF_JOBS_OVERLAP_SECONDS`` (a few seconds), so a quiet run costs one page: the
+jobs stamped at the boundary come back and merge as unchanged. The lookups are cached for
+SYNC_SF_LOOKUP_CACHE_SECONDS; a job naming a status not yet known refreshes them at once, and --full always
+reads them.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
+from sync.cursors import finish_pass, get_cursor, is_fresh, save_progress, since, start_pass
 from sync.loading import batch_size, chunks, count_merge, text, version_keys
 from sync.status import is_closed_sf_category
 from warehouse.models import DimCustomer, DimStatus, FactJob, FactWorkOrder
@@ -53,10 +59,20 @@ def job_record(job, label: str, statuses: dict) -> dict:
     }
 
 
+LOOKUPS = ("job_statuses", "job_categories", "techs")
+
+
+def lookups_fresh(now) -> bool:
+    """Whether every lookup list was read within SYNC_SF_LOOKUP_CACHE_SECONDS."""
+    ttl = float(settings.SYNC["SF_LOOKUP_CACHE_SECONDS"])
+    return all(is_fresh(get_cursor("servicefusion", name), ttl_seconds=ttl, now=now) for name in LOOKUPS)
+
+
 def load_lookups(ctx) -> dict:
     """Statuses into dim_status; categories and techs onto their sync_state rows. Returns statuses by name."""
     sf = ctx.sf
-    for s in sf.list_job_statuses():
+    statuses = sf.list_job_statuses()
+    for s in statuses:
         DimStatus.objects.update_or_create(
             source_system="sf",
             name=text(s.name),
@@ -76,13 +92,19 @@ def load_lookups(ctx) -> dict:
         }
         for t in sf.list_techs()
     ]
-    for entity, state in (("job_categories", {"names": categories}), ("techs", {"techs": techs})):
+    read_at = timezone.now()
+    for entity, state in (
+        ("job_statuses", {"count": len(statuses)}),
+        ("job_categories", {"names": categories}),
+        ("techs", {"techs": techs}),
+    ):
         cursor = get_cursor("servicefusion", entity)
-        cursor.state, cursor.status, cursor.last_sync_time = state, "ok", timezone.now()
+        cursor.state, cursor.status, cursor.last_sync_time = state, "ok", read_at
         cursor.save()
-    statuses = statuses_by_name()
-    ctx.count("job_statuses", len(statuses))
-    return statuses
+    ctx.count("lookups_read")
+    by_name = statuses_by_name()
+    ctx.count("job_statuses", len(by_name))
+    return by_name
 
 
 def store_jobs(jobs, *, flags, statuses: dict, sync_run_id, change_reason: str, full: bool = False):
@@ -113,17 +135,28 @@ def statuses_by_name() -> dict:
     }
 
 
+def _unknown_statuses(jobs, statuses: dict) -> set[str]:
+    return {name for name in (text(j.status).lower() for j in jobs) if name and name not in statuses}
+
+
 def run(ctx) -> None:
     started = timezone.now()
-    statuses = load_lookups(ctx)
+    fresh = not ctx.full and lookups_fresh(started)
+    statuses = statuses_by_name() if fresh else load_lookups(ctx)
+    refreshed = not fresh
+    if fresh:
+        ctx.count("lookups_cached")
     cursor = get_cursor("servicefusion", "jobs")
     overlap = timedelta(seconds=settings.SYNC["SF_JOBS_OVERLAP_SECONDS"])
-    bound = since(cursor, overlap=overlap, now=started, full=ctx.full)
+    bound = since(cursor, overlap=overlap, full=ctx.full)
     start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
     newest = cursor.last_sync_time
     total = 0
     size = 10**9 if ctx.full else batch_size()
     for batch in chunks(ctx.sf.iter_jobs(updated_since=bound), size):
+        if not refreshed and _unknown_statuses(batch, statuses):
+            # A status added or renamed in SF since the cached read: refresh now, not in an hour.
+            statuses, refreshed = load_lookups(ctx), True
         with transaction.atomic():
             result = store_jobs(
                 batch,
@@ -140,5 +173,6 @@ def run(ctx) -> None:
         if stamps and (newest is None or max(stamps) > newest):
             newest = max(stamps)
     ctx.count("jobs_read", total)
-    # The cursor follows SF's own clock (the newest updated_at seen), not ours.
+    # The cursor follows SF's own clock (the newest updated_at seen), not ours: no skew to allow for. The
+    # overlap only covers a job stamped just before that one but committed after our read.
     finish_pass(cursor, synced_to=newest, since=bound.isoformat() if bound else None, count=total)

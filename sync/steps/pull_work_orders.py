@@ -3,20 +3,18 @@ statuses seen (dim_status).
 
 Each work order's unit is validated on ingest (R22–R24): a cleared unit is recorded on the row
 (building_level, unit_problem), the record as first received goes to fact_work_orders_original, and a
-unit correction is opened for staff. Incremental runs read work orders modified since the cursor, less the
-lookback window (PW_LOOKBACK_DAYS), in batches committed with their cursor; --full reads them all and
-tombstones work orders PW no longer has.
+unit correction is opened for staff. Incremental runs read only the work orders modified since the cursor
+(less a small overlap, SYNC_PULL_OVERLAP_SECONDS), in batches committed with their cursor: a quiet run costs
+one short page whatever the number of work orders. --full reads them all and tombstones work orders PW no
+longer has.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
+from sync.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
 from sync.loading import batch_size, chunks, count_merge, current_rows, date_key, load, text, version_keys
 from sync.status import is_open
 from sync.units import apply_unit_rules, building_facts
@@ -152,14 +150,9 @@ def run(ctx) -> None:
     ctx.count("vendors_read", len(vendors))
 
     cursor = get_cursor("propertyware", "work_orders")
-    overlap = timedelta(seconds=settings.SYNC["PULL_OVERLAP_SECONDS"])
-    bound = since(
-        cursor,
-        overlap=overlap,
-        now=started,
-        lookback=timedelta(days=ctx.flags.pw_lookback_days),
-        full=ctx.full,
-    )
+    # No lookback window: the cursor already covers everything since the previous pass (the legacy
+    # sync, which kept no cursor, re-read 30 days on every run); --full re-reads everything.
+    bound = pw_since(cursor, full=ctx.full)
     start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
     statuses: set[str] = set()
     total = 0

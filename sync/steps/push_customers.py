@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from sync.context import StepSkipped
 from sync.customer_match import match_customer
+from sync.loading import load, text
 from sync.mappings import mapped_customers, pw_ids_of_customer, save_mapping
 from sync.models import OutboxItem
 from sync.outbox import Sender, WriteHandler, is_remote_id, plan_write, settle_unneeded
@@ -23,6 +24,7 @@ from sync.payloads import building_customer_body, portfolio_customer_body
 from warehouse.models import (
     CustomerMapping,
     DimBuilding,
+    DimCustomer,
     DimPortfolio,
     DimTenant,
     DimUnit,
@@ -86,12 +88,11 @@ class CustomerHandler(WriteHandler):
         # Name filters are partial: every candidate is checked by its PW id.
         for customer in ctx.sf.iter_customers(filters={"name": row.payload["customer_name"]}):
             if self.is_ours(ctx, row, customer):
-                return {"id": int(customer.id), "name": customer.name}
+                return _result(customer)
         return None
 
     def send(self, ctx, row):
-        customer = ctx.sf.create_customer(row.payload)
-        return {"id": int(customer.id), "name": customer.name}
+        return _result(ctx.sf.create_customer(row.payload))
 
     def apply(self, ctx, row, result) -> None:
         save_mapping(
@@ -103,6 +104,23 @@ class CustomerHandler(WriteHandler):
             confidence=1.0,
         )
         upsert_cache_from_body(int(result["id"]), row.payload)
+        # dim_customer too: the customer listing is cached (getSFCustomers may not list again for an
+        # hour), and jobs created for this customer later in the run take its customer_key from here.
+        parent = row.payload.get("parent_customer")
+        record = {
+            "source_system": "sf",
+            "customer_id": int(result["id"]),
+            "customer_name": text(result.get("name") or row.payload.get("customer_name")),
+            "parent_customer_id": parent if isinstance(parent, int) else None,
+        }
+        if result.get("account_number"):
+            record["account_number"] = text(result["account_number"])
+        load(ctx, DimCustomer, [record], full=False, system="sf")
+
+
+def _result(customer) -> dict:
+    """What a sent (or recovered) customer row keeps: its SF id, name and account number."""
+    return {"id": int(customer.id), "name": customer.name, "account_number": customer.account_number or ""}
 
 
 def _cache_rows() -> list[dict]:
