@@ -65,6 +65,9 @@ def test_a_quiet_run_reads_one_page_per_stream_and_lists_no_cached_list(synced):
     assert reads == {"getPWPortfolios": 1, "getPWBuildings": 2, "getPWWorkOrders": 2, "getPWLeases": 1}
     counts = {s.name: s.counts for s in run.steps.filter(name__in=READS)}
     assert counts["getPWWorkOrders"]["work_orders_read"] == 0
+    # Work orders held again (unmapped building, unit waiting for staff) are not re-read from PW.
+    push = run.steps.get(name="pushWorkOrdersToSF")
+    assert push.counts.get("held", 0) > 0 and _requests(run, "pushWorkOrdersToSF", "pw") == 0
     assert counts["getSFCustomers"]["cache_fresh"] == 1 and "customers_read" not in counts["getSFCustomers"]
     assert counts["getSFJobs"]["lookups_cached"] == 1
 

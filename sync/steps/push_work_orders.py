@@ -325,20 +325,49 @@ def run(ctx) -> None:
     )
 
 
+# Stands for the PW copy of a work order that waits whatever PropertyWare says, so is not re-read.
+NOT_REREAD = object()
+
+
+def _waits_anyway(ctx, planner: JobPlanner, wo: dict, held: set[int], in_review: set[str]) -> bool:
+    """A work order whose building has no SF customer, whose unit waits for staff (safe mode), or whose
+    job row staff must review is held again without a job: re-reading it from PropertyWare first would
+    change nothing."""
+    wo_id, building_id = wo["work_order_id"], wo["building_id"]
+    if not planner.customers.get(building_id) or job_key(wo_id) in in_review:
+        return True
+    if not ctx.flags.safe_mode:
+        return False
+    if wo_id in held:
+        return True
+    building = planner.buildings.get(building_id)
+    return validate_unit(wo, building, planner.building_units.get(building_id, set())).cleared
+
+
 def _plan_all(ctx, planner: JobPlanner, todo: list[dict], held: set[int]) -> None:
-    """Re-read and plan the work orders a batch at a time (one getWorkOrders call per batch)."""
-    for part in chunks(todo, REREAD_BATCH):
+    """Re-read and plan the work orders that may get a job a batch at a time (one getWorkOrders call per
+    batch), then hold the rest again."""
+    in_review = set(OutboxItem.objects.filter(kind=JOB, review=True).values_list("key", flat=True))
+    waiting = [wo for wo in todo if _waits_anyway(ctx, planner, wo, held, in_review)]
+    waiting_ids = {wo["work_order_id"] for wo in waiting}
+    for part in chunks([wo for wo in todo if wo["work_order_id"] not in waiting_ids], REREAD_BATCH):
         fresh = reread(ctx, part)
         for wo in part:
-            try:
-                _plan_work_order(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
-            except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
-                ctx.error(
-                    "pushWorkOrdersToSF.plan",
-                    exc,
-                    recovery="work order skipped this run",
-                    record_key=job_key(wo["work_order_id"]),
-                )
+            _plan_guarded(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
+    for wo in waiting:
+        _plan_guarded(ctx, planner, wo, NOT_REREAD, held)
+
+
+def _plan_guarded(ctx, planner, wo, fresh, held) -> None:
+    try:
+        _plan_work_order(ctx, planner, wo, fresh, held)
+    except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
+        ctx.error(
+            "pushWorkOrdersToSF.plan",
+            exc,
+            recovery="work order skipped this run",
+            record_key=job_key(wo["work_order_id"]),
+        )
 
 
 def _linked(ctx, key: str, wo_id: int, sf_job_id: int, pw_field: str, reason: str) -> None:
@@ -361,7 +390,10 @@ def _linked(ctx, key: str, wo_id: int, sf_job_id: int, pw_field: str, reason: st
 
 def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
     wo_id, key = wo["work_order_id"], job_key(wo["work_order_id"])
-    wo, why = verify(ctx, wo, fresh)
+    if fresh is NOT_REREAD:  # held below whatever PW says (see _waits_anyway)
+        wo, why = {**wo, "pw_custom_fields": {}}, ""
+    else:
+        wo, why = verify(ctx, wo, fresh)
     if wo is None:
         ctx.count("skipped")
         ctx.error(
