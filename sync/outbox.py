@@ -221,6 +221,9 @@ class WriteHandler:
 
     kind: str = ""
     system: str = "sf"
+    #: rows worth waiting for before sending, while other lanes may still plan some (a handler that reads
+    #: ahead in batches sets it to one batch read's page)
+    min_batch: int = 1
 
     def validate(self, ctx: StepContext, payload: dict, context: dict) -> str:
         """Safe mode: a reason to refuse the write, or "" to allow it (also asked when planning)."""
@@ -257,6 +260,8 @@ class Sender:
 
     #: seconds an idle lane waits before looking for rows another lane may have planned for it
     IDLE_POLL = 0.02
+    #: longest a lane waits for a batch's worth of rows (WriteHandler.min_batch) before sending fewer
+    BATCH_WAIT_MAX = 5.0
 
     def __init__(self, ctx: StepContext, handlers: Iterable[WriteHandler]) -> None:
         self.ctx = ctx
@@ -403,12 +408,34 @@ class Sender:
                         return True
                     state.wait(self.IDLE_POLL)
 
+        lane_of = [kinds[0] for kinds, _, _ in workers]
+        min_batch = {
+            kinds[0]: max(getattr(self.handlers[k], "min_batch", 1) for k in kinds) for kinds, _, _ in workers
+        }
+
+        def gather_batch(kinds: list[str], since: float) -> bool:
+            """Whether to wait for more rows before sending: the lane's handlers read ahead in batches
+            (``min_batch``), fewer are due, another lane or the planner may still add some, and the first
+            due row has not waited ``BATCH_WAIT_MAX`` yet."""
+            if min_batch[kinds[0]] <= 1 or time.monotonic() - since > self.BATCH_WAIT_MAX:
+                return False
+            others = any(busy[w] for w in busy if lane_of[w] != kinds[0])
+            if not others and not (planning is not None and planning.is_set()):
+                return False
+            return rows.filter(kind__in=kinds).due().count() < min_batch[kinds[0]]
+
         def run_worker(worker: int, kinds: list[str], part: int, parts: int) -> None:
             mine = rows.filter(kind__in=kinds)
+            first_due: float | None = None
             try:
                 while not stop and not self._abort.is_set():
                     due = due_for(kinds, part, parts)
                     if due:
+                        first_due = first_due or time.monotonic()
+                        if gather_batch(kinds, first_due):
+                            time.sleep(self.IDLE_POLL)
+                            continue
+                        first_due = None
                         for pk in due:
                             if stop or self._abort.is_set():
                                 return

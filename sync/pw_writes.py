@@ -29,6 +29,9 @@ class PwWorkOrderWriter(WriteHandler):
     """A write handler for rows whose context names a PW ``work_order_id``."""
 
     system = "pw"
+    # A re-read page holds ten work orders: links planned one by one as jobs are created are worth
+    # gathering into full pages rather than re-read a page each.
+    min_batch = 10
 
     def __init__(self) -> None:
         self._fresh: dict[int, object] = {}  # work order id → record (None: PW does not have it)
