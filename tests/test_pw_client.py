@@ -183,6 +183,12 @@ def test_paging_stops_on_an_empty_page(client, sim):
     assert sim.request_counts()["getWorkOrders"] == len(TINY.work_orders) // 8 + 1
 
 
+def test_a_read_by_ids_stops_once_every_id_came_back(client, sim):
+    some = [w["ID"] for w in TINY.work_orders[:20]]  # two full pages: no empty third one is asked for
+    assert sorted(w.id for w in client.iter_work_orders(ids=some)) == sorted(some)
+    assert sim.request_counts()["getWorkOrders"] == 2
+
+
 def test_paging_respects_the_page_cap(sim):
     client = fast_client(sim, page_cap=2)
     assert len(list(client.iter_work_orders())) == 20

@@ -214,9 +214,10 @@ class SoapCaller:
             name: Nil if value is None else _typed(parts[name].type, value) for name, value in params.items()
         }
 
-    def _pages(self, op: str, criteria: dict[str, Any]) -> Iterator[dict]:
+    def _pages(self, op: str, criteria: dict[str, Any], *, at_most: int | None = None) -> Iterator[dict]:
         """Rows of a paged read: pages from 1 until an empty page or one shorter than the largest seen,
-        never more than ``page_cap`` pages; each ID once."""
+        or until ``at_most`` rows (a read by IDs cannot return more, so a full last page needs no empty
+        one after it); never more than ``page_cap`` pages; each ID once."""
         seen: set[int] = set()
         largest = 0
         for page in range(1, self.page_cap + 1):
@@ -227,7 +228,7 @@ class SoapCaller:
                     seen.add(rid)
                     yield row
             largest = max(largest, len(rows))
-            if not rows or len(rows) < largest:
+            if not rows or len(rows) < largest or (at_most is not None and len(seen) >= at_most):
                 return
         self._count(op, "page_cap")
         log.warning("propertyware %s: stopped at the page cap (%d pages)", op, self.page_cap)

@@ -124,12 +124,14 @@ class PropertyWareClient(SoapCaller):
             criteria["portfolioId"] = int(portfolio_id)
         if building_id is not None:
             criteria["buildingId"] = int(building_id)
+        at_most = None
         if ids is not None:
             wanted = [int(i) for i in ids]
             if not wanted:
                 return
             criteria["ids"] = wanted
-        for row in self._pages("getWorkOrders", criteria):
+            at_most = len(set(wanted))
+        for row in self._pages("getWorkOrders", criteria, at_most=at_most):
             yield convert.to_work_order(row)
 
     def get_work_order(self, work_order_id: int) -> WorkOrder | None:
