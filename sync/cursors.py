@@ -72,6 +72,16 @@ def start_pass(cursor: Cursor, *, started: datetime, mode: str) -> None:
     cursor.save(update_fields=["state", "status", "updated_at"])
 
 
+def start_sf_pass(entity_type: str, *, started: datetime, full: bool) -> tuple[Cursor, datetime | None]:
+    """Open a pass over a ServiceFusion listing read by ``updated_at``: its cursor and the lower bound to
+    read from (None: everything), less the SF overlap (``SYNC_SF_JOBS_OVERLAP_SECONDS``)."""
+    cursor = get_cursor("servicefusion", entity_type)
+    overlap = timedelta(seconds=settings.SYNC["SF_JOBS_OVERLAP_SECONDS"])
+    bound = since(cursor, overlap=overlap, full=full)
+    start_pass(cursor, started=started, mode="full" if full else "incremental")
+    return cursor, bound
+
+
 def save_progress(cursor: Cursor, **extra) -> None:
     """Record one committed batch; call inside the batch's transaction."""
     state = dict(cursor.state or {})

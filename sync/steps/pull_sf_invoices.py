@@ -10,14 +10,13 @@ links of invoices that did not change.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, save_progress, since, start_pass
+from sync.cursors import finish_pass, save_progress, start_sf_pass
 from sync.loading import chunks, current_rows, date_key, text
 from sync.steps.pull_sf_jobs import CHECK_NUMBER
 from warehouse.models import FactJob, FactTransaction, FactWorkOrder
@@ -48,10 +47,7 @@ def changed_invoices(sf, bound: datetime | None) -> Iterator:
 
 def run(ctx) -> None:
     started = timezone.now()
-    cursor = get_cursor("servicefusion", "invoices")
-    overlap = timedelta(seconds=settings.SYNC["SF_JOBS_OVERLAP_SECONDS"])
-    bound = since(cursor, overlap=overlap, full=ctx.full)
-    start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
+    cursor, bound = start_sf_pass("invoices", started=started, full=ctx.full)
     newest = cursor.last_sync_time
     total = 0
     for batch in chunks(changed_invoices(ctx.sf, bound), 500):

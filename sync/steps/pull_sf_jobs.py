@@ -12,13 +12,12 @@ reads them.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, is_fresh, save_progress, since, start_pass
+from sync.cursors import finish_pass, get_cursor, is_fresh, save_progress, start_sf_pass
 from sync.loading import batch_size, chunks, count_merge, text, version_keys
 from sync.status import is_closed_sf_category
 from warehouse.models import DimCustomer, DimStatus, FactJob, FactWorkOrder
@@ -146,10 +145,7 @@ def run(ctx) -> None:
     refreshed = not fresh
     if fresh:
         ctx.count("lookups_cached")
-    cursor = get_cursor("servicefusion", "jobs")
-    overlap = timedelta(seconds=settings.SYNC["SF_JOBS_OVERLAP_SECONDS"])
-    bound = since(cursor, overlap=overlap, full=ctx.full)
-    start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
+    cursor, bound = start_sf_pass("jobs", started=started, full=ctx.full)
     newest = cursor.last_sync_time
     total = 0
     size = 10**9 if ctx.full else batch_size()
