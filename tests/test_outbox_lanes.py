@@ -24,7 +24,7 @@ from warehouse.models import FactWorkOrder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SF_LATENCY = 0.05  # seconds per SF request: slow enough that a serial sender would show
+SF_LATENCY = 0.1  # seconds per SF request: slow enough that a serial sender would show
 
 
 @pytest.fixture
