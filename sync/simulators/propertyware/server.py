@@ -66,6 +66,11 @@ class _Server(ThreadingHTTPServer):
         self.sim = sim
         super().__init__(address, _Handler)
 
+    def handle_error(self, request, client_address) -> None:
+        # A client hanging up mid-answer (as retries after a maintenance page do) is routine here;
+        # socketserver's default would print its traceback on stderr.
+        log.debug("connection error from %s", client_address, exc_info=True)
+
 
 class _Dropped(Exception):
     """The connection was reset on purpose; nothing more may be written."""
