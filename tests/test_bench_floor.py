@@ -69,11 +69,13 @@ def test_pages_count_the_empty_page_after_a_full_one():
 
 
 def test_noop_incremental_needs_only_a_handful_of_sf_requests():
-    work = Work(pw_rows_read={"portfolios": 228, "buildings": 0, "units": 0, "leases": 0, "work_orders": 0},
+    work = Work(pw_rows_read={"portfolios": 228, "buildings": 0, "units": 0, "leases": 0, "vendors": 45,
+                              "work_orders": 0},
                 sf_rows_read={"jobs": 0}, sf_lookups=0)
     needed = needed_requests(work)
     assert needed.sf_total == 2  # a token and one page of changed jobs
-    assert needed.pw_total == 1 + 4  # getAllPortfolios is one call, the filtered streams a page each
+    # getAllPortfolios and getVendors are one call each, the filtered streams a page each
+    assert needed.pw_total == 2 + 4
     assert needed.reads.pw_chain == 1
 
 

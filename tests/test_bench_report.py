@@ -13,7 +13,8 @@ T0 = datetime(2025, 8, 20, 12, 0, tzinfo=UTC)
 
 
 def snapshot(at, *, wos=None, customers=None, jobs=None, modified=None, invoices=None) -> Snapshot:
-    counts = {"portfolios": 3, "buildings": 5, "units": 9, "leases": 4, "work_orders": len(wos or {})}
+    counts = {"portfolios": 3, "buildings": 5, "units": 9, "leases": 4, "vendors": 2,
+              "work_orders": len(wos or {})}
     return Snapshot(pw_counts=counts, pw_modified=modified or {s: [] for s in counts},
                     pw_work_orders=wos or {}, sf_customers=customers or {}, sf_jobs=jobs or {},
                     taken_at=at, sf_taken_at=at, sf_invoices=invoices or {})
@@ -27,7 +28,8 @@ def test_first_run_reads_everything_and_counts_new_records():
                      customers={10: {"parent_customer_id": None}, 11: {"parent_customer_id": 10}},
                      jobs={7: {"check_number": "WO-1"}})
     work = work_between(before, after, previous=None, pw_page_size=10)
-    assert work.pw_rows_read == {"portfolios": 3, "buildings": 5, "units": 9, "leases": 4, "work_orders": 2}
+    assert work.pw_rows_read == {"portfolios": 3, "buildings": 5, "units": 9, "leases": 4, "vendors": 2,
+                                 "work_orders": 2}
     assert (work.sf_customers_created, work.sf_customer_levels, work.sf_jobs_created) == (2, 2, 1)
     assert work.pw_work_orders_written == 1 and work.sf_lookups == 3
     assert work.sf_rows_read == {"customers": 0, "jobs": 0, "invoices": 1}
@@ -36,7 +38,7 @@ def test_first_run_reads_everything_and_counts_new_records():
 def test_incremental_run_reads_only_what_changed_since_the_previous_run():
     previous = snapshot(T0)
     modified = {"portfolios": [T0 - timedelta(days=9)], "buildings": [T0 - timedelta(days=3)],
-                "units": [], "leases": [T0 + timedelta(minutes=1)],
+                "units": [], "leases": [T0 + timedelta(minutes=1)], "vendors": [],
                 "work_orders": [T0 + timedelta(minutes=2), T0 - timedelta(days=1)]}
     jobs = {7: {"updated_at": (T0 + timedelta(minutes=3)).isoformat()},
             8: {"updated_at": T0 - timedelta(days=2)}}
@@ -44,8 +46,9 @@ def test_incremental_run_reads_only_what_changed_since_the_previous_run():
     before = snapshot(T0 + timedelta(minutes=30), modified=modified, jobs=jobs, invoices=invoices,
                       wos={1: {"status": "Open"}, 2: {"status": "Open"}})
     work = work_between(before, before, previous=previous, pw_page_size=10)
-    # portfolios cannot be filtered by lastModified, so all three are read
-    assert work.pw_rows_read == {"portfolios": 3, "buildings": 0, "units": 0, "leases": 1, "work_orders": 1}
+    # portfolios and vendors cannot be filtered by lastModified, so all of them are read
+    assert work.pw_rows_read == {"portfolios": 3, "buildings": 0, "units": 0, "leases": 1, "vendors": 2,
+                                 "work_orders": 1}
     # customers: the listing is cached for an hour, so a later run needs no page of it; invoices: only
     # the invoices changed since the previous run, read newest first
     assert work.sf_rows_read == {"jobs": 1, "invoices": 1}

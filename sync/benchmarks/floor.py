@@ -162,8 +162,9 @@ class Work:
     sf_page_size: int = 50
 
 
-# Streams PropertyWare answers in one call, whatever their size (getAllPortfolios takes no page number).
-PW_UNPAGED = frozenset({"portfolios"})
+# Streams PropertyWare answers in one call, whatever their size (getAllPortfolios and getVendors take no
+# page number and no filter, so every run reads them whole).
+PW_UNPAGED = frozenset({"portfolios", "vendors"})
 
 
 def needed_requests(work: Work) -> Needed:

@@ -10,9 +10,9 @@ from typing import Any
 
 from .floor import Work
 
-PW_STREAMS = ("portfolios", "buildings", "units", "leases", "work_orders")
+PW_STREAMS = ("portfolios", "buildings", "units", "leases", "vendors", "work_orders")
 # Streams PropertyWare can filter by lastModified (getBuildings/getUnits/getLeases/getWorkOrders criteria);
-# getAllPortfolios has no filter, so every run must list all portfolios.
+# getAllPortfolios and getVendors have none, so every run must list all portfolios and vendors.
 PW_FILTERABLE = frozenset({"buildings", "units", "leases", "work_orders"})
 # Work-order fields the simulator keeps for itself (never served); a change there is not a write.
 _HIDDEN = "_"
