@@ -2,14 +2,15 @@
 
 zeep parses a reply into one lxml tree and then into zeep objects, all of it alive at once: for
 ``getAllPortfolios`` on a large organisation (a 4–5 MB envelope) that is some 45 MB of tree and 11 MB of
-objects for 3 MB of plain dicts. Here the envelope is parsed incrementally; every ``CHUNK`` items of the
-array, the envelope built so far (those items only) goes through zeep's own reply processing (the
-client's ingress plugins, then the operation's deserialisation) and the items are dropped from the tree.
-The values are the ones zeep gives for the whole reply, converted by ``convert.plain``.
+objects for 3 MB of plain dicts. Here the envelope is parsed incrementally; every ``CHUNK`` complete items
+of the array move into an envelope of their own (the same elements, attributes and namespaces down to
+the array), which goes through zeep's own reply processing (the client's ingress plugins, then the
+operation's deserialisation). The values are the ones zeep gives for the whole reply, as
+``convert.plain`` gives them.
 
-Anything else is left to zeep whole: a reply that is not HTTP 200, a Fault, a body that does not start
-with the operation's response (ResponseCheckPlugin refuses it there), multiRef/href bodies (the
-referenced elements follow the array), and a reply without items.
+Anything else is left to zeep whole: a reply that is not HTTP 200, a SOAP Header, a Fault, a body that
+does not start with the operation's response (ResponseCheckPlugin refuses it there), multiRef/href
+bodies (the referenced elements follow the array), and a reply without items.
 """
 
 from __future__ import annotations
