@@ -8,6 +8,7 @@ review and never retried. Rows: ``pw:status:WO-<id>:<SF status>``. Runs whatever
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,13 @@ def status_key(work_order_id: int, sf_status: str) -> str:
     return f"pw:status:WO-{work_order_id}:{text(sf_status)}"
 
 
+class _Prefetched(NamedTuple):
+    """What ``send`` reads of a prefetched work order: its status (a record carries its whole PW DTO,
+    thousands held until their rows are sent)."""
+
+    status: str
+
+
 class PwStatusHandler(WriteHandler):
     kind = PW_STATUS
     system = "pw"
@@ -43,7 +51,7 @@ class PwStatusHandler(WriteHandler):
         )
         for part in chunks(sorted({int(i) for i in ids if i}), 50):
             try:
-                found = {int(wo.id): wo for wo in ctx.pw.iter_work_orders(ids=part)}
+                found = {int(wo.id): _Prefetched(wo.status) for wo in ctx.pw.iter_work_orders(ids=part)}
             except IntegrationError as exc:  # each row then reads its own work order
                 ctx.error(
                     "pushJobUpdatesToPW.prefetch",

@@ -38,6 +38,12 @@ from warehouse.models import (
 )
 
 JOB = OutboxItem.Kind.JOB
+#: what JobPlanner reads of dim_building (location, R23's multi-unit) and dim_unit (location, names)
+BUILDING_FIELDS = ("name", "address", "address2", "city", "state", "zip", "multi_unit")
+UNIT_FIELDS = ("name", "abbreviation", "address", "city", "state", "zip")
+TWIN_FIELDS = ("work_order_id", "unit_id", "created_date", "description")
+#: work orders re-read from PW (one call per 50) and planned before the next are read
+REREAD_SLICE = 500
 WO_FIELDS = (
     "work_order_id",
     "number",
@@ -77,10 +83,19 @@ class JobPlanner:
                 )
             }
             self.customers = {**mocks, **self.customers}
-        self.buildings = {b["building_id"]: b for b in DimBuilding.objects.filter(is_current=True).values()}
+        # Only the columns a job's location and the unit rules read: every current building and unit
+        # is held for the whole step.
+        self.buildings = {
+            b["building_id"]: b
+            for b in DimBuilding.objects.filter(is_current=True).values("building_id", *BUILDING_FIELDS)
+        }
         self.building_units = building_facts()[1]
-        self.unit_rows = {u["unit_id"]: u for u in DimUnit.objects.filter(is_current=True).values()}
-        self.unit_maps = {m["pw_unit_id"]: m for m in UnitMapping.objects.values()}
+        self.unit_rows = {
+            u["unit_id"]: u for u in DimUnit.objects.filter(is_current=True).values("unit_id", *UNIT_FIELDS)
+        }
+        self.unit_maps = {
+            m["pw_unit_id"]: m for m in UnitMapping.objects.values("pw_unit_id", "location_nickname")
+        }
         leases = list(
             FactLease.objects.filter(is_current=True).values(
                 "lease_id", "unit_id", "active", "primary_contact_id"
@@ -121,7 +136,8 @@ class JobPlanner:
         return out
 
     def note_planned(self, wo: dict, customer) -> None:
-        self.planned[customer].append(wo)
+        # What planned_twin compares, not the whole work order: every planned one is kept to the end.
+        self.planned[customer].append({k: wo.get(k) for k in TWIN_FIELDS})
 
     def planned_twin(self, wo: dict, customer) -> tuple[int, str] | None:
         """A work order planned earlier in this step for the same customer and unit, created within the
@@ -303,18 +319,21 @@ def run(ctx) -> None:
     todo = candidates(ctx)
     ctx.count("candidates", len(todo))
     _settle_stale_rows(ctx, {job_key(w["work_order_id"]) for w in todo})
-    fresh = reread(ctx, todo)
     held = held_work_order_ids()
-    for wo in todo:
-        try:
-            _plan_work_order(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
-        except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
-            ctx.error(
-                "pushWorkOrdersToSF.plan",
-                exc,
-                recovery="work order skipped this run",
-                record_key=job_key(wo["work_order_id"]),
-            )
+    # Re-read and plan a slice at a time: a PW work order carries its whole DTO, thousands of them would
+    # be tens of MB held at once.
+    for part in chunks(todo, REREAD_SLICE):
+        fresh = reread(ctx, part)
+        for wo in part:
+            try:
+                _plan_work_order(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
+            except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
+                ctx.error(
+                    "pushWorkOrdersToSF.plan",
+                    exc,
+                    recovery="work order skipped this run",
+                    record_key=job_key(wo["work_order_id"]),
+                )
     if not ctx.dry_run:
         Sender(ctx, [JobHandler(), PwLinkHandler()]).drain(count_as="sent")
         ctx.count(
