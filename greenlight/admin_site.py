@@ -21,6 +21,9 @@ class GreenLightAdminSite(admin.AdminSite):
     def get_urls(self):
         from sync.admin.actions import sync_now_view
 
+        # The apps' admin modules load with the URLconf, not at startup (greenlight.apps).
+        admin.autodiscover()
+
         return [
             path("sync-now/", self.admin_view(sync_now_view), name="sync_now"),
         ] + super().get_urls()

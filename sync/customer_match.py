@@ -173,6 +173,26 @@ def _score(entity: Mapping, candidate: Mapping, flags: Flags) -> tuple[float, st
     return best
 
 
+def candidate_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``match_customer`` reads of an ``sf_customer_cache``-shaped row: its ids, name and custom
+    fields, its contacts' emails and phones, its locations' streets. A caller holding every cached
+    customer as a candidate keeps this rather than whole contact and location lists."""
+    return {
+        "sf_customer_id": row.get("sf_customer_id"),
+        "name": row.get("name"),
+        "parent_customer_id": row.get("parent_customer_id"),
+        "custom_fields": row.get("custom_fields"),
+        "contacts": [
+            {k: c.get(k) for k in ("emails", "phones")} if isinstance(c, Mapping) else c
+            for c in row.get("contacts") or ()
+        ],
+        "locations": [
+            {"street_1": loc.get("street_1")} if isinstance(loc, Mapping) else loc
+            for loc in row.get("locations") or ()
+        ],
+    }
+
+
 def match_customer(entity: Mapping[str, Any], candidates: Iterable[Mapping[str, Any]],
                    flags: Flags) -> CustomerMatch:
     """Score ``entity`` against every candidate and decide by the flags' thresholds.

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from sync.customer_match import (
     address_score,
     cached_match_customer,
+    candidate_view,
     email_score,
     match_customer,
     name_score,
@@ -96,6 +97,37 @@ def test_email_and_phone_of_a_contact_link():
     contacts = [{"emails": [], "phones": [{"phone": "+1 (555) 010-2000"}]}]
     match = match_customer(entity, [customer(15, "Unit 4 tenant", 5, contacts=contacts)], FLAGS)
     assert (match.decision, match.score, match.rule) == ("link", 0.95, "phone")
+
+
+def test_the_candidate_view_scores_as_the_whole_cache_row():
+    """Planning keeps ``candidate_view`` of every cached customer: matching reads nothing else."""
+    contacts = [
+        {"fname": "Dana", "lname": "Reyes", "is_primary": True, "emails": [{"email": "dana@example.com"}],
+         "phones": [{"phone": "+1 (555) 010-2000"}]},
+        {"fname": "Lee", "lname": "Kim", "emails": ["lee@x.io"]},
+    ]
+    locations = [{"street_1": "12 Elm Dr", "street_2": "Unit 4", "city": "Austin", "nickname": "U4",
+                  "is_primary": False}, {"nickname": "Primary", "is_primary": True}]
+    rows = [
+        customer(20, "12 Elm Drive", 5, fields={"buildingId": "8"}, contacts=contacts, locations=locations),
+        customer(21, "Acme Holdings", None, fields=[{"name": "portfolioId", "value": "3"}],
+                 contacts=contacts),
+        customer(22, "Unit 4 tenant", 5, contacts=contacts[1:], locations=locations[:1]),
+    ]
+    entities = [
+        {"kind": "building", "pw_id": 8, "name": "x", "address": "x", "parent_sf_id": 5},
+        {"kind": "building", "pw_id": 9, "name": "12 Elm Dr", "address": "12 Elm Dr", "parent_sf_id": 5},
+        {"kind": "portfolio", "pw_id": 3, "name": "Acme Holdings"},
+        {"kind": "tenant", "pw_id": 1, "name": "D R", "emails": ["dana@example.com"], "parent_sf_id": 5},
+        {"kind": "tenant", "pw_id": 2, "name": "L K", "emails": ["LEE@x.io"], "phones": ["555 010 2000"]},
+        {"kind": "building", "pw_id": 10, "name": "Unit 4 tenants", "address": "", "parent_sf_id": 5},
+    ]
+    views = [candidate_view(r) for r in rows]
+    for entity in entities:
+        assert match_customer(entity, views, FLAGS) == match_customer(entity, rows, FLAGS)
+    assert views[0]["contacts"][0] == {"emails": [{"email": "dana@example.com"}],
+                                       "phones": [{"phone": "+1 (555) 010-2000"}]}
+    assert views[0]["locations"] == [{"street_1": "12 Elm Dr"}, {"street_1": None}]
 
 
 def test_nothing_close_means_create_and_thresholds_come_from_the_flags():

@@ -29,7 +29,7 @@ from zeep.xsd.elements.any import Any as XsdAny
 
 from sync.errors import AmbiguousWriteError, IntegrationError, PermanentError, TransientError
 
-from . import convert
+from . import convert, streaming
 from .fault_map import from_zeep
 from .plugins import AxisEncodingPlugin, ResponseCheckPlugin, _array_item_type
 from .throttle import shared_throttle
@@ -127,18 +127,27 @@ class SoapCaller:
             self._zeep, self._transport = client, transport
             return self._service
 
-    def _attempt(self, op: str, timeout: float | None, params: Mapping[str, Any]) -> Any:
+    def _attempt(
+        self, op: str, timeout: float | None, params: Mapping[str, Any], *, as_plain: bool = False
+    ) -> Any:
+        """One call; with ``as_plain`` the answer as plain values, an array read a slice at a time."""
         service = self._load()
         typed = self._typed_params(op, params)
         self._throttle.wait()
         assert self._transport is not None
         self._transport.set_call(op, timeout)
         try:
-            return getattr(service, op)(**typed)
+            operation = service._binding._operations[op]
+            if as_plain and streaming.is_array_reply(operation):
+                with self._zeep.settings(raw_response=True):
+                    response = getattr(service, op)(**typed)
+                return streaming.read_array_reply(self._zeep, service._binding, operation, response)
+            result = getattr(service, op)(**typed)
         except IntegrationError:
             raise
         except Exception as exc:  # zeep's own exceptions, mapped with the fault text kept
             raise from_zeep(exc, op) from exc
+        return convert.plain(result) if as_plain else result
 
     def _retrying(self, op: str) -> Retrying:
         def note_retry(state: RetryCallState) -> None:
@@ -160,12 +169,12 @@ class SoapCaller:
 
     def _read(self, op: str, *, timeout: float | None = None, **params: Any) -> Any:
         try:
-            result = self._retrying(op)(self._attempt, op, timeout, params)
+            result = self._retrying(op)(self._attempt, op, timeout, params, as_plain=True)
         except IntegrationError as exc:
             self._count(op, exc)
             raise
         self._count(op, "ok")
-        return convert.plain(result)
+        return result
 
     def _write(self, op: str, **params: Any) -> Any:
         """One attempt only: PropertyWare writes are not idempotent enough to repeat blindly."""

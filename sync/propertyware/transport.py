@@ -9,6 +9,7 @@ otherwise "recover" a truncated document into a silently short result).
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -180,11 +181,12 @@ def _check_status(response: requests.Response, op: str) -> None:
         raise PermanentError(f"unexpected HTTP {status}", system=SYSTEM, operation=op, status=status)
 
 
-_STRICT_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def _check_xml(response: requests.Response, op: str) -> None:
-    """The body must be a complete XML document without a DTD, or it is not PropertyWare answering."""
+    """The body must be a complete XML document without a DTD, or it is not PropertyWare answering.
+
+    The document is parsed as zeep would but let go element by element as it is read: a large listing's
+    tree is ten times the document, and zeep builds its own afterwards (or streaming.py, a slice at a
+    time)."""
     content = response.content
     if not content.strip() or _looks_like_html(content):
         raise TransportFailure(
@@ -194,7 +196,19 @@ def _check_xml(response: requests.Response, op: str) -> None:
             maybe_committed=True,
         )
     try:
-        doc = etree.fromstring(content, parser=_STRICT_PARSER)
+        events = etree.iterparse(
+            io.BytesIO(content),
+            events=("end",),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+        )
+        for _, element in events:
+            element.clear()
+            parent = element.getparent()  # None for the root (a comment may precede it)
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]  # earlier siblings are complete: drop them
     except etree.XMLSyntaxError as exc:
         raise TransportFailure(
             f"malformed or truncated XML: {exc}",
@@ -202,7 +216,8 @@ def _check_xml(response: requests.Response, op: str) -> None:
             status=response.status_code,
             maybe_committed=True,
         ) from exc
-    if doc.getroottree().docinfo.doctype or doc.getroottree().docinfo.internalDTD is not None:
+    docinfo = events.root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
         raise PermanentError(
             "response refused: it carries a DTD (entity expansion is not allowed)",
             system=SYSTEM,

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.context import StepSkipped
-from sync.customer_match import match_customer
+from sync.customer_match import candidate_view, match_customer
 from sync.loading import load, text
 from sync.mappings import mapped_customers, pw_ids_of_customer, save_mapping
 from sync.models import OutboxItem
@@ -31,8 +31,15 @@ from warehouse.models import (
     FactLease,
     SfCustomerCache,
 )
+from warehouse.models.dimensions import ADDRESS_FIELDS
 
 PORTFOLIO, BUILDING = OutboxItem.Kind.PORTFOLIO_CUSTOMER, OutboxItem.Kind.BUILDING_CUSTOMER
+# The columns the customer bodies and matching read (sync.payloads): planning holds every active
+# portfolio, building, unit and tenant at once.
+PORTFOLIO_FIELDS = ("portfolio_id", "name", "owner_first_name", "owner_last_name", "owner_email")
+BUILDING_FIELDS = ("building_id", "portfolio_id", "name", "multi_unit", *ADDRESS_FIELDS)
+UNIT_FIELDS = ("unit_id", "building_id", "name", "abbreviation", *ADDRESS_FIELDS)
+TENANT_FIELDS = ("contact_id", "lease_id", "first_name", "last_name", "email", "phone")
 
 
 def customer_labels(flags) -> dict[str, str]:
@@ -124,11 +131,11 @@ def _result(customer) -> dict:
 
 
 def _cache_rows() -> list[dict]:
-    return list(
-        SfCustomerCache.objects.values(
-            "sf_customer_id", "name", "parent_customer_id", "custom_fields", "contacts", "locations"
-        )
+    """Every cached SF customer, a candidate for each entity: only what matching reads of it."""
+    rows = SfCustomerCache.objects.values(
+        "sf_customer_id", "name", "parent_customer_id", "custom_fields", "contacts", "locations"
     )
+    return [candidate_view(row) for row in rows.iterator(chunk_size=500)]
 
 
 def _plan_one(
@@ -202,7 +209,8 @@ def _dry_run_ids(kind: str) -> dict[int, str]:
 
 def plan_portfolios(ctx) -> None:
     labels, cache, skip = customer_labels(ctx.flags), _cache_rows(), _skip("portfolio")
-    for p in DimPortfolio.objects.filter(is_current=True, active=True).order_by("portfolio_id").values():
+    portfolios = DimPortfolio.objects.filter(is_current=True, active=True).order_by("portfolio_id")
+    for p in portfolios.values(*PORTFOLIO_FIELDS):
         if p["portfolio_id"] in skip:
             continue
         _plan_one(
@@ -233,7 +241,7 @@ def plan_buildings(ctx) -> None:
     if ctx.dry_run:
         parents = {**_dry_run_ids(PORTFOLIO), **parents}
     units = defaultdict(list)
-    for u in DimUnit.objects.filter(is_current=True, active=True).order_by("unit_id").values():
+    for u in DimUnit.objects.filter(is_current=True, active=True).order_by("unit_id").values(*UNIT_FIELDS):
         units[u["building_id"]].append(u)
     lease_building = dict(
         FactLease.objects.filter(is_current=True, active=True).values_list("lease_id", "building_id")
@@ -242,10 +250,11 @@ def plan_buildings(ctx) -> None:
     for t in (
         DimTenant.objects.filter(is_current=True, lease_id__in=list(lease_building))
         .order_by("contact_id")
-        .values()
+        .values(*TENANT_FIELDS)
     ):
         tenants[lease_building[t["lease_id"]]].append(t)
-    for b in DimBuilding.objects.filter(is_current=True, active=True).order_by("building_id").values():
+    buildings = DimBuilding.objects.filter(is_current=True, active=True).order_by("building_id")
+    for b in buildings.values(*BUILDING_FIELDS):
         if b["building_id"] in skip:
             continue
         parent = parents.get(b["portfolio_id"])

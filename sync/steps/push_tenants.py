@@ -21,13 +21,21 @@ from sync.steps.push_customers import CustomerHandler, customer_labels, upsert_c
 from warehouse.models import DimTenant, FactLease, SfCustomerCache, TenantMapping
 
 LEASE = OutboxItem.Kind.TENANT_CUSTOMER
+LEASE_FIELDS = ("lease_id", "building_id", "primary_contact_id", "name")
+TENANT_FIELDS = ("contact_id", "lease_id", "first_name", "last_name", "email", "phone")
 
 
 def _active_leases_with_tenants():
-    leases = {r["lease_id"]: r for r in FactLease.objects.filter(is_current=True, active=True).values()}
+    """Active leases and their tenants, with the columns reconciliation and lease bodies read."""
+    leases = {
+        r["lease_id"]: r
+        for r in FactLease.objects.filter(is_current=True, active=True).values(*LEASE_FIELDS)
+    }
     tenants = defaultdict(list)
     for t in (
-        DimTenant.objects.filter(is_current=True, lease_id__in=list(leases)).order_by("contact_id").values()
+        DimTenant.objects.filter(is_current=True, lease_id__in=list(leases))
+        .order_by("contact_id")
+        .values(*TENANT_FIELDS)
     ):
         tenants[t["lease_id"]].append(t)
     return leases, tenants

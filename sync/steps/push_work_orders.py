@@ -39,6 +39,10 @@ from warehouse.models import (
 )
 
 JOB = OutboxItem.Kind.JOB
+#: what JobPlanner reads of dim_building (location, R23's multi-unit) and dim_unit (location, names)
+BUILDING_FIELDS = ("name", "address", "address2", "city", "state", "zip", "multi_unit")
+UNIT_FIELDS = ("name", "abbreviation", "address", "city", "state", "zip")
+TWIN_FIELDS = ("work_order_id", "unit_id", "created_date", "description")
 WO_FIELDS = (
     "work_order_id",
     "number",
@@ -78,10 +82,19 @@ class JobPlanner:
                 )
             }
             self.customers = {**mocks, **self.customers}
-        self.buildings = {b["building_id"]: b for b in DimBuilding.objects.filter(is_current=True).values()}
+        # Only the columns a job's location and the unit rules read: every current building and unit
+        # is held for the whole step.
+        self.buildings = {
+            b["building_id"]: b
+            for b in DimBuilding.objects.filter(is_current=True).values("building_id", *BUILDING_FIELDS)
+        }
         self.building_units = building_facts()[1]
-        self.unit_rows = {u["unit_id"]: u for u in DimUnit.objects.filter(is_current=True).values()}
-        self.unit_maps = {m["pw_unit_id"]: m for m in UnitMapping.objects.values()}
+        self.unit_rows = {
+            u["unit_id"]: u for u in DimUnit.objects.filter(is_current=True).values("unit_id", *UNIT_FIELDS)
+        }
+        self.unit_maps = {
+            m["pw_unit_id"]: m for m in UnitMapping.objects.values("pw_unit_id", "location_nickname")
+        }
         leases = list(
             FactLease.objects.filter(is_current=True).values(
                 "lease_id", "unit_id", "active", "primary_contact_id"
@@ -122,7 +135,8 @@ class JobPlanner:
         return out
 
     def note_planned(self, wo: dict, customer) -> None:
-        self.planned[customer].append(wo)
+        # What planned_twin compares, not the whole work order: every planned one is kept to the end.
+        self.planned[customer].append({k: wo.get(k) for k in TWIN_FIELDS})
 
     def planned_twin(self, wo: dict, customer) -> tuple[int, str] | None:
         """A work order planned earlier in this step for the same customer and unit, created within the

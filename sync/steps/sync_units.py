@@ -38,9 +38,14 @@ def match_location(unit: dict, building: dict, locations: list[dict], *, single_
 
 def run(ctx) -> None:
     customers = mapped_customers("building")
-    buildings = {b["building_id"]: b for b in DimBuilding.objects.filter(is_current=True).values()}
+    # Only what matching reads (match_location, single-family): every current unit is held at once.
+    buildings = {
+        b["building_id"]: b
+        for b in DimBuilding.objects.filter(is_current=True).values("building_id", "address", "multi_unit")
+    }
     units_by_building = defaultdict(list)
-    for u in DimUnit.objects.filter(is_current=True, active=True).values():
+    units = DimUnit.objects.filter(is_current=True, active=True)
+    for u in units.values("unit_id", "building_id", "name", "abbreviation", "address"):
         units_by_building[u["building_id"]].append(u)
     locations = dict(
         SfCustomerCache.objects.filter(sf_customer_id__in=list(customers.values())).values_list(
