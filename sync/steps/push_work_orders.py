@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
+from functools import cached_property
 
 from django.db import transaction
 from django.utils import timezone
@@ -89,32 +90,54 @@ class JobPlanner:
             for b in DimBuilding.objects.filter(is_current=True).values("building_id", *BUILDING_FIELDS)
         }
         self.building_units = building_facts()[1]
-        self.unit_rows = {
-            u["unit_id"]: u for u in DimUnit.objects.filter(is_current=True).values("unit_id", *UNIT_FIELDS)
-        }
-        self.unit_maps = {
-            m["pw_unit_id"]: m for m in UnitMapping.objects.values("pw_unit_id", "location_nickname")
-        }
-        leases = list(
-            FactLease.objects.filter(is_current=True).values(
-                "lease_id", "unit_id", "active", "primary_contact_id"
-            )
-        )
-        self.lease_primary = {r["lease_id"]: r["primary_contact_id"] for r in leases}
-        self.unit_lease = {
-            r["unit_id"]: r["primary_contact_id"] for r in leases if r["active"] and r["unit_id"]
-        }
-        self.tenants = {
-            t["contact_id"]: t
-            for t in DimTenant.objects.filter(is_current=True).values("contact_id", "first_name", "last_name")
-        }
-        categories = get_cursor("servicefusion", "job_categories").state.get("names", [])
-        self.categories = {c.strip().lower(): c for c in categories}
-        self.techs = self._map_vendors_to_techs()
         self.dedup = DedupService(flags)
         self.handler = JobHandler()
         self.planned: dict = defaultdict(list)  # customer → work orders given a job in this step
         self.today = timezone.localdate()
+
+    # What only a job's body needs is read when the first body is built: a run whose candidates are all
+    # held again reads none of it.
+    @cached_property
+    def unit_rows(self) -> dict:
+        return {
+            u["unit_id"]: u for u in DimUnit.objects.filter(is_current=True).values("unit_id", *UNIT_FIELDS)
+        }
+
+    @cached_property
+    def unit_maps(self) -> dict:
+        return {m["pw_unit_id"]: m for m in UnitMapping.objects.values("pw_unit_id", "location_nickname")}
+
+    @cached_property
+    def _leases(self) -> list[dict]:
+        return list(
+            FactLease.objects.filter(is_current=True).values(
+                "lease_id", "unit_id", "active", "primary_contact_id"
+            )
+        )
+
+    @cached_property
+    def lease_primary(self) -> dict:
+        return {r["lease_id"]: r["primary_contact_id"] for r in self._leases}
+
+    @cached_property
+    def unit_lease(self) -> dict:
+        return {r["unit_id"]: r["primary_contact_id"] for r in self._leases if r["active"] and r["unit_id"]}
+
+    @cached_property
+    def tenants(self) -> dict:
+        return {
+            t["contact_id"]: t
+            for t in DimTenant.objects.filter(is_current=True).values("contact_id", "first_name", "last_name")
+        }
+
+    @cached_property
+    def categories(self) -> dict:
+        names = get_cursor("servicefusion", "job_categories").state.get("names", [])
+        return {c.strip().lower(): c for c in names}
+
+    @cached_property
+    def techs(self) -> dict[int, int]:
+        return self._map_vendors_to_techs()
 
     def _map_vendors_to_techs(self) -> dict[int, int]:
         """PW vendor → SF tech by email (dim_vendor.sf_tech_id, a Type-1 column updated in place)."""
