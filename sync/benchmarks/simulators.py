@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,7 @@ class Simulators:
         self.config = config
         self.dataset = dataset if dataset is not None else build_dataset(config.dataset, seed=config.seed)
         self._stack = ExitStack()
+        self._unthrottled = False
         self.pw = None
         self.sf = None
 
@@ -75,6 +77,22 @@ class Simulators:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
+    @contextmanager
+    def unthrottled(self) -> Iterator[None]:
+        """No latency, no SF rate limit (and no PW cap for children built meanwhile): for runs that only
+        set a scenario up. The SF allowance starts full again afterwards."""
+        limiter = self.sf.rate_limiter
+        saved = (self.pw.latency, self.sf.app.base_latency, limiter.limit, limiter.window)
+        self.pw.latency, self.sf.app.base_latency = 0.0, 0.0
+        limiter.configure(enabled=False)
+        self._unthrottled = True
+        try:
+            yield
+        finally:
+            self._unthrottled = False
+            self.pw.latency, self.sf.app.base_latency = saved[0], saved[1]
+            limiter.configure(limit=saved[2], window=saved[3], enabled=True)
+
     def child_env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """Environment for a ``manage.py sync`` child: the parent's, pointed at the simulators, with DEBUG
         off as in production (with DEBUG on, Django keeps the SQL of up to 9,000 queries per connection,
@@ -90,7 +108,7 @@ class Simulators:
             "PW_WSDL_URL": "",
             "PW_USERNAME": self.pw.username,
             "PW_PASSWORD": self.pw.password,
-            "PW_MAX_RPS": str(limits.pw_max_rps),
+            "PW_MAX_RPS": "0" if self._unthrottled else str(limits.pw_max_rps),
             "SF_BASE_URL": self.sf.base_url,
             "SF_CLIENT_ID": self.sf.client_id,
             "SF_CLIENT_SECRET": self.sf.client_secret,

@@ -2,6 +2,7 @@
 ServiceFusion's rate limit, and compare each run with the floor those limits impose (sync/benchmarks)."""
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -63,6 +64,10 @@ class Command(BaseCommand):
                             help="seconds before a sync run is killed")
         parser.add_argument("--profile-dir", default="",
                             help="run each sync under cProfile and save <dataset>-<scenario>.prof here")
+        parser.add_argument("--fast-setup", action="store_true",
+                            help="runs that only set up the scenarios asked for (the initial sync before "
+                                 "noop or incremental, and the settle run) go without latency, rate limit "
+                                 "or PW cap; their figures are printed, not judged")
         parser.add_argument("--yes", action="store_true",
                             help="confirm that the configured database may be emptied")
 
@@ -89,12 +94,13 @@ class Command(BaseCommand):
                                    time_scale=opts["time_scale"], pw_max_rps=pw_cap)
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
-            rows += self.bench_dataset(config, wanted, opts["timeout"], opts["profile_dir"])
+            rows += self.bench_dataset(config, wanted, opts["timeout"], opts["profile_dir"],
+                                       fast_setup=opts["fast_setup"])
         self.stdout.write("")
         self.stdout.write(format_table(rows))
 
     def bench_dataset(self, config: SimConfig, wanted: tuple[str, ...], timeout: float,
-                      profile_dir: str) -> list[RunFigures]:
+                      profile_dir: str, *, fast_setup: bool = False) -> list[RunFigures]:
         self.stdout.write(f"== {config.dataset}: fresh database ({database_label()}), simulators starting")
         reset_database()
         flags = prepare_flags("benchmark run")
@@ -117,7 +123,17 @@ class Command(BaseCommand):
                     self.stdout.write(f"   edits: {len(edits['work_orders_created'])} new work orders, "
                                       f"{len(edits['jobs_changed'])} job status changes")
                 profile = Path(profile_dir) / f"{config.dataset}-{scenario}.prof" if profile_dir else None
-                figures, previous = self.run_one(sims, config, scenario, previous, timeout, profile)
+                setup_only = fast_setup and scenario not in wanted
+                with sims.unthrottled() if setup_only else contextlib.nullcontext():
+                    figures, previous = self.run_one(sims, config, scenario, previous, timeout, profile)
+                if setup_only:
+                    self.stdout.write(f"   {config.dataset} {scenario}: set-up run without limits, "
+                                      f"{figures.wall_s:.1f} s, peak RSS {figures.peak_rss_mb:.0f} MB "
+                                      f"(not judged), exit {figures.exit_code}")
+                    if figures.exit_code != 0:
+                        self.stderr.write(f"   sync failed in {scenario}; later scenarios skipped")
+                        break
+                    continue
                 self.stdout.write("   " + format_row(figures))
                 self.stdout.write(format_detail(figures))
                 if scenario in wanted:
