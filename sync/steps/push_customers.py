@@ -287,12 +287,16 @@ def plan_buildings(ctx) -> None:
 def run(ctx) -> None:
     if not ctx.flags.enable_service_fusion:
         raise StepSkipped("ENABLE_SERVICE_FUSION is off: no ServiceFusion customers created")
-    plan_portfolios(ctx)
-    if not ctx.dry_run:
-        Sender(ctx, [CustomerHandler(PORTFOLIO, "portfolio")]).drain(count_as="created")
-    plan_buildings(ctx)
-    if not ctx.dry_run:
-        Sender(ctx, [CustomerHandler(BUILDING, "building")]).drain(count_as="created")
+    if ctx.dry_run:
+        plan_portfolios(ctx)
+        plan_buildings(ctx)
+        return
+    # Customers go out while later ones are still matched and planned; buildings only once every
+    # portfolio (their parent) has its customer.
+    with Sender(ctx, [CustomerHandler(PORTFOLIO, "portfolio")]).sending_while_planning(count_as="created"):
+        plan_portfolios(ctx)
+    with Sender(ctx, [CustomerHandler(BUILDING, "building")]).sending_while_planning(count_as="created"):
+        plan_buildings(ctx)
 
 
 __all__ = [
