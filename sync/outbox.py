@@ -258,9 +258,11 @@ class Sender:
     at a time), the lanes take turns in one thread instead.
     """
 
-    #: seconds an idle lane waits before looking for rows another lane may have planned for it
-    IDLE_POLL = 0.02
-    #: longest a lane waits for a batch's worth of rows (WriteHandler.min_batch) before sending fewer
+    #: seconds an idle lane waits before looking for rows another lane may have planned for it (each look
+    #: is a query; the lanes share the interpreter with the ones sending, so they must not spin)
+    IDLE_POLL = 0.1
+    #: seconds between looks while a lane gathers a batch, and the longest it gathers before sending fewer
+    BATCH_POLL = 0.25
     BATCH_WAIT_MAX = 5.0
 
     def __init__(self, ctx: StepContext, handlers: Iterable[WriteHandler]) -> None:
@@ -433,7 +435,7 @@ class Sender:
                     if due:
                         first_due = first_due or time.monotonic()
                         if gather_batch(kinds, first_due):
-                            time.sleep(self.IDLE_POLL)
+                            time.sleep(self.BATCH_POLL)
                             continue
                         first_due = None
                         for pk in due:
