@@ -26,15 +26,16 @@ def test_bad_input_is_refused(tmp_path):
     url = f"sqlite:///{tmp_path / 'keep.sqlite3'}"
     assert "pass --yes" in bench(url, "--dataset", "tiny").stderr
     assert "unknown huge" in bench(url, "--dataset", "huge", "--yes").stderr
+    assert "--scenario: unknown nope" in bench(url, "--scenario", "noop,nope", "--yes").stderr
 
 
 def test_fast_setup_runs_the_setup_without_limits_and_judges_only_what_was_asked(tmp_path):
     with throwaway_database(tmp_path, "bench") as url:
-        result = bench(url, "--dataset", "tiny", "--scenario", "noop", "--fast-setup", "--yes")
+        result = bench(url, "--dataset", "tiny", "--scenario", "noop,incremental", "--fast-setup", "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "tiny initial: set-up run without limits" in result.stdout
     assert "tiny settle: set-up run without limits" in result.stdout
     table = result.stdout[result.stdout.index("dataset  scenario"):]
     rows = [line.split() for line in table.splitlines()[2:] if line.startswith("tiny")]
-    assert [r[1] for r in rows] == ["noop"]
+    assert [r[1] for r in rows] == ["noop", "incremental"]
     assert "sync exited" not in table

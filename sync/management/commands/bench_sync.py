@@ -49,8 +49,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dataset", default="demo",
                             help="demo, large or tiny; a comma-separated list runs each in turn")
-        parser.add_argument("--scenario", default="all", choices=(*SCENARIOS, "all"),
-                            help="noop and incremental first run the initial sync as their setup")
+        parser.add_argument("--scenario", default="all",
+                            help="initial, noop, incremental, a comma-separated list of them, or all; noop "
+                                 "and incremental first run the initial sync as their setup")
         parser.add_argument("--pw-latency", type=float, default=0.3, help="seconds per PropertyWare call")
         parser.add_argument("--sf-latency", type=float, default=0.15, help="seconds per ServiceFusion call")
         parser.add_argument("--rate-limit", type=int, default=60, help="SF requests per minute")
@@ -82,7 +83,12 @@ class Command(BaseCommand):
         if not opts["yes"]:
             raise CommandError(f"bench_sync empties the configured database ({database_label()}); "
                                "pass --yes to confirm (PostgreSQL recommended: DATABASE_URL=postgres://…)")
-        wanted = SCENARIOS if opts["scenario"] == "all" else (opts["scenario"],)
+        asked = [s.strip() for s in opts["scenario"].split(",") if s.strip()]
+        bad = [s for s in asked if s not in (*SCENARIOS, "all")]
+        if bad or not asked:
+            raise CommandError(f"--scenario: unknown {', '.join(bad) or '(empty)'}; "
+                               f"use {', '.join(SCENARIOS)} or all")
+        wanted = SCENARIOS if "all" in asked else tuple(s for s in SCENARIOS if s in asked)
         pw_cap = opts["pw_max_rps"]
         if pw_cap is None:
             pw_cap = float(settings.PROPERTYWARE.get("MAX_RPS") or 0)
