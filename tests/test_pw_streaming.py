@@ -100,6 +100,44 @@ def test_a_reply_for_another_operation_is_refused(sim):
         streaming.read_array_reply(client._zeep, binding, binding.get("getAllPortfolios"), Reply())
 
 
+@pytest.mark.parametrize(
+    "header", ["", "<soapenv:Header/>", "<soapenv:Header><x:t xmlns:x='urn:x'>1</x:t></soapenv:Header>"]
+)
+def test_an_empty_header_is_streamed_and_header_entries_go_to_zeep(sim, monkeypatch, header):
+    client = fast_client(sim)
+    client._load()
+    binding = client._service._binding
+    vendors = (
+        '<getVendorsReturn xsi:type="soapenc:Array" soapenc:arrayType="xsd:anyType[2]">'
+        + "".join(f'<getVendorsReturn xsi:type="ns2:Vendor"><ID xsi:type="xsd:long">{n}</ID>'
+                  f'<name xsi:type="xsd:string">V{n}</name></getVendorsReturn>' for n in (1, 2))
+        + "</getVendorsReturn>"
+    )
+
+    class Reply:
+        status_code = 200
+        headers = {"Content-Type": "text/xml"}
+        content = (
+            '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            'xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:ns2="urn:PWServices">'
+            f"{header}<soapenv:Body>"
+            '<ns1:getVendorsResponse xmlns:ns1="http://service.web.propertyware.realpage.com">'
+            f"{vendors}</ns1:getVendorsResponse></soapenv:Body></soapenv:Envelope>"
+        ).encode()
+
+    slices = []
+    real = streaming._slice
+    monkeypatch.setattr(streaming, "_slice", lambda *a: slices.append(1) or real(*a))
+    monkeypatch.setattr(streaming, "CHUNK", 1)
+    operation = binding.get("getVendors")
+    rows = streaming.read_array_reply(client._zeep, binding, operation, Reply())
+    assert [(r["ID"], r["name"]) for r in rows] == [(1, "V1"), (2, "V2")]
+    assert rows == convert.plain(binding.process_reply(client._zeep, operation, Reply()))
+    assert len(slices) == (0 if "x:t" in header else 2)
+
+
 class _Response:
     status_code = 200
 

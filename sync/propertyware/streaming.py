@@ -8,8 +8,8 @@ the array), which goes through zeep's own reply processing (the client's ingress
 operation's deserialisation). The values are the ones zeep gives for the whole reply, as
 ``convert.plain`` gives them.
 
-Anything else is left to zeep whole: a reply that is not HTTP 200, a SOAP Header, a Fault, a body that
-does not start with the operation's response (ResponseCheckPlugin refuses it there), multiRef/href
+Anything else is left to zeep whole: a reply that is not HTTP 200, SOAP header entries, a Fault, a body
+that does not start with the operation's response (ResponseCheckPlugin refuses it there), multiRef/href
 bodies (the referenced elements follow the array), and a reply without items.
 """
 
@@ -68,9 +68,10 @@ def read_array_reply(client: Any, binding: Any, operation: Any, response: Any) -
             depth += 1
             if depth == 1:
                 path = [element]
-            elif depth == 2:
-                if element.tag != _BODY:
-                    return _whole(client, binding, operation, response)  # a Header: not ours to read
+            elif depth == 2 and element.tag == _BODY:
+                header = element.getprevious()
+                if header is not None and len(header):
+                    return _whole(client, binding, operation, response)  # header entries: zeep's to read
                 path = path[:1] + [element]
             elif depth == 3 and len(path) == 2:
                 if etree.QName(element).localname != expected:
