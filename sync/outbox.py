@@ -346,17 +346,19 @@ class Sender:
     def _lanes_may_run_apart() -> bool:
         return connection.vendor != "sqlite" and not connection.in_atomic_block
 
-    def _backoff_wait(self, rows) -> float | None:
-        """Seconds until the soonest retry of ``rows``, or None."""
+    def _retry_wait(self, rows) -> float | None:
+        """Seconds until the soonest retry of ``rows`` when it is due within ``OUTBOX_WAIT_MAX`` (this
+        run waits for it), else None (it goes to a later run)."""
         soonest = rows.filter(state=State.FAILED).aggregate(t=Min("next_attempt_at"))["t"]
-        return (soonest - timezone.now()).total_seconds() if soonest else None
+        wait = (soonest - timezone.now()).total_seconds() if soonest else None
+        return wait if wait is not None and wait <= self.max_wait else None
 
     def _drain_rows(self, rows) -> None:
         while True:
             due = list(rows.due().order_by("id").values_list("pk", flat=True)[:500])
             if not due:
-                wait = self._backoff_wait(rows)
-                if wait is not None and wait <= self.max_wait:
+                wait = self._retry_wait(rows)
+                if wait is not None:
                     time.sleep(max(0.0, wait))
                     continue
                 return
@@ -401,7 +403,7 @@ class Sender:
                     if stop or self._abort.is_set():
                         return False
                     if not any(busy.values()) and not (planning is not None and planning.is_set()):
-                        if not rows.due().exists() and not self._retry_soon(rows):
+                        if not rows.due().exists() and self._retry_wait(rows) is None:
                             stop.append(StopIteration())
                             state.notify_all()
                             return False
@@ -443,8 +445,8 @@ class Sender:
                                 return
                             self._send_one(pk)
                         continue
-                    wait = self._backoff_wait(mine)
-                    if wait is not None and wait <= self.max_wait:
+                    wait = self._retry_wait(mine)
+                    if wait is not None:
                         time.sleep(max(0.0, min(wait, 1.0)))
                         continue
                     if not idle_until_work(worker, kinds, part, parts):
@@ -474,10 +476,6 @@ class Sender:
         if system == "pw":
             return max(1, int(settings.SYNC.get("PW_WRITE_WORKERS", 1)))
         return 1
-
-    def _retry_soon(self, rows) -> bool:
-        wait = self._backoff_wait(rows)
-        return wait is not None and wait <= self.max_wait
 
     def _count(self, key: str) -> None:
         with self._counts_lock:
