@@ -36,3 +36,20 @@ def test_a_child_can_be_killed_when_a_condition_holds(tmp_path: Path):
 def test_a_child_over_its_time_limit_is_killed():
     result = run_measured([sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=0.5)
     assert result.killed
+
+
+def test_a_ready_child_is_timed_from_the_go_and_its_start_up_reported_apart(tmp_path: Path):
+    ready = tmp_path / "ready"
+    script = (f"import pathlib, sys, time; time.sleep(0.6); pathlib.Path({str(ready)!r}).touch(); "
+              "line = sys.stdin.readline(); time.sleep(0.2); print(line.strip())")
+    result = run_measured([sys.executable, "-c", script], ready_file=str(ready))
+    assert result.returncode == 0 and result.stdout.strip() == "go"
+    assert result.startup_s >= 0.6
+    assert 0.2 <= result.wall_s < 0.6
+    assert result.process_s == result.startup_s + result.wall_s
+
+
+def test_a_child_that_dies_before_it_is_ready_is_reported(tmp_path: Path):
+    result = run_measured([sys.executable, "-c", "import sys; sys.exit(4)"],
+                          ready_file=str(tmp_path / "never"))
+    assert result.returncode == 4

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -37,9 +38,21 @@ def prepare_flags(reason: str, **overrides) -> list[str]:
 
 def run_sync_child(env: Mapping[str, str], args: Sequence[str] = (), *,
                    kill_when: Callable[[], bool] | None = None,
-                   timeout_s: float | None = None, profile_to: Path | None = None) -> ProcessResult:
+                   timeout_s: float | None = None, profile_to: Path | None = None,
+                   warm: bool = False) -> ProcessResult:
     """``manage.py sync`` in a child process, measured (wall time, peak RSS); with ``profile_to``, under
-    cProfile, its statistics written there (wall time then includes the profiler's overhead)."""
+    cProfile, its statistics written there (wall time then includes the profiler's overhead).
+
+    ``warm`` runs it as a worker would (``warm_worker``): set up first, then timed from the go, with the
+    start-up reported as ``startup_s``.
+    """
     profiler = ["-m", "cProfile", "-o", str(profile_to)] if profile_to else []
-    argv = [sys.executable, *profiler, str(MANAGE_PY), "sync", *args]
-    return run_measured(argv, env=env, cwd=str(MANAGE_PY.parent), kill_when=kill_when, timeout_s=timeout_s)
+    if not warm:
+        argv = [sys.executable, *profiler, str(MANAGE_PY), "sync", *args]
+        return run_measured(argv, env=env, cwd=str(MANAGE_PY.parent), kill_when=kill_when,
+                            timeout_s=timeout_s)
+    with tempfile.TemporaryDirectory(prefix="greenlight-worker-") as scratch:
+        ready = str(Path(scratch) / "ready")
+        argv = [sys.executable, *profiler, "-m", "sync.benchmarks.warm_worker", ready, *args]
+        return run_measured(argv, env=env, cwd=str(MANAGE_PY.parent), kill_when=kill_when,
+                            timeout_s=timeout_s, ready_file=ready)

@@ -1,5 +1,9 @@
 """Run a command as a child process and measure it: wall time, peak resident memory (the kernel's
-high-water mark of the child's own address space), exit status, and optional SIGKILLs mid-run."""
+high-water mark of the child's own address space), exit status, and optional SIGKILLs mid-run.
+
+A child that sets itself up before its work (see ``warm_worker``) can say when it is ready; its work is
+then timed from the moment the parent tells it to go, and its start-up is reported apart.
+"""
 from __future__ import annotations
 
 import os
@@ -22,6 +26,13 @@ class ProcessResult:
     stderr: str
     #: (unix time, resident bytes) samples taken while the child ran
     rss_timeline: tuple[tuple[float, int], ...] = ()
+    #: seconds the child took to get ready (0 unless it was started with ``ready_file``)
+    startup_s: float = 0.0
+
+    @property
+    def process_s(self) -> float:
+        """The whole process: start-up and work."""
+        return self.startup_s + self.wall_s
 
     def peak_rss_between(self, start: float, end: float) -> int:
         """Highest resident size sampled in [start, end] (unix times), 0 when no sample falls there."""
@@ -38,8 +49,11 @@ class ProcessResult:
 
 def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None,
                  kill_when: Callable[[], bool] | None = None, poll_s: float = 0.05,
-                 timeout_s: float | None = None) -> ProcessResult:
+                 timeout_s: float | None = None, ready_file: str | None = None) -> ProcessResult:
     """Run ``argv`` to completion and measure it.
+
+    With ``ready_file``, the child is expected to create that file once set up and then wait for a line
+    on its standard input: ``wall_s`` runs from that line to the child's exit, ``startup_s`` before it.
 
     ``kill_when`` is polled while the child runs; when it returns True the child gets SIGKILL (a crash
     drill). ``timeout_s`` also ends it with SIGKILL. Output goes to temporary files, so a chatty child
@@ -48,7 +62,8 @@ def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None, c
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(list(argv), env=dict(env) if env is not None else None, cwd=cwd,
-                                stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+                                stdout=out, stderr=err,
+                                stdin=subprocess.PIPE if ready_file else subprocess.DEVNULL)
         stop = threading.Event()
 
         def watch() -> None:
@@ -68,14 +83,33 @@ def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None, c
         sampler.start()
         if kill_when is not None or timeout_s is not None:
             watcher.start()
+        startup = 0.0
+        if ready_file:
+            startup = _wait_until_ready(proc, ready_file, poll_s=0.005) - started
+            _say_go(proc)
         proc.wait()
-        wall = time.perf_counter() - started
+        wall = time.perf_counter() - started - startup
         stop.set()
         sampler.join()
         out.seek(0)
         err.seek(0)
         return ProcessResult(tuple(argv), proc.returncode, wall, peak.bytes, out.read(), err.read(),
-                             tuple(peak.timeline))
+                             tuple(peak.timeline), startup)
+
+
+def _wait_until_ready(proc: subprocess.Popen, ready_file: str, *, poll_s: float) -> float:
+    """When (perf_counter) ``ready_file`` appeared, or the child ended without making it."""
+    while not os.path.exists(ready_file) and proc.poll() is None:
+        time.sleep(poll_s)
+    return time.perf_counter()
+
+
+def _say_go(proc: subprocess.Popen) -> None:
+    try:
+        proc.stdin.write(b"go\n")
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass  # the child is gone already; its exit status says why
 
 
 class _PeakMemory:

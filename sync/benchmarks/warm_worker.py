@@ -1,0 +1,42 @@
+"""The sync as a warm worker runs it: the benchmark's child process.
+
+In production the sync is a django-q2 task in a long-lived worker process (``sync.tasks``): Django is set
+up and the sync's modules are imported once per worker, not once per run. This child does the same set-up,
+says it is ready by creating the file named on its command line, then waits for one line on standard
+input and runs ``manage.py sync`` with the remaining arguments, in this process. The parent times the run
+from that line (what a scheduled run costs) and the whole process (what a one-off command costs).
+
+    python -m sync.benchmarks.warm_worker READY_FILE [sync arguments...]
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> None:
+    if not argv:
+        sys.exit("usage: python -m sync.benchmarks.warm_worker READY_FILE [sync arguments...]")
+    ready, sync_args = Path(argv[0]), argv[1:]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenlight.settings")
+    import django
+
+    django.setup()
+    from django.core.management import execute_from_command_line
+
+    # What a worker that has run the sync before holds in memory: the engine, every step, the clients.
+    import sync.clients  # noqa: F401
+    import sync.management.commands.sync  # noqa: F401
+    import sync.runner  # noqa: F401
+    from sync.pipeline import STEPS
+
+    for step in STEPS:
+        step.load()
+    ready.touch()
+    sys.stdin.readline()
+    execute_from_command_line(["manage.py", "sync", *sync_args])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
