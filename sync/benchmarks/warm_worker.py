@@ -25,17 +25,20 @@ def main(argv: list[str]) -> None:
     django.setup()
     from django.core.management import execute_from_command_line
 
-    # What a worker that has run the sync before holds in memory: the engine, every step, the clients.
-    import sync.clients  # noqa: F401
+    # What a worker that has run the sync before holds in memory: the engine, every step, both clients
+    # (zeep and requests take a good part of a second to import).
     import sync.management.commands.sync  # noqa: F401
+    import sync.propertyware.client  # noqa: F401
     import sync.runner  # noqa: F401
+    import sync.servicefusion.client  # noqa: F401
     from sync.pipeline import STEPS
 
     for step in STEPS:
         step.load()
     ready.touch()
     sys.stdin.readline()
-    execute_from_command_line(["manage.py", "sync", *sync_args])
+    # A worker checks the project once, when it starts (django-q2's qcluster command), not per task.
+    execute_from_command_line(["manage.py", "sync", "--skip-checks", *sync_args])
 
 
 if __name__ == "__main__":
