@@ -14,7 +14,16 @@ from sync.models import Cursor, SyncRun
 from sync.runner import run_sync
 from sync.simulators.propertyware.store import iso_precise
 from tests.engine_support import live
-from warehouse.models import DimCustomer, DimStatus, FactJob, FactTransaction, FactWorkOrder, SfCustomerCache
+from warehouse.models import (
+    DimCustomer,
+    DimPortfolio,
+    DimStatus,
+    DimVendor,
+    FactJob,
+    FactTransaction,
+    FactWorkOrder,
+    SfCustomerCache,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -270,3 +279,55 @@ def test_pw_bounds_are_sent_in_the_filter_time_zone_as_the_same_instant(synced, 
 
     assert run.steps.get(name="getPWWorkOrders").counts["work_orders_read"] == 1
     assert get_cursor("propertyware", "work_orders").state["since"].endswith(("-06:00", "-05:00"))
+
+
+# --- PropertyWare's unfiltered listings: portfolios and vendors -------------------------------------------
+def _edit_pw(pw, entity: str, rid: int, **fields) -> None:
+    with pw.store.lock:
+        record = pw.store.get(entity, rid)
+        record.update(fields)
+        pw.store.touch(record)
+
+
+def test_an_unchanged_portfolio_or_vendor_listing_is_read_but_not_merged_again(synced):
+    pw, sf = synced
+
+    run, pw_made, _ = _run(pw, sf)
+
+    # Both listings are still asked for (they have no filter), but their replies were the ones merged.
+    assert pw_made["getAllPortfolios"] == 1 and pw_made["getVendors"] == 1
+    counts = {s.name: s.counts for s in run.steps.filter(name__in=READS)}
+    assert counts["getPWPortfolios"] == {"portfolios_unchanged": 1}
+    assert counts["getPWWorkOrders"]["vendors_unchanged"] == 1
+    assert "vendors_read" not in counts["getPWWorkOrders"]
+    assert get_cursor("propertyware", "portfolios").status == "ok"
+
+
+def test_a_changed_portfolio_or_vendor_listing_is_merged(synced):
+    pw, sf = synced
+    portfolio = DimPortfolio.objects.filter(is_current=True).order_by("portfolio_id")[0]
+    vendor = DimVendor.objects.filter(is_current=True).order_by("vendor_id")[0]
+    _edit_pw(pw, "portfolios", portfolio.portfolio_id, name="Harbour View Holdings")
+    _edit_pw(pw, "vendors", vendor.vendor_id, name="Northside Plumbing Co")
+
+    run, _, _ = _run(pw, sf)
+
+    counts = {s.name: s.counts for s in run.steps.filter(name__in=READS)}
+    assert counts["getPWPortfolios"]["portfolios_read"] == len(pw.store.records("portfolios"))
+    assert counts["getPWWorkOrders"]["vendors_read"] == len(pw.store.records("vendors"))
+    assert DimPortfolio.objects.get(portfolio_id=portfolio.portfolio_id, is_current=True).name == (
+        "Harbour View Holdings")
+    assert DimVendor.objects.get(vendor_id=vendor.vendor_id, is_current=True).name == "Northside Plumbing Co"
+    # The reply merged is now the one remembered: the next quiet run skips it again.
+    run, _, _ = _run(pw, sf)
+    assert run.steps.get(name="getPWPortfolios").counts == {"portfolios_unchanged": 1}
+
+
+def test_a_full_run_merges_the_listings_whatever_their_digest(synced):
+    pw, sf = synced
+
+    run, _, _ = _run(pw, sf, full=True)
+
+    counts = {s.name: s.counts for s in run.steps.filter(name__in=READS)}
+    assert counts["getPWPortfolios"]["portfolios_read"] == len(pw.store.records("portfolios"))
+    assert counts["getPWWorkOrders"]["vendors_read"] == len(pw.store.records("vendors"))

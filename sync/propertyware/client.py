@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,22 @@ from typing import Any
 from sync.errors import NotFound, PermanentError
 
 from . import convert
-from .calls import SoapCaller
+from .calls import UNCHANGED, SoapCaller
 from .records import Building, Contact, Lease, Note, Portfolio, Unit, Vendor, WorkOrder
 from .transport import SYSTEM
 
 log = logging.getLogger(__name__)
 
 _PRIORITY_AS_INT = {"high": 1, "emergency": 1, "urgent": 1, "medium": 2, "normal": 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """An unpaged listing read only if it changed: ``records`` is None when the reply was byte for byte
+    the one ``digest`` (SHA-256 of the reply) was taken of; keep ``digest`` for the next read."""
+
+    digest: str
+    records: list | None
 
 
 class PropertyWareClient(SoapCaller):
@@ -75,6 +85,24 @@ class PropertyWareClient(SoapCaller):
         self._portfolio_index = _portfolio_index(rows)
         for row in rows:
             yield convert.to_portfolio(row)
+
+    def portfolios_if_changed(self, digest: str | None) -> Listing:
+        """getAllPortfolios (no filter, no pages: every run must list them all), parsed only when the
+        reply differs from the one ``digest`` was taken of (None: always parsed)."""
+        rows = self._read("getAllPortfolios", unless_digest=digest or "")
+        if rows is UNCHANGED:
+            return Listing(digest or "", None)
+        rows = rows or []
+        self._portfolio_index = _portfolio_index(rows)
+        digest = self.reply_digests.get("getAllPortfolios", "")
+        return Listing(digest, [convert.to_portfolio(r) for r in rows])
+
+    def vendors_if_changed(self, digest: str | None) -> Listing:
+        """getVendors, as ``portfolios_if_changed`` reads the portfolios."""
+        rows = self._read("getVendors", timeout=self.vendors_timeout, unless_digest=digest or "")
+        if rows is UNCHANGED:
+            return Listing(digest or "", None)
+        return Listing(self.reply_digests.get("getVendors", ""), [convert.to_vendor(v) for v in rows or []])
 
     def iter_buildings_for_portfolio(self, portfolio_id: int) -> Iterator[Building]:
         for row in self._read("getBuildingsForPortfolio", portfolioID=int(portfolio_id)) or []:

@@ -1,4 +1,8 @@
-"""getPWPortfolios: every PW portfolio into dim_portfolio (one listing; --full tombstones the missing)."""
+"""getPWPortfolios: every PW portfolio into dim_portfolio (one listing; --full tombstones the missing).
+
+getAllPortfolios has no filter, so every run lists them all; a reply byte for byte the same as the last
+one merged (its SHA-256 is kept in the cursor) is not parsed or merged again. --full always merges.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +30,17 @@ def record(p) -> dict:
 def run(ctx) -> None:
     started = timezone.now()
     cursor = get_cursor("propertyware", "portfolios")
+    previous = None if ctx.full else (cursor.state or {}).get("reply_digest")
     start_pass(cursor, started=started, mode="full" if ctx.full else "all")
+    listing = ctx.pw.portfolios_if_changed(previous)
+    if listing.records is None:
+        ctx.count("portfolios_unchanged", 1)
+        finish_pass(cursor, synced_to=started)
+        return
     # getAllPortfolios returns the whole set in one listing: it is merged and the cursor moved together.
-    records = [record(p) for p in ctx.pw.iter_portfolios()]
+    records = [record(p) for p in listing.records]
     ctx.count("portfolios_read", len(records))
     with transaction.atomic():
         result = load(ctx, DimPortfolio, records)
-        finish_pass(cursor, synced_to=started, count=len(records))
+        finish_pass(cursor, synced_to=started, count=len(records), reply_digest=listing.digest)
     count_merge(ctx, result, "portfolios")

@@ -136,18 +136,27 @@ def _load_statuses(ctx, names: set) -> None:
             DimStatus.objects.filter(pk=row.pk).update(is_open=not row.is_open)
 
 
+def _pull_vendors(ctx) -> None:
+    """getVendors (unfiltered, unpaged) into dim_vendor, unless the reply is the one merged last time
+    (its SHA-256 is kept in the vendors cursor); --full always merges."""
+    cursor = get_cursor("propertyware", "vendors")
+    previous = None if ctx.full else (cursor.state or {}).get("reply_digest")
+    listing = ctx.pw.vendors_if_changed(previous)
+    if listing.records is None:
+        ctx.count("vendors_unchanged", 1)
+        return
+    vendors = [vendor_record(v) for v in listing.records]
+    with transaction.atomic():
+        count_merge(ctx, load(ctx, DimVendor, vendors), "vendors")
+        finish_pass(cursor, synced_to=timezone.now(), count=len(vendors), reply_digest=listing.digest)
+    ctx.count("vendors_read", len(vendors))
+
+
 def run(ctx) -> None:
     pw = ctx.pw
     started = timezone.now()
 
-    vendors = [vendor_record(v) for v in pw.get_vendors()]
-    with transaction.atomic():
-        count_merge(
-            ctx,
-            load(ctx, DimVendor, vendors),
-            "vendors",
-        )
-    ctx.count("vendors_read", len(vendors))
+    _pull_vendors(ctx)
 
     cursor = get_cursor("propertyware", "work_orders")
     # No lookback window: the cursor already covers everything since the previous pass (the legacy

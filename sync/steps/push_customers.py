@@ -10,6 +10,8 @@ either later. A building whose portfolio has no customer yet is held.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from functools import cache
 
 from django.db import transaction
 from django.utils import timezone
@@ -130,8 +132,16 @@ def _result(customer) -> dict:
     return {"id": int(customer.id), "name": customer.name, "account_number": customer.account_number or ""}
 
 
+# Fewer buildings to plan than this: their units and tenants are read by building id; more (a first
+# run): all of them in one pass, rather than an IN list of thousands of ids.
+BY_ID_UP_TO = 500
+
+
 def _cache_rows() -> list[dict]:
-    """Every cached SF customer, a candidate for each entity: only what matching reads of it."""
+    """Every cached SF customer, a candidate for each entity: only what matching reads of it.
+
+    Read on first use (see ``cache`` below): a run where every customer is mapped or held needs none.
+    """
     rows = SfCustomerCache.objects.values(
         "sf_customer_id", "name", "parent_customer_id", "custom_fields", "contacts", "locations"
     )
@@ -148,7 +158,7 @@ def _plan_one(
     portfolio_id,
     building_id,
     body,
-    cache,
+    candidates: Callable[[], list[dict]],
     hold_reason="",
 ) -> None:
     """Link, send to review, hold or plan one customer; the mapping row changes in the same transaction."""
@@ -156,7 +166,7 @@ def _plan_one(
     with transaction.atomic():
         if not hold_reason:
             # R11/R33: a customer SF already has is linked (or sent to review), never created again.
-            match = match_customer(entity, cache, ctx.flags)
+            match = match_customer(entity, candidates(), ctx.flags)
             if match.decision in ("link", "review"):
                 ctx.count("linked" if match.decision == "link" else "review")
                 if not ctx.dry_run:
@@ -208,11 +218,13 @@ def _dry_run_ids(kind: str) -> dict[int, str]:
 
 
 def plan_portfolios(ctx) -> None:
-    labels, cache, skip = customer_labels(ctx.flags), _cache_rows(), _skip("portfolio")
+    skip = _skip("portfolio")
     portfolios = DimPortfolio.objects.filter(is_current=True, active=True).order_by("portfolio_id")
-    for p in portfolios.values(*PORTFOLIO_FIELDS):
-        if p["portfolio_id"] in skip:
-            continue
+    todo = [p for p in portfolios.values(*PORTFOLIO_FIELDS) if p["portfolio_id"] not in skip]
+    if not todo:
+        return
+    labels, candidates = customer_labels(ctx.flags), cache(_cache_rows)
+    for p in todo:
         _plan_one(
             ctx,
             kind=PORTFOLIO,
@@ -228,35 +240,45 @@ def plan_portfolios(ctx) -> None:
             portfolio_id=p["portfolio_id"],
             building_id=None,
             body=portfolio_customer_body(p, labels),
-            cache=cache,
+            candidates=candidates,
         )
 
 
-def plan_buildings(ctx) -> None:
-    labels, cache, skip = customer_labels(ctx.flags), _cache_rows(), _skip("building")
-    parents: dict = mapped_customers("portfolio")
-    inactive = set(
-        DimPortfolio.objects.filter(is_current=True, active=False).values_list("portfolio_id", flat=True)
-    )
-    if ctx.dry_run:
-        parents = {**_dry_run_ids(PORTFOLIO), **parents}
-    units = defaultdict(list)
-    for u in DimUnit.objects.filter(is_current=True, active=True).order_by("unit_id").values(*UNIT_FIELDS):
+def _units_and_tenants(building_ids: list[int]) -> tuple[dict, dict]:
+    """building id → its active units, and → its current lease tenants (the building body's parts)."""
+    units, tenants = defaultdict(list), defaultdict(list)
+    unit_rows = DimUnit.objects.filter(is_current=True, active=True)
+    leases = FactLease.objects.filter(is_current=True, active=True)
+    if len(building_ids) <= BY_ID_UP_TO:
+        unit_rows = unit_rows.filter(building_id__in=building_ids)
+        leases = leases.filter(building_id__in=building_ids)
+    for u in unit_rows.order_by("unit_id").values(*UNIT_FIELDS):
         units[u["building_id"]].append(u)
-    lease_building = dict(
-        FactLease.objects.filter(is_current=True, active=True).values_list("lease_id", "building_id")
-    )
-    tenants = defaultdict(list)
+    lease_building = dict(leases.values_list("lease_id", "building_id"))
     for t in (
         DimTenant.objects.filter(is_current=True, lease_id__in=list(lease_building))
         .order_by("contact_id")
         .values(*TENANT_FIELDS)
     ):
         tenants[lease_building[t["lease_id"]]].append(t)
+    return units, tenants
+
+
+def plan_buildings(ctx) -> None:
+    skip = _skip("building")
     buildings = DimBuilding.objects.filter(is_current=True, active=True).order_by("building_id")
-    for b in buildings.values(*BUILDING_FIELDS):
-        if b["building_id"] in skip:
-            continue
+    todo = [b for b in buildings.values(*BUILDING_FIELDS) if b["building_id"] not in skip]
+    if not todo:
+        return
+    labels, candidates = customer_labels(ctx.flags), cache(_cache_rows)
+    parents: dict = mapped_customers("portfolio")
+    inactive = set(
+        DimPortfolio.objects.filter(is_current=True, active=False).values_list("portfolio_id", flat=True)
+    )
+    if ctx.dry_run:
+        parents = {**_dry_run_ids(PORTFOLIO), **parents}
+    units, tenants = _units_and_tenants([b["building_id"] for b in todo])
+    for b in todo:
         parent = parents.get(b["portfolio_id"])
         hold = ""
         if not parent:
@@ -276,7 +298,7 @@ def plan_buildings(ctx) -> None:
             },
             portfolio_id=b["portfolio_id"],
             building_id=b["building_id"],
-            cache=cache,
+            candidates=candidates,
             hold_reason=hold,
             body=building_customer_body(
                 b, parent, units[b["building_id"]], tenants[b["building_id"]], labels
