@@ -273,6 +273,8 @@ class Sender:
         self.counts: Counter = Counter()
         self._counts_lock = threading.Lock()
         self._abort = threading.Event()  # the planning that feeds the lanes failed: stop sending
+        # Idle lane workers wait on this; the planner's end wakes them at once rather than a poll later.
+        self._wake = threading.Condition()
 
     @contextlib.contextmanager
     def sending_while_planning(self, *, count_as: str = "sent") -> Iterator[Sender]:
@@ -303,10 +305,14 @@ class Sender:
         try:
             yield self
         except BaseException:
-            self._abort.set()
+            with self._wake:
+                self._abort.set()
+                self._wake.notify_all()
             raise
         finally:
-            planning.clear()
+            with self._wake:
+                planning.clear()
+                self._wake.notify_all()
             sender.join()
         if failure:
             raise failure[0]
@@ -379,7 +385,7 @@ class Sender:
             for parts in [self._workers_for(system)]
             for part in range(parts)
         ]
-        state = threading.Condition()
+        state = self._wake
         busy = dict.fromkeys(range(len(workers)), True)
         stop: list[BaseException] = []
 

@@ -38,7 +38,21 @@ def main(argv: list[str]) -> None:
     ready.touch()
     sys.stdin.readline()
     # A worker checks the project once, when it starts (django-q2's qcluster command), not per task.
-    execute_from_command_line(["manage.py", "sync", "--skip-checks", *sync_args])
+    code: int | str | None = 0
+    try:
+        execute_from_command_line(["manage.py", "sync", "--skip-checks", *sync_args])
+    except SystemExit as exc:
+        code = exc.code
+    # The run is over: a worker would take its next task here, not tear the interpreter down (which
+    # takes a good part of a second with the sync's threads and modules), so that is not timed either.
+    from django.db import connections
+
+    connections.close_all()
+    if isinstance(code, str):
+        sys.stderr.write(code + "\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 if __name__ == "__main__":
