@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sync.cursors import get_cursor, pw_since
-from sync.models import Cursor, SyncRun
+from sync.models import Cursor, OutboxItem, SyncRun
 from sync.runner import run_sync
 from sync.simulators.propertyware.store import iso_precise
+from sync.summary import summarize
 from tests.engine_support import live
 from warehouse.models import (
     DimCustomer,
@@ -331,3 +332,22 @@ def test_a_full_run_merges_the_listings_whatever_their_digest(synced):
     counts = {s.name: s.counts for s in run.steps.filter(name__in=READS)}
     assert counts["getPWPortfolios"]["portfolios_read"] == len(pw.store.records("portfolios"))
     assert counts["getPWWorkOrders"]["vendors_read"] == len(pw.store.records("vendors"))
+
+
+def test_work_orders_still_unmapped_are_held_again_by_each_run_unchanged(synced):
+    pw, sf = synced
+    unmapped = OutboxItem.objects.filter(
+        kind=OutboxItem.Kind.JOB,
+        state=OutboxItem.State.HELD,
+        hold_reason__contains="no ServiceFusion customer",
+    )
+    before = {o.key: (o.hold_reason, o.payload, o.context) for o in unmapped}
+    assert before
+
+    run, _, _ = _run(pw, sf)
+
+    assert {o.key: (o.hold_reason, o.payload, o.context) for o in unmapped.all()} == before
+    # Each run says what it holds: the rows are this run's, in its counts and its summary.
+    assert set(unmapped.values_list("run_id", flat=True)) == {run.pk}
+    assert run.steps.get(name="pushWorkOrdersToSF").counts["held"] >= len(before)
+    assert summarize(run)["held"][OutboxItem.Kind.JOB] >= len(before)

@@ -391,8 +391,10 @@ def _plan_all(ctx, planner: JobPlanner, todo: list[dict], held: set[int]) -> Non
         fresh = reread(ctx, part)
         for wo in part:
             _plan_guarded(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
+    unchanged = _still_unmapped(ctx, planner, waiting)
     for wo in waiting:
-        _plan_guarded(ctx, planner, wo, NOT_REREAD, held)
+        if wo["work_order_id"] not in unchanged:
+            _plan_guarded(ctx, planner, wo, NOT_REREAD, held)
 
 
 def _plan_guarded(ctx, planner, wo, fresh, held) -> None:
@@ -425,6 +427,54 @@ def _linked(ctx, key: str, wo_id: int, sf_job_id: int, pw_field: str, reason: st
     )
 
 
+def _unmapped(wo: dict) -> str:
+    return f"building {wo['building_id']} has no ServiceFusion customer (unmapped)"
+
+
+def _job_context(ctx, wo: dict) -> dict:
+    """What a job row keeps besides its body: the work order, its building and unit, the PW field."""
+    return {
+        "work_order_id": wo["work_order_id"],
+        "building_id": wo["building_id"],
+        "unit_id": wo.get("unit_id"),
+        "pw_field": ctx.flags.pw_sf_job_id_field
+        if ctx.flags.pw_sf_job_id_field in wo["pw_custom_fields"]
+        else "",
+    }
+
+
+def _still_unmapped(ctx, planner: JobPlanner, waiting: list[dict]) -> set[int]:
+    """Work orders whose building still has no SF customer and whose job row is already held for that,
+    exactly as planning would hold it again: their rows are marked as held by this run in one update
+    instead of being planned one by one. Returns their ids."""
+    if ctx.dry_run:
+        return set()
+    expected = {}
+    for wo in waiting:
+        if not planner.customers.get(wo["building_id"]):
+            wo_id = wo["work_order_id"]
+            expected[job_key(wo_id)] = (
+                wo_id,
+                {"check_number": f"WO-{wo_id}"},
+                _unmapped(wo),
+                _job_context(ctx, {**wo, "pw_custom_fields": {}}),
+            )
+    same = [
+        row["key"]
+        for row in OutboxItem.objects.filter(
+            key__in=list(expected), kind=JOB, state=OutboxItem.State.HELD, review=False
+        ).values("key", "payload", "hold_reason", "context", "result")
+        if not row["result"]
+        and (row["payload"], row["hold_reason"], row["context"]) == expected[row["key"]][1:]
+    ]
+    if same:
+        OutboxItem.objects.filter(key__in=same, state=OutboxItem.State.HELD).update(
+            run_id=ctx.run_id, updated_at=timezone.now()
+        )
+        ctx.count("held", len(same))
+    return {expected[key][0] for key in same}
+
+
 def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
     wo_id, key = wo["work_order_id"], job_key(wo["work_order_id"])
     if fresh is NOT_REREAD:  # held below whatever PW says (see _waits_anyway)
@@ -444,18 +494,11 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
         return
     building = planner.buildings.get(wo["building_id"]) or {}
     customer = planner.customers.get(wo["building_id"])
-    hold = "" if customer else f"building {wo['building_id']} has no ServiceFusion customer (unmapped)"
+    hold = "" if customer else _unmapped(wo)
     named: list[str] = []
     if not hold:
         wo, hold, named = decide_unit(ctx, planner, wo, held)
-    context = {
-        "work_order_id": wo_id,
-        "building_id": wo["building_id"],
-        "unit_id": wo.get("unit_id"),
-        "pw_field": ctx.flags.pw_sf_job_id_field
-        if ctx.flags.pw_sf_job_id_field in wo["pw_custom_fields"]
-        else "",
-    }
+    context = _job_context(ctx, wo)
     twin = None
     with transaction.atomic():
         if not hold:
