@@ -4,6 +4,7 @@ control API."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 
 import pytest
@@ -182,3 +183,29 @@ def test_request_counts_by_operation(sim):
     post(sim, envelope("<ser:getVendors/>"))
     requests.get(sim.wsdl_url, auth=(sim.username, sim.password), timeout=5)
     assert sim.request_counts() == {"echoString": 2, "getVendors": 1, "wsdl": 1}
+
+
+def test_the_base_latency_is_the_response_time_the_simulators_own_work_counts_towards_it(sim, monkeypatch):
+    from sync.simulators.propertyware import operations
+
+    slow_work = 0.6  # as if encoding thousands of records took that long
+    real_call = operations.call
+
+    def slow_call(*args, **kwargs):
+        time.sleep(slow_work)
+        return real_call(*args, **kwargs)
+
+    previous = sim.latency
+    sim.latency = 1.0
+    try:
+        started = time.monotonic()
+        assert returned(post(sim, echo("x")), "echoString").text == "x"
+        quick = time.monotonic() - started
+        monkeypatch.setattr(operations, "call", slow_call)
+        started = time.monotonic()
+        assert returned(post(sim, echo("x")), "echoString").text == "x"
+        slow = time.monotonic() - started
+    finally:
+        sim.latency = previous
+    assert quick >= 1.0 and slow >= 1.0
+    assert slow < 1.0 + slow_work - 0.15  # not latency + work: the work ran inside the latency

@@ -178,8 +178,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._unauthorized()
             self.sim.count("wsdl")
             decision = self.sim.faults.decide("wsdl")  # latency, resets, maintenance, truncation
-            if not self._before(decision):
-                self._deliver(200, self.sim.wsdl(), "text/xml;charset=utf-8", decision)
+            due = time.monotonic() + self.sim.latency + decision.latency
+            if not self._before(decision, due):
+                wsdl = self.sim.wsdl()
+                self._wait_until(due)
+                self._deliver(200, wsdl, "text/xml;charset=utf-8", decision)
             return
         if url.path == ENCODING_XSD_PATH:
             if not self._authorized():
@@ -222,6 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.sim
         op_name = "?"
         decision = None
+        due = time.monotonic() + sim.latency
         try:
             body = self._read_body()
             msg = Message()
@@ -231,14 +235,15 @@ class _Handler(BaseHTTPRequestHandler):
             op_name = _peek_operation(body)
             sim.count(op_name)
             decision = sim.faults.decide(op_name)
-            if self._before(decision):
+            due += decision.latency
+            if self._before(decision, due):
                 return
             if decision.kind == "fault":
                 raise SoapFault(decision.message, "soapenv:Server")
-            if decision.kind == "hostile_xml":
-                return self._send(200, HOSTILE_XML, "text/xml; charset=utf-8")
-            if decision.kind == "empty_body":
-                return self._send(200, EMPTY_BODY, "text/xml; charset=utf-8")
+            if decision.kind in ("hostile_xml", "empty_body"):
+                self._wait_until(due)
+                body = HOSTILE_XML if decision.kind == "hostile_xml" else EMPTY_BODY
+                return self._send(200, body, "text/xml; charset=utf-8")
             op, args = encoding.decode_request(
                 body, msg.get_param("charset"), lenient_namespace=sim.lenient_namespace, tz=sim.tz
             )
@@ -253,13 +258,26 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("simulator error in %s", op_name)
             internal = SoapFault("java.lang.RuntimeException: internal error", "soapenv:Server")
             out, status, decision = encoding.encode_fault(internal, HOSTNAME), 500, None
+        self._wait_until(due)
         self._deliver(status, out, "text/xml; charset=utf-8", decision)
 
-    def _before(self, decision: Decision) -> bool:
-        """Latency, then a reset or a maintenance page; True when the request has been answered."""
-        delay = decision.latency + self.sim.latency
-        if delay:
-            time.sleep(delay)
+    @staticmethod
+    def _wait_until(due: float) -> None:
+        """Hold an answer until ``due`` (monotonic). The configured latency is a call's response time:
+        the simulator's own work on a reply (seconds of Python for thousands of records, where the real
+        service takes a fraction of that) counts towards it instead of coming on top."""
+        remaining = due - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
+
+    def _before(self, decision: Decision, due: float) -> bool:
+        """A fault profile's latency (a slow call: the request is handled after it, as a late commit
+        would be), then a reset or a maintenance page once the base latency (``due``) has passed; True
+        when the request has been answered."""
+        if decision.latency:
+            time.sleep(decision.latency)
+        if decision.kind in ("reset_before", "maintenance"):
+            self._wait_until(due)
         if decision.kind == "reset_before":
             self._reset()
         if decision.kind == "maintenance":
