@@ -40,6 +40,7 @@ __all__ = [
     "is_remote_id",
     "Sender",
     "WriteHandler",
+    "hold_again",
     "ignore_items",
     "mock_id",
     "plan",
@@ -51,6 +52,19 @@ __all__ = [
 
 logger = logging.getLogger("sync.outbox")
 State = OutboxItem.State
+
+# Lane workers with nothing to send wait on their Sender's condition; a row planned for sending wakes
+# them once its transaction commits, so they need not keep querying for work while planning goes on.
+_waiting_lanes: set[threading.Condition] = set()
+_waiting_lanes_lock = threading.Lock()
+
+
+def _wake_lanes() -> None:
+    with _waiting_lanes_lock:
+        conditions = list(_waiting_lanes)
+    for condition in conditions:
+        with condition:
+            condition.notify_all()
 
 
 class Hold(Exception):
@@ -150,6 +164,8 @@ def plan(
             for k, v in values.items():
                 setattr(row, k, v)
             row.save(update_fields=list(values))
+    if outcome == "planned":
+        transaction.on_commit(_wake_lanes)
     return row, outcome
 
 
@@ -176,6 +192,36 @@ def settle_found(key: str, result: dict) -> int:
             next_attempt_at=None,
         )
     )
+
+
+def hold_again(ctx, kind: str, rows: list[tuple[str, dict, dict, str]]) -> list[tuple[str, dict, dict, str]]:
+    """Rows a step holds on every run until staff or the data change something: (key, payload, context,
+    hold reason). Those whose row already holds exactly that (held, not in review, nothing sent) become
+    this run's held rows in one UPDATE, as ``plan`` would leave them; the rest are returned, for ``plan``
+    one by one. A dry run returns them all."""
+    if ctx.dry_run or not rows:
+        return rows
+    wanted = {key: (payload, context, reason) for key, payload, context, reason in rows}
+    keys = list(wanted)
+    same: list[str] = []
+    for start in range(0, len(keys), 500):  # well under SQLite's variable limit
+        found = OutboxItem.objects.filter(
+            key__in=keys[start : start + 500], kind=kind, state=State.HELD, review=False
+        ).values("key", "payload", "context", "hold_reason", "result")
+        same += [
+            r["key"]
+            for r in found
+            if not r["result"] and (r["payload"], r["context"], r["hold_reason"]) == wanted[r["key"]]
+        ]
+    now = timezone.now()
+    for start in range(0, len(same), 500):
+        OutboxItem.objects.filter(key__in=same[start : start + 500], state=State.HELD).update(
+            run_id=ctx.run_id, updated_at=now
+        )
+    if same:
+        ctx.count("held", len(same))
+    done = set(same)
+    return [row for row in rows if row[0] not in done]
 
 
 def plan_write(
@@ -259,8 +305,9 @@ class Sender:
     """
 
     #: seconds an idle lane waits before looking for rows another lane may have planned for it (each look
-    #: is a query; the lanes share the interpreter with the ones sending, so they must not spin)
-    IDLE_POLL = 0.1
+    #: is a query; the lanes share the interpreter with the ones sending and planning, so they must not
+    #: spin): a planned row wakes them at once (``_wake_lanes``), this is for rows planned elsewhere
+    IDLE_POLL = 1.0
     #: seconds between looks while a lane gathers a batch, and the longest it gathers before sending fewer
     BATCH_POLL = 0.25
     BATCH_WAIT_MAX = 5.0
@@ -470,10 +517,16 @@ class Sender:
             )
             for i, worker in enumerate(workers)
         ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with _waiting_lanes_lock:
+            _waiting_lanes.add(state)
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            with _waiting_lanes_lock:
+                _waiting_lanes.discard(state)
         if stop and not isinstance(stop[0], StopIteration):
             raise stop[0]
 

@@ -21,7 +21,7 @@ from sync.customer_match import candidate_view, match_customer
 from sync.loading import load, text
 from sync.mappings import mapped_customers, pw_ids_of_customer, save_mapping
 from sync.models import OutboxItem
-from sync.outbox import Sender, WriteHandler, is_remote_id, plan_write, settle_unneeded
+from sync.outbox import Sender, WriteHandler, hold_again, is_remote_id, plan_write, settle_unneeded
 from sync.payloads import building_customer_body, portfolio_customer_body
 from warehouse.models import (
     CustomerMapping,
@@ -278,16 +278,24 @@ def plan_buildings(ctx) -> None:
     if ctx.dry_run:
         parents = {**_dry_run_ids(PORTFOLIO), **parents}
     units, tenants = _units_and_tenants([b["building_id"] for b in todo])
+    held = []  # buildings whose portfolio has no customer: held again, most in one update (hold_again)
     for b in todo:
         parent = parents.get(b["portfolio_id"])
-        hold = ""
+        key = f"customer:building:{b['building_id']}"
+        body = building_customer_body(b, parent, units[b["building_id"]], tenants[b["building_id"]], labels)
         if not parent:
             why = "is inactive" if b["portfolio_id"] in inactive else "has no ServiceFusion customer yet"
-            hold = f"portfolio {b['portfolio_id']} {why}"
+            context = {
+                "entity_type": "building",
+                "portfolio_id": b["portfolio_id"],
+                "building_id": b["building_id"],
+            }
+            held.append((key, body, context, f"portfolio {b['portfolio_id']} {why}"))
+            continue
         _plan_one(
             ctx,
             kind=BUILDING,
-            key=f"customer:building:{b['building_id']}",
+            key=key,
             entity_type="building",
             entity={
                 "kind": "building",
@@ -299,11 +307,11 @@ def plan_buildings(ctx) -> None:
             portfolio_id=b["portfolio_id"],
             building_id=b["building_id"],
             candidates=candidates,
-            hold_reason=hold,
-            body=building_customer_body(
-                b, parent, units[b["building_id"]], tenants[b["building_id"]], labels
-            ),
+            body=body,
         )
+    for key, body, context, reason in hold_again(ctx, BUILDING, held):
+        with transaction.atomic():
+            plan_write(ctx, key, BUILDING, body, context=context, hold_reason=reason)
 
 
 def run(ctx) -> None:

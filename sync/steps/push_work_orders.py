@@ -22,7 +22,7 @@ from sync.job_writes import JobHandler, PwLinkHandler, link_key
 from sync.loading import chunks, text
 from sync.mappings import mapped_customers
 from sync.models import OutboxItem
-from sync.outbox import Sender, plan, plan_write, settle_found, settle_unneeded
+from sync.outbox import Sender, hold_again, plan, plan_write, settle_found, settle_unneeded
 from sync.payloads import job_body
 from sync.pw_writes import REREAD_BATCH
 from sync.status import is_open, normalise_status
@@ -93,6 +93,8 @@ class JobPlanner:
         self.dedup = DedupService(flags)
         self.handler = JobHandler()
         self.planned: dict = defaultdict(list)  # customer → work orders given a job in this step
+        self.in_review: set[str] = set()  # job rows staff must decide: planning leaves them as they are
+        self.held_rows: list[tuple[str, dict, dict, str]] = []  # (key, body, context, reason) to hold
         self.today = timezone.localdate()
 
     # What only a job's body needs is read when the first body is built: a run whose candidates are all
@@ -384,29 +386,35 @@ def _waits_anyway(ctx, planner: JobPlanner, wo: dict, held: set[int], in_review:
 def _plan_all(ctx, planner: JobPlanner, todo: list[dict], held: set[int]) -> None:
     """Re-read and plan the work orders that may get a job a batch at a time (one getWorkOrders call per
     batch), then hold the rest again."""
-    in_review = set(OutboxItem.objects.filter(kind=JOB, review=True).values_list("key", flat=True))
+    in_review = planner.in_review = set(
+        OutboxItem.objects.filter(kind=JOB, review=True).values_list("key", flat=True)
+    )
     waiting = [wo for wo in todo if _waits_anyway(ctx, planner, wo, held, in_review)]
     waiting_ids = {wo["work_order_id"] for wo in waiting}
     for part in chunks([wo for wo in todo if wo["work_order_id"] not in waiting_ids], REREAD_BATCH):
         fresh = reread(ctx, part)
         for wo in part:
             _plan_guarded(ctx, planner, wo, fresh.get(wo["work_order_id"]), held)
-    unchanged = _still_unmapped(ctx, planner, waiting)
     for wo in waiting:
-        if wo["work_order_id"] not in unchanged:
-            _plan_guarded(ctx, planner, wo, NOT_REREAD, held)
+        _plan_guarded(ctx, planner, wo, NOT_REREAD, held)
+    for key, body, context, hold in hold_again(ctx, JOB, planner.held_rows):
+        _guarded(ctx, key, _hold, ctx, key, body, context, hold)
 
 
 def _plan_guarded(ctx, planner, wo, fresh, held) -> None:
+    _guarded(ctx, job_key(wo["work_order_id"]), _plan_work_order, ctx, planner, wo, fresh, held)
+
+
+def _guarded(ctx, key: str, plan_one, *args) -> None:
     try:
-        _plan_work_order(ctx, planner, wo, fresh, held)
+        plan_one(*args)
     except Exception as exc:  # noqa: BLE001 - a bad record never stops the run
-        ctx.error(
-            "pushWorkOrdersToSF.plan",
-            exc,
-            recovery="work order skipped this run",
-            record_key=job_key(wo["work_order_id"]),
-        )
+        ctx.error("pushWorkOrdersToSF.plan", exc, recovery="work order skipped this run", record_key=key)
+
+
+def _hold(ctx, key: str, body: dict, context: dict, reason: str) -> None:
+    with transaction.atomic():
+        plan_write(ctx, key, JOB, body, context=context, hold_reason=reason)
 
 
 def _linked(ctx, key: str, wo_id: int, sf_job_id: int, pw_field: str, reason: str) -> None:
@@ -443,38 +451,6 @@ def _job_context(ctx, wo: dict) -> dict:
     }
 
 
-def _still_unmapped(ctx, planner: JobPlanner, waiting: list[dict]) -> set[int]:
-    """Work orders whose building still has no SF customer and whose job row is already held for that,
-    exactly as planning would hold it again: their rows are marked as held by this run in one update
-    instead of being planned one by one. Returns their ids."""
-    if ctx.dry_run:
-        return set()
-    expected = {}
-    for wo in waiting:
-        if not planner.customers.get(wo["building_id"]):
-            wo_id = wo["work_order_id"]
-            expected[job_key(wo_id)] = (
-                wo_id,
-                {"check_number": f"WO-{wo_id}"},
-                _unmapped(wo),
-                _job_context(ctx, {**wo, "pw_custom_fields": {}}),
-            )
-    same = [
-        row["key"]
-        for row in OutboxItem.objects.filter(
-            key__in=list(expected), kind=JOB, state=OutboxItem.State.HELD, review=False
-        ).values("key", "payload", "hold_reason", "context", "result")
-        if not row["result"]
-        and (row["payload"], row["hold_reason"], row["context"]) == expected[row["key"]][1:]
-    ]
-    if same:
-        OutboxItem.objects.filter(key__in=same, state=OutboxItem.State.HELD).update(
-            run_id=ctx.run_id, updated_at=timezone.now()
-        )
-        ctx.count("held", len(same))
-    return {expected[key][0] for key in same}
-
-
 def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
     wo_id, key = wo["work_order_id"], job_key(wo["work_order_id"])
     if fresh is NOT_REREAD:  # held below whatever PW says (see _waits_anyway)
@@ -499,6 +475,12 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
     if not hold:
         wo, hold, named = decide_unit(ctx, planner, wo, held)
     context = _job_context(ctx, wo)
+    if hold and not ctx.dry_run:
+        # Held before any duplicate check (no customer, unit waiting for staff): planned with the other
+        # rows held again, most of them in one update (hold_again).
+        body = planner.body(wo, customer, building, named) if customer else {"check_number": f"WO-{wo_id}"}
+        planner.held_rows.append((key, body, context, hold))
+        return
     twin = None
     with transaction.atomic():
         if not hold:
@@ -513,6 +495,13 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
                 ctx.count("linked")
                 if not ctx.dry_run and decision.sf_job_id:
                     _linked(ctx, key, wo_id, int(decision.sf_job_id), context["pw_field"], decision.reason)
+                return
+            if key in planner.in_review:
+                # Staff decide this row: planning would leave it as it is. Unless the check found a
+                # likely job for it, it counts as planned here, so a work order like it in this run waits.
+                if decision.decision != "review":
+                    planner.note_planned(wo, customer)
+                ctx.count("already_planned")
                 return
             if decision.decision == "review":
                 hold = (

@@ -6,6 +6,7 @@ unmatched unit stays unmatched and its jobs carry the unit's address instead.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from django.db import transaction
 
@@ -17,7 +18,14 @@ FIELDS = ("pw_building_id", "sf_customer_id", "location_nickname", "location_add
 
 
 def _norm(value) -> str:
-    return normalise_address(str(value or ""))
+    return _normalised(str(value or ""))
+
+
+# Every unit of a building is compared with every location of its customer: the same few strings are
+# normalised over and over (thousands of units a run), so each is normalised once.
+@lru_cache(maxsize=65536)
+def _normalised(text: str) -> str:
+    return normalise_address(text)
 
 
 def match_location(unit: dict, building: dict, locations: list[dict], *, single_family: bool) -> dict | None:
