@@ -99,6 +99,7 @@ class DedupService:
     def __init__(self, flags: Flags) -> None:
         self.flags = flags
         self._loaded = False
+        self._pending_logs: list[DuplicateDetectionLog] = []
 
     # --- the index over current jobs, built on first use ---------------------------------------------
 
@@ -121,6 +122,12 @@ class DedupService:
             CustomerMapping.objects.filter(entity_type="building", sf_customer_id__isnull=False)
             .values_list("pw_building_id", "sf_customer_id")
         )
+        # Staff decisions on near matches, for every work order at once (a step checks hundreds).
+        self._decided: dict[int, dict[int, str]] = defaultdict(dict)
+        decisions = DuplicateCandidate.objects.values_list("work_order_id", "sf_job_id", "state")
+        for wo_id, job_id, state in decisions:
+            self._decided[wo_id][job_id] = state
+        self._units: dict[int, int | None] | None = None  # work order → unit, read on first need
         self._loaded = True
 
     def refresh(self) -> None:
@@ -163,8 +170,7 @@ class DedupService:
         return self._temporal(work_order, wo_id)
 
     def _temporal(self, work_order: Mapping, wo_id: int) -> DedupDecision:
-        decided = dict(DuplicateCandidate.objects.filter(work_order_id=wo_id)
-                       .values_list("sf_job_id", "state"))
+        decided = dict(self._decided.get(wo_id, {}))
         linked = [job for job, state in decided.items() if state == DuplicateCandidate.State.LINKED]
         if linked:
             return self._decide(MAPPING_SCORE, "review", linked[0],
@@ -211,13 +217,31 @@ class DedupService:
         ours = _get(work_order, "unit_id")
         if ours is None or job["work_order_id"] is None:
             return True
-        theirs = (FactWorkOrder.objects.current().filter(work_order_id=job["work_order_id"])
-                  .values_list("unit_id", flat=True).first())
+        if self._units is None:
+            self._units = dict(FactWorkOrder.objects.current().values_list("work_order_id", "unit_id"))
+        theirs = self._units.get(job["work_order_id"])
         return theirs is None or int(theirs) == int(ours)
 
     def record(self, decision: DedupDecision, work_order_id: int,
                sync_run_id: int | None = None) -> DuplicateDetectionLog:
-        return record(decision, work_order_id, sync_run_id)
+        log = record(decision, work_order_id, sync_run_id)
+        if self._loaded and _opens_candidate(decision):
+            self._decided[work_order_id].setdefault(decision.sf_job_id, DuplicateCandidate.State.PENDING)
+        return log
+
+    def record_later(self, decision: DedupDecision, work_order_id: int,
+                     sync_run_id: int | None = None) -> None:
+        """``record`` a decision that only needs its log row, in one insert with the others (``flush``);
+        one that links or opens a review is recorded at once."""
+        if (decision.is_duplicate and decision.backfill) or _opens_candidate(decision):
+            self.record(decision, work_order_id, sync_run_id)
+            return
+        self._pending_logs.append(_log_row(decision, work_order_id, sync_run_id))
+
+    def flush(self) -> None:
+        """Write the log rows ``record_later`` kept."""
+        DuplicateDetectionLog.objects.bulk_create(self._pending_logs, batch_size=500)
+        self._pending_logs = []
 
 
 def link_work_order_to_job(work_order_id: int, sf_job_id: int, *, reason: str,
@@ -231,19 +255,29 @@ def link_work_order_to_job(work_order_id: int, sf_job_id: int, *, reason: str,
     return True
 
 
+def _log_row(decision: DedupDecision, work_order_id: int, sync_run_id: int | None) -> DuplicateDetectionLog:
+    return DuplicateDetectionLog(
+        work_order_id=work_order_id, sf_job_id=decision.sf_job_id, rule=decision.rule,
+        score=decision.score, decision=decision.decision, reason=decision.reason, sync_run_id=sync_run_id,
+    )
+
+
+def _opens_candidate(decision: DedupDecision) -> bool:
+    """A near match of its own (not a pending one found again) goes to staff as a DuplicateCandidate."""
+    return decision.decision == "review" and decision.rule != "review" and decision.sf_job_id is not None
+
+
 def record(decision: DedupDecision, work_order_id: int,
            sync_run_id: int | None = None) -> DuplicateDetectionLog:
     """Log a decision in ``duplicate_detection_log`` (R32); back-fill the job id of an exact match (R31b);
     queue a near match for review as a DuplicateCandidate."""
     with transaction.atomic():
-        log = DuplicateDetectionLog.objects.create(
-            work_order_id=work_order_id, sf_job_id=decision.sf_job_id, rule=decision.rule,
-            score=decision.score, decision=decision.decision, reason=decision.reason, sync_run_id=sync_run_id,
-        )
+        log = _log_row(decision, work_order_id, sync_run_id)
+        log.save()
         if decision.is_duplicate and decision.backfill and decision.sf_job_id is not None:
             link_work_order_to_job(work_order_id, decision.sf_job_id, sync_run_id=sync_run_id,
                                    reason=f"dedup {decision.rule}: {decision.reason}")
-        if decision.decision == "review" and decision.rule != "review" and decision.sf_job_id is not None:
+        if _opens_candidate(decision):
             DuplicateCandidate.objects.get_or_create(
                 work_order_id=work_order_id, sf_job_id=decision.sf_job_id,
                 defaults={"rule": decision.rule, "score": decision.score, "reason": decision.reason,

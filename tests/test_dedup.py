@@ -230,3 +230,25 @@ def test_jobs_are_read_once_per_service_until_refreshed():
     assert service.check(wo).decision == "create"
     service.refresh()
     assert service.check(wo).decision == "duplicate"
+
+
+@pytestmark_db
+def test_decisions_kept_for_later_are_logged_in_one_insert_and_a_near_match_at_once():
+    map_building(10, 500)
+    wo = _wo()
+    other = _wo(43, description="Front door lock sticks")
+    job(9005, customer_id=500, days_ago=3, description=LEAK_AGAIN)
+    service = DedupService(read_flags())
+
+    near, plain = service.check(wo), service.check(other)
+    service.record_later(near, 42, sync_run_id=4)
+    service.record_later(plain, 43, sync_run_id=4)
+
+    # The near match opened its review at once; the plain "create" waits for flush().
+    assert list(DuplicateDetectionLog.objects.values_list("work_order_id", flat=True)) == [42]
+    assert DuplicateCandidate.objects.filter(work_order_id=42, state="pending").exists()
+    service.flush()
+    assert sorted(DuplicateDetectionLog.objects.values_list("work_order_id", "decision")) == [
+        (42, "review"), (43, "create")]
+    service.flush()  # nothing left to write
+    assert DuplicateDetectionLog.objects.count() == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import transaction
+from django.utils import timezone
 
 from sync.customer_match import normalise_name
 from sync.mappings import mapped_customers, pw_ids_of_customer
@@ -42,10 +43,17 @@ def _active_leases_with_tenants():
 
 
 def _save(rows: list[dict]) -> int:
-    """Upsert tenant mappings by (contact, lease); returns rows written."""
+    """Upsert tenant mappings by (contact, lease); returns rows written. Rows are compared as plain
+    values (every tenant is reconciled each run, and few of them change)."""
+    if not rows:
+        return 0
+    fields = sorted({k for r in rows for k in r})
+    mappings = TenantMapping.objects.all()
+    if len(rows) <= 500:
+        mappings = mappings.filter(pw_contact_id__in=[r["pw_contact_id"] for r in rows])
     existing = {
-        (m.pw_contact_id, m.pw_lease_id): m
-        for m in TenantMapping.objects.filter(pw_contact_id__in=[r["pw_contact_id"] for r in rows])
+        (m["pw_contact_id"], m["pw_lease_id"]): m
+        for m in mappings.values("tenant_mapping_key", *fields).iterator(chunk_size=2000)
     }
     written = 0
     for r in rows:
@@ -53,10 +61,8 @@ def _save(rows: list[dict]) -> int:
         if row is None:
             TenantMapping.objects.create(**r)
             written += 1
-        elif any(getattr(row, k) != v for k, v in r.items()):
-            for k, v in r.items():
-                setattr(row, k, v)
-            row.save()
+        elif any(row[k] != v for k, v in r.items()):
+            TenantMapping.objects.filter(pk=row["tenant_mapping_key"]).update(**r, updated_at=timezone.now())
             written += 1
     return written
 

@@ -237,12 +237,11 @@ def candidates(ctx) -> list[dict]:
         .exclude(state=OutboxItem.State.DEAD, ambiguous=True)
         .values_list("key", flat=True)
     )
-    rows = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=True).order_by("work_order_id")
-    return [
-        r
-        for r in rows.values(*WO_FIELDS)
-        if is_open(r["status"], ctx.flags) and job_key(r["work_order_id"]) not in settled
-    ]
+    rows = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=True)
+    # Most work orders without a job are closed: ask only for the statuses PW_OPEN_STATUSES calls open.
+    statuses = set(rows.values_list("status", flat=True).distinct())
+    rows = rows.filter(status__in=[s for s in statuses if is_open(s, ctx.flags)]).order_by("work_order_id")
+    return [r for r in rows.values(*WO_FIELDS) if job_key(r["work_order_id"]) not in settled]
 
 
 def _settle_stale_rows(ctx, keys: set[str]) -> None:
@@ -399,6 +398,7 @@ def _plan_all(ctx, planner: JobPlanner, todo: list[dict], held: set[int]) -> Non
         _plan_guarded(ctx, planner, wo, NOT_REREAD, held)
     for key, body, context, hold in hold_again(ctx, JOB, planner.held_rows):
         _guarded(ctx, key, _hold, ctx, key, body, context, hold)
+    planner.dedup.flush()
 
 
 def _plan_guarded(ctx, planner, wo, fresh, held) -> None:
@@ -489,7 +489,10 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
                 {**wo, "sf_customer_id": customer if isinstance(customer, int) else None}
             )
             if not ctx.dry_run:
-                planner.dedup.record(decision, wo_id, ctx.run_id)
+                if key in planner.in_review and decision.decision != "duplicate":
+                    planner.dedup.record_later(decision, wo_id, ctx.run_id)  # nothing else changes
+                else:
+                    planner.dedup.record(decision, wo_id, ctx.run_id)
             if decision.decision == "duplicate":
                 # dedup's record() back-fills the work order's sf_job_id (R31b); PW learns it too (R21).
                 ctx.count("linked")

@@ -82,16 +82,18 @@ def run(ctx) -> None:
                 ),
                 "status": "mapped" if loc else "unmatched",
             }
-    existing = {m.pw_unit_id: m for m in UnitMapping.objects.filter(pw_unit_id__in=list(wanted))}
+    # Every unit is matched each run and few mappings change: compare plain values, build models only
+    # for the rows to write.
+    rows = UnitMapping.objects.values("unit_mapping_key", "pw_unit_id", *FIELDS)
+    existing = {m["pw_unit_id"]: m for m in rows.iterator(chunk_size=2000) if m["pw_unit_id"] in wanted}
     new, changed = [], []
     for unit_id, values in wanted.items():
         row = existing.get(unit_id)
         if row is None:
             new.append(UnitMapping(pw_unit_id=unit_id, **values))
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(row, k, v)
-            changed.append(row)
+        elif any(row[k] != v for k, v in values.items()):
+            key = row["unit_mapping_key"]
+            changed.append(UnitMapping(unit_mapping_key=key, pw_unit_id=unit_id, **values))
     with transaction.atomic():
         UnitMapping.objects.bulk_create(new, batch_size=500)
         UnitMapping.objects.bulk_update(changed, FIELDS, batch_size=500)
