@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import MD5, Cast
 from django.utils import timezone
 
 from sync.customer_match import normalise_name
@@ -19,11 +21,21 @@ from sync.models import OutboxItem
 from sync.outbox import Sender, plan_write
 from sync.payloads import lease_customer_body
 from sync.steps.push_customers import CustomerHandler, customer_labels, upsert_cache_from_body
-from warehouse.models import DimTenant, FactLease, SfCustomerCache, TenantMapping
+from sync.unchanged import Reconciliation
+from warehouse.models import CustomerMapping, DimTenant, FactLease, SfCustomerCache, TenantMapping
 
 LEASE = OutboxItem.Kind.TENANT_CUSTOMER
 LEASE_FIELDS = ("lease_id", "building_id", "primary_contact_id", "name")
 TENANT_FIELDS = ("contact_id", "lease_id", "first_name", "last_name", "email", "phone")
+TENANT_MAPPING_FIELDS = (
+    "pw_contact_id",
+    "pw_lease_id",
+    "sf_customer_id",
+    "sf_contact_name",
+    "mode",
+    "sf_child_customer_id",
+    "status",
+)
 
 
 def _active_leases_with_tenants():
@@ -155,7 +167,36 @@ def push_child_customers(ctx, leases, tenants, customers) -> None:
         Sender(ctx, [LeaseCustomerHandler()]).drain(count_as="created")
 
 
+def _inputs():
+    return (
+        FactLease.objects.filter(is_current=True).order_by("lease_id")
+        .values_list("lease_id", "lease_key", "values_hash", "is_deleted"),
+        DimTenant.objects.filter(is_current=True).order_by("contact_id", "tenant_key")
+        .values_list("contact_id", "tenant_key", "values_hash", "is_deleted"),
+        CustomerMapping.objects.filter(entity_type="building").order_by("pk")
+        .values_list("pk", "pw_building_id", "sf_customer_id", "status"),
+        SfCustomerCache.objects.order_by("sf_customer_id")
+        .values_list("sf_customer_id", MD5(Cast("contacts", TextField()))),
+    )
+
+
+def _outputs():
+    return (TenantMapping.objects.order_by("pk").values_list("pk", *TENANT_MAPPING_FIELDS),)
+
+
 def run(ctx) -> None:
+    if ctx.flags.tenant_push_mode == "child_customer":
+        _push(ctx)
+        return
+    # Contact mode only reconciles (no SF writes): it can tell when it would change nothing.
+    reconciliation = Reconciliation(ctx, "pushLeaseTenantsToSF", inputs=_inputs, outputs=_outputs)
+    if reconciliation.unchanged():
+        return
+    _push(ctx)
+    reconciliation.done()
+
+
+def _push(ctx) -> None:
     leases, tenants = _active_leases_with_tenants()
     customers = mapped_customers("building")
     if ctx.flags.tenant_push_mode == "child_customer":
