@@ -19,11 +19,14 @@ from warehouse.models import (
     DimCustomer,
     DimPortfolio,
     DimStatus,
+    DimUnit,
     DimVendor,
     FactJob,
     FactTransaction,
     FactWorkOrder,
     SfCustomerCache,
+    TenantMapping,
+    UnitMapping,
 )
 
 pytestmark = pytest.mark.django_db
@@ -351,3 +354,50 @@ def test_work_orders_still_unmapped_are_held_again_by_each_run_unchanged(synced)
     assert set(unmapped.values_list("run_id", flat=True)) == {run.pk}
     assert run.steps.get(name="pushWorkOrdersToSF").counts["held"] >= len(before)
     assert summarize(run)["held"][OutboxItem.Kind.JOB] >= len(before)
+
+
+# --- reconciliation passes that would change nothing --------------------------------------------------------
+def test_unit_and_tenant_reconciliation_skip_a_pass_when_nothing_they_depend_on_changed(synced):
+    pw, sf = synced
+
+    run, _, _ = _run(pw, sf)
+
+    assert run.steps.get(name="syncUnitsToSF").counts == {"unchanged": 1}
+    assert run.steps.get(name="pushLeaseTenantsToSF").counts == {"unchanged": 1}
+
+
+def test_a_mapping_changed_by_hand_makes_the_next_pass_run_and_put_it_right(synced):
+    pw, sf = synced
+    mapping = UnitMapping.objects.filter(status="mapped").order_by("pw_unit_id")[0]
+    UnitMapping.objects.filter(pk=mapping.pk).update(status="unmatched", location_nickname="")
+    tenant = TenantMapping.objects.order_by("pk")[0]
+    TenantMapping.objects.filter(pk=tenant.pk).update(sf_contact_name="Somebody Else")
+
+    run, _, _ = _run(pw, sf)
+
+    assert "units_mapped" in run.steps.get(name="syncUnitsToSF").counts
+    assert run.steps.get(name="syncUnitsToSF").counts["unit_mappings_written"] == 1
+    assert run.steps.get(name="pushLeaseTenantsToSF").counts["tenant_mappings_written"] == 1
+    mapping.refresh_from_db()
+    tenant.refresh_from_db()
+    assert mapping.status == "mapped" and tenant.sf_contact_name != "Somebody Else"
+
+
+def test_a_changed_unit_in_propertyware_makes_the_unit_pass_run(synced):
+    pw, sf = synced
+    unit = DimUnit.objects.filter(is_current=True, active=True).order_by("unit_id")[0]
+    _edit_pw(pw, "units", unit.unit_id, name=f"{unit.name} (rear)")
+
+    run, _, _ = _run(pw, sf)
+
+    assert run.steps.get(name="getPWBuildings").counts["units_read"] == 1
+    assert "units_mapped" in run.steps.get(name="syncUnitsToSF").counts
+
+
+def test_a_full_run_reconciles_whatever_the_digest(synced):
+    pw, sf = synced
+
+    run, _, _ = _run(pw, sf, full=True)
+
+    assert "units_mapped" in run.steps.get(name="syncUnitsToSF").counts
+    assert "tenants_on_customer" in run.steps.get(name="pushLeaseTenantsToSF").counts

@@ -116,9 +116,10 @@ def run(ctx) -> None:
             "job_id", "work_order_id", "status", "status_code", "status_category", "closed_at", "updated_at"
         )
     )
-    work_orders = current_rows(
-        FactWorkOrder, "work_order_id", [j["work_order_id"] for j in jobs], ["status", "sf_job_id"]
-    )
+    # Most work orders have a job once the sync has run a while: read them all in one pass rather than
+    # by id, 500 at a time, when there are many.
+    ids = [j["work_order_id"] for j in jobs] if len(jobs) <= 500 else None
+    work_orders = current_rows(FactWorkOrder, "work_order_id", ids, ["status", "sf_job_id"])
     for job in jobs:
         wo = work_orders.get(job["work_order_id"])
         if wo is None or (wo["sf_job_id"] and wo["sf_job_id"] != job["job_id"]):
