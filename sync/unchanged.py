@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import MD5, Cast
 
 from sync.cursors import get_cursor
+from warehouse.models import CustomerMapping, SfCustomerCache
 
-__all__ = ["Reconciliation", "digest"]
+__all__ = ["Reconciliation", "building_customers", "cached_customers", "digest", "versions"]
 
 WORKFLOW = "reconcile"
 
@@ -31,6 +33,33 @@ def digest(querysets: Iterable[QuerySet]) -> str:
             h.update(b"\n")
         h.update(b"\x00")  # ends one set, so rows cannot move from one to the next unnoticed
     return h.hexdigest()
+
+
+def versions(model, key: str) -> QuerySet:
+    """The current versions of a warehouse table: natural key, version (surrogate key), ``values_hash``
+    (which a Type-1 change updates) and the tombstone flag."""
+    pk = model._meta.pk.attname
+    return (
+        model.objects.filter(is_current=True)
+        .order_by(key, pk)
+        .values_list(key, pk, "values_hash", "is_deleted")
+    )
+
+
+def building_customers() -> QuerySet:
+    """Every building's customer mapping, as stored."""
+    return (
+        CustomerMapping.objects.filter(entity_type="building")
+        .order_by("pk")
+        .values_list("pk", "pw_building_id", "sf_customer_id", "status")
+    )
+
+
+def cached_customers(field: str) -> QuerySet:
+    """One JSON list of every cached SF customer (``locations``, ``contacts``), by its MD5."""
+    return SfCustomerCache.objects.order_by("sf_customer_id").values_list(
+        "sf_customer_id", MD5(Cast(field, TextField()))
+    )
 
 
 class Reconciliation:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import TextField
-from django.db.models.functions import MD5, Cast
 from django.utils import timezone
 
 from sync.customer_match import normalise_name
@@ -21,8 +19,8 @@ from sync.models import OutboxItem
 from sync.outbox import Sender, plan_write
 from sync.payloads import lease_customer_body
 from sync.steps.push_customers import CustomerHandler, customer_labels, upsert_cache_from_body
-from sync.unchanged import Reconciliation
-from warehouse.models import CustomerMapping, DimTenant, FactLease, SfCustomerCache, TenantMapping
+from sync.unchanged import Reconciliation, building_customers, cached_customers, versions
+from warehouse.models import DimTenant, FactLease, SfCustomerCache, TenantMapping
 
 LEASE = OutboxItem.Kind.TENANT_CUSTOMER
 LEASE_FIELDS = ("lease_id", "building_id", "primary_contact_id", "name")
@@ -169,14 +167,10 @@ def push_child_customers(ctx, leases, tenants, customers) -> None:
 
 def _inputs():
     return (
-        FactLease.objects.filter(is_current=True).order_by("lease_id")
-        .values_list("lease_id", "lease_key", "values_hash", "is_deleted"),
-        DimTenant.objects.filter(is_current=True).order_by("contact_id", "tenant_key")
-        .values_list("contact_id", "tenant_key", "values_hash", "is_deleted"),
-        CustomerMapping.objects.filter(entity_type="building").order_by("pk")
-        .values_list("pk", "pw_building_id", "sf_customer_id", "status"),
-        SfCustomerCache.objects.order_by("sf_customer_id")
-        .values_list("sf_customer_id", MD5(Cast("contacts", TextField()))),
+        versions(FactLease, "lease_id"),
+        versions(DimTenant, "contact_id"),
+        building_customers(),
+        cached_customers("contacts"),
     )
 
 

@@ -9,13 +9,11 @@ from collections import defaultdict
 from functools import lru_cache
 
 from django.db import transaction
-from django.db.models import TextField
-from django.db.models.functions import MD5, Cast
 
 from sync.customer_match import normalise_address
 from sync.mappings import mapped_customers
-from sync.unchanged import Reconciliation
-from warehouse.models import CustomerMapping, DimBuilding, DimUnit, SfCustomerCache, UnitMapping
+from sync.unchanged import Reconciliation, building_customers, cached_customers, versions
+from warehouse.models import DimBuilding, DimUnit, SfCustomerCache, UnitMapping
 
 FIELDS = ("pw_building_id", "sf_customer_id", "location_nickname", "location_address", "status")
 
@@ -49,14 +47,10 @@ def match_location(unit: dict, building: dict, locations: list[dict], *, single_
 
 def _inputs():
     return (
-        DimBuilding.objects.filter(is_current=True).order_by("building_id")
-        .values_list("building_id", "building_key", "values_hash", "is_deleted"),
-        DimUnit.objects.filter(is_current=True).order_by("unit_id")
-        .values_list("unit_id", "unit_key", "values_hash", "is_deleted"),
-        CustomerMapping.objects.filter(entity_type="building").order_by("pk")
-        .values_list("pk", "pw_building_id", "sf_customer_id", "status"),
-        SfCustomerCache.objects.order_by("sf_customer_id")
-        .values_list("sf_customer_id", MD5(Cast("locations", TextField()))),
+        versions(DimBuilding, "building_id"),
+        versions(DimUnit, "unit_id"),
+        building_customers(),
+        cached_customers("locations"),
     )
 
 
