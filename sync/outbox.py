@@ -384,6 +384,8 @@ class Sender:
         for kind, handler in self.handlers.items():
             lanes.setdefault(handler.system, []).append(kind)
         try:
+            if planning is None and not rows.due().exists() and self._retry_wait(rows) is None:
+                return self.counts  # nothing to send: no lanes to start (most quiet runs)
             parallel = len(lanes) > 1 or any(self._workers_for(system) > 1 for system in lanes)
             if (parallel or planning is not None) and self._lanes_may_run_apart():
                 self._drain_lanes(rows, lanes, planning)
