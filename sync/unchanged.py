@@ -63,7 +63,7 @@ def cached_customers(field: str) -> QuerySet:
 
 
 class Reconciliation:
-    """``unchanged()`` before a pass, ``done()`` after it.
+    """``run(reconcile)``: ``unchanged()`` before the pass, ``done()`` after it.
 
     ``inputs`` and ``outputs`` give the querysets the pass reads and the ones it writes. The inputs are
     digested before the pass (a change while it runs then shows next time: the pass runs again, never
@@ -76,6 +76,13 @@ class Reconciliation:
         self.inputs, self.outputs = inputs, outputs
         self.cursor = get_cursor(WORKFLOW, name)
         self._inputs_digest = ""
+
+    def run(self, reconcile: Callable[[object], None]) -> None:
+        """``reconcile(ctx)`` unless nothing it depends on changed; the digests kept once it is done."""
+        if self.unchanged():
+            return
+        reconcile(self.ctx)
+        self.done()
 
     def unchanged(self) -> bool:
         self._inputs_digest = digest(self.inputs())

@@ -183,11 +183,7 @@ def run(ctx) -> None:
         _push(ctx)
         return
     # Contact mode only reconciles (no SF writes): it can tell when it would change nothing.
-    reconciliation = Reconciliation(ctx, "pushLeaseTenantsToSF", inputs=_inputs, outputs=_outputs)
-    if reconciliation.unchanged():
-        return
-    _push(ctx)
-    reconciliation.done()
+    Reconciliation(ctx, "pushLeaseTenantsToSF", inputs=_inputs, outputs=_outputs).run(_push)
 
 
 def _push(ctx) -> None:

@@ -59,11 +59,7 @@ def _outputs():
 
 
 def run(ctx) -> None:
-    reconciliation = Reconciliation(ctx, "syncUnitsToSF", inputs=_inputs, outputs=_outputs)
-    if reconciliation.unchanged():
-        return
-    _match_units(ctx)
-    reconciliation.done()
+    Reconciliation(ctx, "syncUnitsToSF", inputs=_inputs, outputs=_outputs).run(_match_units)
 
 
 def _match_units(ctx) -> None:
