@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 
 __all__ = [
+    "BY_ID_UP_TO",
     "load",
     "batch_size",
     "chunks",
@@ -18,6 +19,11 @@ __all__ = [
     "text",
     "version_keys",
 ]
+
+
+#: Up to this many ids, rows are read by id; more (a first run, or most of a table), the whole table is
+#: read in one pass rather than IN lists of thousands of ids.
+BY_ID_UP_TO = 500
 
 
 def batch_size() -> int:

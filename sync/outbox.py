@@ -31,6 +31,7 @@ from sync.errors import (
     RemoteValidationError,
 )
 from sync.flags import record_push_outcome
+from sync.loading import chunks
 from sync.models import OutboxItem
 
 __all__ = [
@@ -202,22 +203,19 @@ def hold_again(ctx, kind: str, rows: list[tuple[str, dict, dict, str]]) -> list[
     if ctx.dry_run or not rows:
         return rows
     wanted = {key: (payload, context, reason) for key, payload, context, reason in rows}
-    keys = list(wanted)
     same: list[str] = []
-    for start in range(0, len(keys), 500):  # well under SQLite's variable limit
-        found = OutboxItem.objects.filter(
-            key__in=keys[start : start + 500], kind=kind, state=State.HELD, review=False
-        ).values("key", "payload", "context", "hold_reason", "result")
+    for part in chunks(wanted, 500):  # well under SQLite's variable limit
+        found = OutboxItem.objects.filter(key__in=part, kind=kind, state=State.HELD, review=False).values(
+            "key", "payload", "context", "hold_reason", "result"
+        )
         same += [
             r["key"]
             for r in found
             if not r["result"] and (r["payload"], r["context"], r["hold_reason"]) == wanted[r["key"]]
         ]
     now = timezone.now()
-    for start in range(0, len(same), 500):
-        OutboxItem.objects.filter(key__in=same[start : start + 500], state=State.HELD).update(
-            run_id=ctx.run_id, updated_at=now
-        )
+    for part in chunks(same, 500):
+        OutboxItem.objects.filter(key__in=part, state=State.HELD).update(run_id=ctx.run_id, updated_at=now)
     if same:
         ctx.count("held", len(same))
     done = set(same)
@@ -384,8 +382,8 @@ class Sender:
         for kind, handler in self.handlers.items():
             lanes.setdefault(handler.system, []).append(kind)
         try:
-            if planning is None and not rows.due().exists() and self._retry_wait(rows) is None:
-                return self.counts  # nothing to send: no lanes to start (most quiet runs)
+            if planning is None and self._nothing_to_send(rows):
+                return self.counts  # no lanes to start (most quiet runs)
             parallel = len(lanes) > 1 or any(self._workers_for(system) > 1 for system in lanes)
             if (parallel or planning is not None) and self._lanes_may_run_apart():
                 self._drain_lanes(rows, lanes, planning)
@@ -400,6 +398,10 @@ class Sender:
     @staticmethod
     def _lanes_may_run_apart() -> bool:
         return connection.vendor != "sqlite" and not connection.in_atomic_block
+
+    def _nothing_to_send(self, rows) -> bool:
+        """No row is due, and no retry falls due soon enough for this run to wait for it."""
+        return not rows.due().exists() and self._retry_wait(rows) is None
 
     def _retry_wait(self, rows) -> float | None:
         """Seconds until the soonest retry of ``rows`` when it is due within ``OUTBOX_WAIT_MAX`` (this
@@ -458,7 +460,7 @@ class Sender:
                     if stop or self._abort.is_set():
                         return False
                     if not any(busy.values()) and not (planning is not None and planning.is_set()):
-                        if not rows.due().exists() and self._retry_wait(rows) is None:
+                        if self._nothing_to_send(rows):
                             stop.append(StopIteration())
                             state.notify_all()
                             return False

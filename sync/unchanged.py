@@ -1,10 +1,11 @@
 """Reconciliation passes that can tell they would change nothing.
 
 syncUnitsToSF and pushLeaseTenantsToSF (contact mode) compare every unit or tenant with ServiceFusion on
-every run, which costs in proportion to the whole portfolio rather than to what changed. Each pass ends by
-keeping a digest of every row it reads and writes (warehouse versions by key and ``values_hash``, mappings
-and cached SF lists as stored); the next pass first takes the digest again and, when it is the same,
-nothing the pass depends on moved, so it is skipped. A change anywhere in those rows, by a pull, by staff
+every run, which costs in proportion to the whole portfolio rather than to what changed. Each complete
+pass keeps digests of the rows it reads, taken before it reads them, and of the rows it writes, taken
+after (warehouse versions by key and ``values_hash``, mappings and cached SF lists as stored); the next
+pass first takes both again and, when they are the same, nothing the pass depends on moved, so it is
+skipped. A change anywhere in those rows, by a pull, by staff
 in the admin or by hand, makes the digest differ and the pass runs. ``--full`` always runs it.
 """
 
@@ -63,7 +64,7 @@ def cached_customers(field: str) -> QuerySet:
 
 
 class Reconciliation:
-    """``run(reconcile)``: ``unchanged()`` before the pass, ``done()`` after it.
+    """``run(reconcile)``: the digests compared before the pass, kept after it.
 
     ``inputs`` and ``outputs`` give the querysets the pass reads and the ones it writes. The inputs are
     digested before the pass (a change while it runs then shows next time: the pass runs again, never
@@ -79,12 +80,12 @@ class Reconciliation:
 
     def run(self, reconcile: Callable[[object], None]) -> None:
         """``reconcile(ctx)`` unless nothing it depends on changed; the digests kept once it is done."""
-        if self.unchanged():
+        if self._unchanged():
             return
         reconcile(self.ctx)
-        self.done()
+        self._done()
 
-    def unchanged(self) -> bool:
+    def _unchanged(self) -> bool:
         self._inputs_digest = digest(self.inputs())
         kept = self.cursor.state or {}
         if self.ctx.full or self.cursor.status != "ok" or kept.get("inputs") != self._inputs_digest:
@@ -94,9 +95,9 @@ class Reconciliation:
         self.ctx.count("unchanged", 1)
         return True
 
-    def done(self) -> None:
+    def _done(self) -> None:
         self.cursor.state = {
-            "inputs": self._inputs_digest or digest(self.inputs()),
+            "inputs": self._inputs_digest,
             "outputs": digest(self.outputs()),
             "run_id": self.ctx.run_id,
         }

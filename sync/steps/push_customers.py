@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from sync.context import StepSkipped
 from sync.customer_match import candidate_view, match_customer
-from sync.loading import load, text
+from sync.loading import BY_ID_UP_TO, load, text
 from sync.mappings import mapped_customers, pw_ids_of_customer, save_mapping
 from sync.models import OutboxItem
 from sync.outbox import Sender, WriteHandler, hold_again, is_remote_id, plan_write, settle_unneeded
@@ -130,11 +130,6 @@ class CustomerHandler(WriteHandler):
 def _result(customer) -> dict:
     """What a sent (or recovered) customer row keeps: its SF id, name and account number."""
     return {"id": int(customer.id), "name": customer.name, "account_number": customer.account_number or ""}
-
-
-# Fewer buildings to plan than this: their units and tenants are read by building id; more (a first
-# run): all of them in one pass, rather than an IN list of thousands of ids.
-BY_ID_UP_TO = 500
 
 
 def _cache_rows() -> list[dict]:

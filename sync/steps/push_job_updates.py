@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from sync.errors import AlreadyClosed, NotFound
-from sync.loading import current_rows, text
+from sync.loading import BY_ID_UP_TO, current_rows, text
 from sync.models import OutboxItem
 from sync.outbox import Conflict, Ignore, Sender, plan_write
 from sync.pw_writes import PwWorkOrderWriter, record_pw_status
@@ -116,9 +116,8 @@ def run(ctx) -> None:
             "job_id", "work_order_id", "status", "status_code", "status_category", "closed_at", "updated_at"
         )
     )
-    # Most work orders have a job once the sync has run a while: read them all in one pass rather than
-    # by id, 500 at a time, when there are many.
-    ids = [j["work_order_id"] for j in jobs] if len(jobs) <= 500 else None
+    # Most work orders have a job once the sync has run a while: read them all in one pass when many.
+    ids = [j["work_order_id"] for j in jobs] if len(jobs) <= BY_ID_UP_TO else None
     work_orders = current_rows(FactWorkOrder, "work_order_id", ids, ["status", "sf_job_id"])
     for job in jobs:
         wo = work_orders.get(job["work_order_id"])

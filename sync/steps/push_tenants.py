@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.customer_match import normalise_name
+from sync.loading import BY_ID_UP_TO
 from sync.mappings import mapped_customers, pw_ids_of_customer
 from sync.models import OutboxItem
 from sync.outbox import Sender, plan_write
@@ -59,7 +60,7 @@ def _save(rows: list[dict]) -> int:
         return 0
     fields = sorted({k for r in rows for k in r})
     mappings = TenantMapping.objects.all()
-    if len(rows) <= 500:
+    if len(rows) <= BY_ID_UP_TO:
         mappings = mappings.filter(pw_contact_id__in=[r["pw_contact_id"] for r in rows])
     existing = {
         (m["pw_contact_id"], m["pw_lease_id"]): m

@@ -93,7 +93,8 @@ class JobPlanner:
         self.dedup = DedupService(flags)
         self.handler = JobHandler()
         self.planned: dict = defaultdict(list)  # customer → work orders given a job in this step
-        self.in_review: set[str] = set()  # job rows staff must decide: planning leaves them as they are
+        # Job rows staff must decide: planning leaves them as they are.
+        self.in_review = set(OutboxItem.objects.filter(kind=JOB, review=True).values_list("key", flat=True))
         self.held_rows: list[tuple[str, dict, dict, str]] = []  # (key, body, context, reason) to hold
         self.today = timezone.localdate()
 
@@ -367,12 +368,12 @@ def run(ctx) -> None:
 NOT_REREAD = object()
 
 
-def _waits_anyway(ctx, planner: JobPlanner, wo: dict, held: set[int], in_review: set[str]) -> bool:
+def _waits_anyway(ctx, planner: JobPlanner, wo: dict, held: set[int]) -> bool:
     """A work order whose building has no SF customer, whose unit waits for staff (safe mode), or whose
     job row staff must review is held again without a job: re-reading it from PropertyWare first would
     change nothing."""
     wo_id, building_id = wo["work_order_id"], wo["building_id"]
-    if not planner.customers.get(building_id) or job_key(wo_id) in in_review:
+    if not planner.customers.get(building_id) or job_key(wo_id) in planner.in_review:
         return True
     if not ctx.flags.safe_mode:
         return False
@@ -385,10 +386,7 @@ def _waits_anyway(ctx, planner: JobPlanner, wo: dict, held: set[int], in_review:
 def _plan_all(ctx, planner: JobPlanner, todo: list[dict], held: set[int]) -> None:
     """Re-read and plan the work orders that may get a job a batch at a time (one getWorkOrders call per
     batch), then hold the rest again."""
-    in_review = planner.in_review = set(
-        OutboxItem.objects.filter(kind=JOB, review=True).values_list("key", flat=True)
-    )
-    waiting = [wo for wo in todo if _waits_anyway(ctx, planner, wo, held, in_review)]
+    waiting = [wo for wo in todo if _waits_anyway(ctx, planner, wo, held)]
     waiting_ids = {wo["work_order_id"] for wo in waiting}
     for part in chunks([wo for wo in todo if wo["work_order_id"] not in waiting_ids], REREAD_BATCH):
         fresh = reread(ctx, part)
@@ -435,10 +433,6 @@ def _linked(ctx, key: str, wo_id: int, sf_job_id: int, pw_field: str, reason: st
     )
 
 
-def _unmapped(wo: dict) -> str:
-    return f"building {wo['building_id']} has no ServiceFusion customer (unmapped)"
-
-
 def _job_context(ctx, wo: dict) -> dict:
     """What a job row keeps besides its body: the work order, its building and unit, the PW field."""
     return {
@@ -470,7 +464,7 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
         return
     building = planner.buildings.get(wo["building_id"]) or {}
     customer = planner.customers.get(wo["building_id"])
-    hold = "" if customer else _unmapped(wo)
+    hold = "" if customer else f"building {wo['building_id']} has no ServiceFusion customer (unmapped)"
     named: list[str] = []
     if not hold:
         wo, hold, named = decide_unit(ctx, planner, wo, held)

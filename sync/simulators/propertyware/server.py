@@ -180,9 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
             decision = self.sim.faults.decide("wsdl")  # latency, resets, maintenance, truncation
             due = time.monotonic() + self.sim.latency + decision.latency
             if not self._before(decision, due):
-                wsdl = self.sim.wsdl()
-                self._wait_until(due)
-                self._deliver(200, wsdl, "text/xml;charset=utf-8", decision)
+                self._deliver(200, self.sim.wsdl(), "text/xml;charset=utf-8", decision, due)
             return
         if url.path == ENCODING_XSD_PATH:
             if not self._authorized():
@@ -241,9 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
             if decision.kind == "fault":
                 raise SoapFault(decision.message, "soapenv:Server")
             if decision.kind in ("hostile_xml", "empty_body"):
-                self._wait_until(due)
                 body = HOSTILE_XML if decision.kind == "hostile_xml" else EMPTY_BODY
-                return self._send(200, body, "text/xml; charset=utf-8")
+                return self._deliver(200, body, "text/xml; charset=utf-8", decision, due)
             op, args = encoding.decode_request(
                 body, msg.get_param("charset"), lenient_namespace=sim.lenient_namespace, tz=sim.tz
             )
@@ -258,8 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("simulator error in %s", op_name)
             internal = SoapFault("java.lang.RuntimeException: internal error", "soapenv:Server")
             out, status, decision = encoding.encode_fault(internal, HOSTNAME), 500, None
-        self._wait_until(due)
-        self._deliver(status, out, "text/xml; charset=utf-8", decision)
+        self._deliver(status, out, "text/xml; charset=utf-8", decision, due)
 
     @staticmethod
     def _wait_until(due: float) -> None:
@@ -287,8 +283,12 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def _deliver(self, status: int, out: bytes, content_type: str, decision: Decision | None) -> None:
-        """Send the answer, or break it as ``decision`` says (after the request was processed)."""
+    def _deliver(
+        self, status: int, out: bytes, content_type: str, decision: Decision | None, due: float
+    ) -> None:
+        """Send the answer once ``due`` has come, or break it as ``decision`` says (after the request was
+        processed)."""
+        self._wait_until(due)
         kind = decision.kind if decision else None
         if kind == "truncate":
             # a complete HTTP message whose XML stops mid-document
