@@ -2,7 +2,9 @@
 empty a database without --yes and names a bad dataset."""
 from __future__ import annotations
 
+import pstats
 import subprocess
+from pathlib import Path
 
 from tests.chaosdb import manage, throwaway_database
 
@@ -39,3 +41,16 @@ def test_fast_setup_runs_the_setup_without_limits_and_judges_only_what_was_asked
     rows = [line.split() for line in table.splitlines()[2:] if line.startswith("tiny")]
     assert [r[1] for r in rows] == ["noop", "incremental"]
     assert "sync exited" not in table
+
+
+def test_profile_dir_saves_the_statistics_of_each_timed_run(tmp_path):
+    profiles = tmp_path / "profiles"
+    with throwaway_database(tmp_path, "bench") as url:
+        result = bench(url, "--dataset", "tiny", "--scenario", "initial", "--time-scale", "50",
+                       "--profile-dir", str(profiles), "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    stats = pstats.Stats(str(profiles / "tiny-initial.prof"))
+    functions = {(Path(file).name, name) for file, _line, name in stats.stats}
+    # The run itself (the step scheduler), not only the worker's set-up, was profiled.
+    assert ("pipeline.py", "execute") in functions
+    assert ("warm_worker.py", "main") not in functions

@@ -46,13 +46,14 @@ def run_sync_child(env: Mapping[str, str], args: Sequence[str] = (), *,
     ``warm`` runs it as a worker would (``warm_worker``): set up first, then timed from the go, with the
     start-up reported as ``startup_s``.
     """
-    profiler = ["-m", "cProfile", "-o", str(profile_to)] if profile_to else []
     if not warm:
+        profiler = ["-m", "cProfile", "-o", str(profile_to)] if profile_to else []
         argv = [sys.executable, *profiler, str(MANAGE_PY), "sync", *args]
         return run_measured(argv, env=env, cwd=str(MANAGE_PY.parent), kill_when=kill_when,
                             timeout_s=timeout_s)
     with tempfile.TemporaryDirectory(prefix="greenlight-worker-") as scratch:
         ready = str(Path(scratch) / "ready")
-        argv = [sys.executable, *profiler, "-m", "sync.benchmarks.warm_worker", ready, *args]
+        profiler = ["--profile", str(profile_to)] if profile_to else []
+        argv = [sys.executable, "-m", "sync.benchmarks.warm_worker", *profiler, ready, *args]
         return run_measured(argv, env=env, cwd=str(MANAGE_PY.parent), kill_when=kill_when,
                             timeout_s=timeout_s, ready_file=ready)

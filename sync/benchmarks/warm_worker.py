@@ -6,18 +6,29 @@ says it is ready by creating the file named on its command line, then waits for 
 input and runs ``manage.py sync`` with the remaining arguments, in this process. The parent times the run
 from that line (what a scheduled run costs) and the whole process (what a one-off command costs).
 
-    python -m sync.benchmarks.warm_worker READY_FILE [sync arguments...]
+    python -m sync.benchmarks.warm_worker [--profile FILE] READY_FILE [sync arguments...]
+
+``--profile`` runs the sync under cProfile and writes its statistics to FILE: the run only, as timed, not
+the set-up (the process ends with ``os._exit``, so ``python -m cProfile`` would never write them).
 """
 from __future__ import annotations
 
+import cProfile
 import os
 import sys
 from pathlib import Path
 
+USAGE = "usage: python -m sync.benchmarks.warm_worker [--profile FILE] READY_FILE [sync arguments...]"
+
 
 def main(argv: list[str]) -> None:
+    profile_to = None
+    if argv[:1] == ["--profile"]:
+        if len(argv) < 2:
+            sys.exit(USAGE)
+        profile_to, argv = argv[1], argv[2:]
     if not argv:
-        sys.exit("usage: python -m sync.benchmarks.warm_worker READY_FILE [sync arguments...]")
+        sys.exit(USAGE)
     ready, sync_args = Path(argv[0]), argv[1:]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenlight.settings")
     import django
@@ -39,10 +50,17 @@ def main(argv: list[str]) -> None:
     sys.stdin.readline()
     # A worker checks the project once, when it starts (django-q2's qcluster command), not per task.
     code: int | str | None = 0
+    profiler = cProfile.Profile() if profile_to else None
+    if profiler:
+        profiler.enable()
     try:
         execute_from_command_line(["manage.py", "sync", "--skip-checks", *sync_args])
     except SystemExit as exc:
         code = exc.code
+    finally:
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
     # The run is over: a worker would take its next task here, not tear the interpreter down (which
     # takes a good part of a second with the sync's threads and modules), so that is not timed either.
     from django.db import connections
