@@ -7,18 +7,20 @@ Customer matching (R33) lives in ``sync.customer_match`` and is re-exported here
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models.functions import Trim
 from django.utils import timezone
 from rapidfuzz.utils import default_process
 
 from sync.customer_match import CustomerMatch, cached_match_customer, match_customer
 from sync.fact_edits import current_work_order, work_order_record
 from sync.flags import Flags
+from sync.loading import BY_ID_UP_TO, chunks, current_rows
 from sync.models import DuplicateCandidate, DuplicateDetectionLog
 from sync.signals import work_order_released
 from warehouse.models import CustomerMapping, FactJob, FactWorkOrder
@@ -88,51 +90,138 @@ def _get(wo: Any, *names: str) -> Any:
     return None
 
 
+#: the fact_jobs columns a check compares
+JOB_COLUMNS = ("job_id", "number", "customer_id", "check_number", "po_number", "work_order_id", "description",
+               "created_at", "status")
+
+
+class _JobIndex:
+    """The current ``fact_jobs`` rows a check can match, by work order, by check or PO number and by
+    customer, read for the work orders about to be checked (``cover``) or, when they are many, whole.
+
+    Each look-up keeps the lowest job id, as reading every job in id order would."""
+
+    def __init__(self) -> None:
+        self.by_work_order: dict[int, dict] = {}
+        self.by_reference: dict[str, dict] = {}
+        self.by_customer: dict[int, list[dict]] = defaultdict(list)
+        self._jobs: set[int] = set()
+        self._covered: dict[str, set] = {"work_order_id": set(), "reference": set(), "customer_id": set()}
+        self.whole = False
+
+    def read_whole(self) -> None:
+        self._add(FactJob.objects.current())
+        self.whole = True
+
+    def cover(self, *, work_orders: Iterable[int] = (), references: Iterable[str] = (),
+              customers: Iterable[int] = ()) -> None:
+        """Read the jobs of these work orders, check/PO numbers and customers not read yet."""
+        if self.whole:
+            return
+        wanted = {"work_order_id": set(work_orders), "reference": set(references) - {""},
+                  "customer_id": set(customers) - {None}}
+        jobs = FactJob.objects.current()
+        for name, values in wanted.items():
+            values -= self._covered[name]
+            self._covered[name] |= values
+            for part in chunks(sorted(values, key=str), 500):
+                if name == "reference":
+                    # Compared as the index keeps them: stripped of blanks.
+                    self._add(jobs.annotate(_check=Trim("check_number")).filter(_check__in=part))
+                    self._add(jobs.annotate(_po=Trim("po_number")).filter(_po__in=part))
+                else:
+                    self._add(jobs.filter(**{f"{name}__in": part}))
+
+    def _add(self, queryset) -> None:
+        customers = set()
+        for job in queryset.values(*JOB_COLUMNS).order_by("job_id").iterator(chunk_size=2000):
+            if job["job_id"] in self._jobs:
+                continue
+            self._jobs.add(job["job_id"])
+            if job["work_order_id"] is not None:
+                _keep_lowest(self.by_work_order, job["work_order_id"], job)
+            for ref in {(job["check_number"] or "").strip(), (job["po_number"] or "").strip()} - {""}:
+                _keep_lowest(self.by_reference, ref, job)
+            if job["customer_id"] is not None:
+                self.by_customer[job["customer_id"]].append(job)
+                customers.add(job["customer_id"])
+        for customer in customers:
+            self.by_customer[customer].sort(key=lambda j: j["job_id"])
+
+
+def _keep_lowest(index: dict, key, job: dict) -> None:
+    if key not in index or index[key]["job_id"] > job["job_id"]:
+        index[key] = job
+
+
+def _references(work_order: Mapping) -> set[str]:
+    """The check and PO numbers that would name ``work_order``'s job: ``WO-<id>`` and its PW number."""
+    number = _get(work_order, "number")
+    return {f"WO-{int(_get(work_order, 'work_order_id', 'id'))}", str(number).strip() if number is not None
+            else ""} - {""}
+
+
 class DedupService:
-    """Checks work orders against the current ``fact_jobs`` rows, read once per service (per step).
+    """Checks work orders against the current ``fact_jobs`` rows (and staff decisions on near matches).
 
     ``check(work_order)`` reads: ``work_order_id`` (or ``id``), ``number``, ``sf_job_id``,
     ``description``, ``created_date``, ``building_id``, ``unit_id`` and optionally ``sf_customer_id`` (the
-    building's SF customer; looked up in ``customer_mappings`` when absent).
+    building's SF customer; looked up in ``customer_mappings`` when absent). The jobs a check can match are
+    read when first needed; ``prepare(work_orders)`` reads them for many work orders at once.
     """
 
     def __init__(self, flags: Flags) -> None:
         self.flags = flags
-        self._loaded = False
         self._pending_logs: list[DuplicateDetectionLog] = []
-
-    # --- the index over current jobs, built on first use ---------------------------------------------
-
-    def _load(self) -> None:
-        if self._loaded:
-            return
-        self._by_work_order: dict[int, dict] = {}
-        self._by_reference: dict[str, dict] = {}
-        self._by_customer: dict[int, list[dict]] = defaultdict(list)
-        columns = ("job_id", "number", "customer_id", "check_number", "po_number", "work_order_id",
-                   "description", "created_at", "status")
-        for job in FactJob.objects.current().values(*columns).order_by("job_id").iterator(chunk_size=2000):
-            if job["work_order_id"] is not None:
-                self._by_work_order.setdefault(job["work_order_id"], job)
-            for ref in {(job["check_number"] or "").strip(), (job["po_number"] or "").strip()} - {""}:
-                self._by_reference.setdefault(ref, job)
-            if job["customer_id"] is not None:
-                self._by_customer[job["customer_id"]].append(job)
-        self._customers = dict(
-            CustomerMapping.objects.filter(entity_type="building", sf_customer_id__isnull=False)
-            .values_list("pw_building_id", "sf_customer_id")
-        )
-        # Staff decisions on near matches, for every work order at once (a step checks hundreds).
-        self._decided: dict[int, dict[int, str]] = defaultdict(dict)
-        decisions = DuplicateCandidate.objects.values_list("work_order_id", "sf_job_id", "state")
-        for wo_id, job_id, state in decisions:
-            self._decided[wo_id][job_id] = state
-        self._units: dict[int, int | None] | None = None  # work order → unit, read on first need
-        self._loaded = True
+        self.refresh()
 
     def refresh(self) -> None:
-        """Re-read the jobs (after a pull during the same step)."""
-        self._loaded = False
+        """Forget what was read (after a pull during the same step): later checks read it again."""
+        self._jobs = _JobIndex()
+        self._decided: dict[int, dict[int, str]] = defaultdict(dict)  # work order → job → staff decision
+        self._decided_for: set[int] = set()
+        self._all_decisions = False
+        self._customers: dict[int, int] | None = None  # building → SF customer, read on first need
+        self._units: dict[int, int | None] = {}  # work order → unit, for the jobs compared by location
+
+    def prepare(self, work_orders: list[Mapping]) -> None:
+        """Read what checking ``work_orders`` needs in a few queries: their jobs by id, check number and
+        customer, and staff decisions. Beyond ``BY_ID_UP_TO`` work orders, every job is read at once."""
+        ids = {int(_get(w, "work_order_id", "id")) for w in work_orders}
+        if len(ids) > BY_ID_UP_TO:
+            self._jobs.read_whole()
+            self._read_decisions(None)
+            return
+        self._jobs.cover(work_orders=ids, references=set().union(*map(_references, work_orders)),
+                         customers={self._customer_of(w) for w in work_orders})
+        self._read_decisions(ids)
+
+    def _read_decisions(self, ids: set[int] | None) -> None:
+        """Staff decisions on near matches for these work orders (None: all of them) not read yet."""
+        if self._all_decisions:
+            return
+        rows = DuplicateCandidate.objects.all()
+        if ids is not None:
+            ids = ids - self._decided_for
+            if not ids:
+                return
+            self._decided_for |= ids
+            rows = rows.filter(work_order_id__in=sorted(ids))
+        else:
+            self._all_decisions = True
+        for wo_id, job_id, state in rows.values_list("work_order_id", "sf_job_id", "state"):
+            self._decided[wo_id].setdefault(job_id, state)
+
+    def _customer_of(self, work_order: Mapping) -> int | None:
+        customer = _get(work_order, "sf_customer_id")
+        if customer is None:
+            if self._customers is None:
+                self._customers = dict(
+                    CustomerMapping.objects.filter(entity_type="building", sf_customer_id__isnull=False)
+                    .values_list("pw_building_id", "sf_customer_id")
+                )
+            customer = self._customers.get(_get(work_order, "building_id"))
+        return None if customer is None else int(customer)
 
     # --- decisions -----------------------------------------------------------------------------------
 
@@ -146,7 +235,6 @@ class DedupService:
 
     def check(self, work_order: Mapping) -> DedupDecision:
         """R31 in order (a) mapping, (b) check number, (c) temporal similarity; R32 thresholds."""
-        self._load()
         wo_id = int(_get(work_order, "work_order_id", "id"))
         own = _get(work_order, "sf_job_id")
         if own is None and not (isinstance(work_order, Mapping) and "sf_job_id" in work_order):
@@ -154,30 +242,31 @@ class DedupService:
                    .values_list("sf_job_id", flat=True).first())
         if own is not None:
             return self._decide(MAPPING_SCORE, "mapping", int(own), f"work order already has SF job {own}")
-        job = self._by_work_order.get(wo_id)
+        customer = self._customer_of(work_order)
+        # A work order prepare() did not see (or saw before a re-read moved it) is read for here.
+        self._jobs.cover(work_orders=[wo_id], references=_references(work_order), customers=[customer])
+        self._read_decisions({wo_id})
+        job = self._jobs.by_work_order.get(wo_id)
         if job is not None:
             return self._decide(MAPPING_SCORE, "mapping", job["job_id"],
                                 f"SF job {job['job_id']} carries PW work order id {wo_id}", backfill=True)
         check = f"WO-{wo_id}"
-        job = self._by_reference.get(check)
+        job = self._jobs.by_reference.get(check)
         number = _get(work_order, "number")
         if job is None and number is not None:
-            job = self._by_reference.get(str(number).strip())
+            job = self._jobs.by_reference.get(str(number).strip())
             check = str(number).strip()
         if job is not None:
             return self._decide(CHECK_NUMBER_SCORE, "check_number", job["job_id"],
                                 f"SF job {job['job_id']} has check/PO number {check}", backfill=True)
-        return self._temporal(work_order, wo_id)
+        return self._temporal(work_order, wo_id, customer)
 
-    def _temporal(self, work_order: Mapping, wo_id: int) -> DedupDecision:
+    def _temporal(self, work_order: Mapping, wo_id: int, customer: int | None) -> DedupDecision:
         decided = dict(self._decided.get(wo_id, {}))
         linked = [job for job, state in decided.items() if state == DuplicateCandidate.State.LINKED]
         if linked:
             return self._decide(MAPPING_SCORE, "review", linked[0],
                                 f"staff linked the work order to SF job {linked[0]}", backfill=True)
-        customer = _get(work_order, "sf_customer_id")
-        if customer is None:
-            customer = self._customers.get(_get(work_order, "building_id"))
         if customer is None:
             return DedupDecision("create", 0.0, "none", None, "no SF customer known for the building")
         created = _get(work_order, "created_date") or timezone.now()
@@ -188,12 +277,13 @@ class DedupService:
         window = timedelta(days=self.flags.dedup_window_days)
         threshold = self.flags.dedup_description_similarity
         best: tuple[float, dict] | None = None
-        for job in self._by_customer.get(int(customer), ()):
+        jobs = self._jobs.by_customer.get(customer, ())
+        for job in jobs:
             if decided.get(job["job_id"]) == DuplicateCandidate.State.PUSHED:
                 continue  # staff said this pair is not a duplicate
             if job["created_at"] is None or abs(job["created_at"] - created) > window:
                 continue
-            if not self._same_location(work_order, job):
+            if not self._same_location(work_order, job, jobs):
                 continue
             similarity = description_similarity(_get(work_order, "description"), job["description"])
             if similarity > threshold and (best is None or similarity > best[0]):
@@ -212,20 +302,23 @@ class DedupService:
                             f"SF job {job['job_id']} for customer {customer} created {days:.1f} days apart, "
                             f"description similarity {similarity:.2f} > {threshold}")
 
-    def _same_location(self, work_order: Mapping, job: Mapping) -> bool:
-        """Location counts only when both sides know it: the job's own work order's unit against ours."""
+    def _same_location(self, work_order: Mapping, job: Mapping, jobs: Iterable[Mapping]) -> bool:
+        """Location counts only when both sides know it: the job's own work order's unit against ours.
+        The units of the work orders behind ``jobs`` (the customer's) are read together, once."""
         ours = _get(work_order, "unit_id")
         if ours is None or job["work_order_id"] is None:
             return True
-        if self._units is None:
-            self._units = dict(FactWorkOrder.objects.current().values_list("work_order_id", "unit_id"))
+        if job["work_order_id"] not in self._units:
+            wanted = {j["work_order_id"] for j in jobs if j["work_order_id"] is not None} - self._units.keys()
+            found = current_rows(FactWorkOrder, "work_order_id", wanted, ["unit_id"])
+            self._units.update({w: (found.get(w) or {}).get("unit_id") for w in wanted})
         theirs = self._units.get(job["work_order_id"])
         return theirs is None or int(theirs) == int(ours)
 
     def record(self, decision: DedupDecision, work_order_id: int,
                sync_run_id: int | None = None) -> DuplicateDetectionLog:
         log = record(decision, work_order_id, sync_run_id)
-        if self._loaded and _opens_candidate(decision):
+        if _opens_candidate(decision):
             self._decided[work_order_id].setdefault(decision.sf_job_id, DuplicateCandidate.State.PENDING)
         return log
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from django.conf import settings
 
 __all__ = [
     "BY_ID_UP_TO",
+    "Lookup",
     "load",
     "batch_size",
     "chunks",
@@ -24,6 +25,38 @@ __all__ = [
 #: Up to this many ids, rows are read by id; more (a first run, or most of a table), the whole table is
 #: read in one pass rather than IN lists of thousands of ids.
 BY_ID_UP_TO = 500
+
+
+class Lookup:
+    """Rows by key for a step that knows most of the keys it will ask for up front.
+
+    ``read(keys)`` returns ``{key: value}`` for those keys (``None``: every key). ``prefetch(keys)`` reads
+    the keys not read yet, by id up to ``BY_ID_UP_TO`` of them and the whole table beyond; ``get`` reads a
+    key it was not given up front on its own (a re-read can move a work order to another building).
+    """
+
+    def __init__(self, read: Callable[[list | None], Mapping]) -> None:
+        self._read = read
+        self._rows: dict = {}
+        self._asked: set = set()
+        self._whole = False
+
+    def prefetch(self, keys: Iterable) -> None:
+        if self._whole:
+            return
+        missing = {k for k in keys if k is not None} - self._asked
+        if len(missing) > BY_ID_UP_TO:
+            self._rows = dict(self._read(None))
+            self._whole = True
+            return
+        self._asked |= missing
+        for part in chunks(sorted(missing), 500):
+            self._rows.update(self._read(part))
+
+    def get(self, key, default=None):
+        if key is not None and key not in self._asked:
+            self.prefetch([key])
+        return self._rows.get(key, default)
 
 
 def batch_size() -> int:

@@ -252,3 +252,43 @@ def test_decisions_kept_for_later_are_logged_in_one_insert_and_a_near_match_at_o
         (42, "review"), (43, "create")]
     service.flush()  # nothing left to write
     assert DuplicateDetectionLog.objects.count() == 2
+
+
+@pytestmark_db
+def test_a_prepared_service_still_finds_the_jobs_of_a_work_order_it_was_not_prepared_for(
+    django_assert_max_num_queries,
+):
+    map_building(10, 500)
+    map_building(11, 501)
+    wo = _wo()
+    other = _wo(work_order_id=44, number=1044)
+    job(9012, customer_id=500, days_ago=1, description="Broken window in the hall")
+    job(9013, customer_id=501, days_ago=1, description=LEAK_AGAIN)  # the customer of building 11
+    job(9014, check_number=" 1044 ", customer_id=777)  # another customer's job carries 44's number
+    service = DedupService(read_flags())
+    service.prepare([wo, other])
+    with django_assert_max_num_queries(0):  # prepared: the checks read nothing more
+        assert service.check(wo).decision == "create"
+        assert (service.check(other).rule, service.check(other).sf_job_id) == ("check_number", 9014)
+    # A re-read moved 42 to building 11: that customer's jobs are read for it, and match.
+    moved = service.check({**wo, "building_id": 11})
+    assert (moved.decision, moved.sf_job_id) == ("review", 9013)
+
+
+@pytestmark_db
+def test_many_work_orders_are_prepared_by_reading_every_job_once(django_assert_num_queries):
+    from sync.loading import BY_ID_UP_TO
+
+    map_building(10, 500)
+    job(9015, customer_id=500, days_ago=1, description=LEAK_AGAIN)
+    many = [{"work_order_id": i, "building_id": 10, "sf_customer_id": 500} for i in range(BY_ID_UP_TO + 1)]
+    service = DedupService(read_flags())
+    with django_assert_num_queries(2):  # every current job, every staff decision
+        service.prepare(many)
+    with django_assert_num_queries(0):
+        assert service.check({**_wo_fields(), "sf_customer_id": 500}).sf_job_id == 9015
+
+
+def _wo_fields() -> dict:
+    return {"work_order_id": 42, "building_id": 10, "sf_job_id": None, "description": LEAK,
+            "created_date": timezone.now(), "number": 1042}

@@ -140,6 +140,19 @@ def test_vendors_are_never_paged(sim):
     assert all(item.get(f"{{{XSI}}}type") == "ns2:Vendor" for item in ret)
 
 
+def test_an_unpaged_listing_reply_is_reused_only_while_its_records_are_unchanged(sim):
+    call = envelope("<ser:getAllPortfolios/>")
+    first, again = post(sim, call).content, post(sim, call).content
+    assert first == again
+    with sim.store.lock:  # changed behind the simulator's back, with no lastModified stamp
+        portfolio = next(iter(sim.store.table("portfolios").values()))
+        portfolio["name"] = "Renamed Holdings"
+    changed = post(sim, call).content
+    assert b"Renamed Holdings" in changed and b"Renamed Holdings" not in first
+    sim.multiref = True  # another encoding of the same records is another reply
+    assert b"multiRef" in post(sim, call).content
+
+
 def _stamp(sim, wo_id):
     return datetime.fromisoformat(sim.store.get_work_order(wo_id)["_lastModified"])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -107,16 +107,51 @@ def _reopen_if_new_transition(key: str, updated_at: datetime | None) -> None:
         )
 
 
+def _status_pairs() -> list[tuple[str, str, str, str]]:
+    """Each distinct (SF status, code, category, PW status) among the SF jobs and the work orders they
+    are linked to (a work order linked to another job is not this job's), in one grouped join.
+
+    Plain SQL: the two tables are joined by the work order's natural key, which the ORM cannot express
+    without a foreign key, and grouping there leaves a few dozen rows to read instead of every job.
+    """
+    jobs, work_orders = (connection.ops.quote_name(m._meta.db_table) for m in (FactJob, FactWorkOrder))
+    # The table names are the models' own; values go as parameters.
+    sql = (
+        f"SELECT j.status, j.status_code, j.status_category, w.status FROM {jobs} j "  # noqa: S608
+        f"JOIN {work_orders} w ON w.work_order_id = j.work_order_id AND w.is_current = %s "
+        "WHERE j.is_current = %s AND (w.sf_job_id IS NULL OR w.sf_job_id = j.job_id) "
+        "GROUP BY j.status, j.status_code, j.status_category, w.status"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [True, True])
+        return cursor.fetchall()
+
+
+def _writes_for(pairs, flags, status_map) -> set[tuple[str, str, str, str]]:
+    """The pairs whose jobs have a status to write back (R28): SF's status differs from PW's, and not
+    both closed (a closed work order is never pushed again)."""
+    out = set()
+    for sf_status, code, category, pw_status in pairs:
+        update = status_update_for(pw_status, sf_status, flags, code=code, category=category,
+                                   status_map=status_map)
+        if update is not None and (is_open(pw_status, flags) or not update.closed):
+            out.add((sf_status, code, category, pw_status))
+    return out
+
+
 def run(ctx) -> None:
     status_map = load_status_map()
+    # Most jobs agree with their work order: only the jobs of the pairs that differ are read.
+    writes = _writes_for(_status_pairs(), ctx.flags, status_map)
     jobs = list(
-        FactJob.objects.filter(is_current=True, work_order_id__isnull=False)
+        FactJob.objects.filter(
+            is_current=True, work_order_id__isnull=False, status__in=sorted({w[0] for w in writes})
+        )
         .order_by("job_id")
         .values(
             "job_id", "work_order_id", "status", "status_code", "status_category", "closed_at", "updated_at"
         )
-    )
-    # Most work orders have a job once the sync has run a while: read them all in one pass when many.
+    ) if writes else []
     ids = [j["work_order_id"] for j in jobs] if len(jobs) <= BY_ID_UP_TO else None
     work_orders = current_rows(FactWorkOrder, "work_order_id", ids, ["status", "sf_job_id"])
     for job in jobs:

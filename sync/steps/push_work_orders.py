@@ -19,7 +19,7 @@ from sync.context import StepSkipped
 from sync.cursors import get_cursor
 from sync.dedup import TEMPORAL_SCORE, DedupDecision, DedupService, description_similarity
 from sync.job_writes import JobHandler, PwLinkHandler, link_key
-from sync.loading import chunks, text
+from sync.loading import Lookup, chunks, text
 from sync.mappings import mapped_customers
 from sync.models import OutboxItem
 from sync.outbox import Sender, hold_again, plan, plan_write, settle_found, settle_unneeded
@@ -27,7 +27,7 @@ from sync.payloads import job_body
 from sync.pw_writes import REREAD_BATCH
 from sync.status import is_open, normalise_status
 from sync.steps.push_customers import BUILDING
-from sync.units import building_facts, flag_unit_problem, held_work_order_ids, validate_unit
+from sync.units import flag_unit_problem, held_work_order_ids, validate_unit
 from warehouse.models import (
     DimBuilding,
     DimTenant,
@@ -63,6 +63,52 @@ WO_FIELDS = (
 )
 
 
+def _scoped(queryset, field: str, ids: list | None):
+    return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
+
+
+def _current(model, field: str, ids: list | None):
+    """Current versions of ``model``, those whose ``field`` is in ``ids`` (None: all)."""
+    return _scoped(model.objects.filter(is_current=True), field, ids)
+
+
+# Readers of what JobPlanner looks up, for some ids or (None) all: the columns a job's location, contact and
+# the unit rules read.
+def _read_buildings(ids: list | None) -> dict:
+    rows = _current(DimBuilding, "building_id", ids).values("building_id", *BUILDING_FIELDS)
+    return {b["building_id"]: b for b in rows}
+
+
+def _units_by_building(ids: list | None) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = defaultdict(set)
+    for building_id, unit_id in _current(DimUnit, "building_id", ids).values_list("building_id", "unit_id"):
+        out[building_id].add(unit_id)
+    return out
+
+
+def _read_units(ids: list | None) -> dict:
+    return {u["unit_id"]: u for u in _current(DimUnit, "unit_id", ids).values("unit_id", *UNIT_FIELDS)}
+
+
+def _read_unit_maps(ids: list | None) -> dict:
+    rows = _scoped(UnitMapping.objects.all(), "pw_unit_id", ids).values("pw_unit_id", "location_nickname")
+    return {m["pw_unit_id"]: m for m in rows}
+
+
+def _read_lease_contacts(ids: list | None) -> dict:
+    return dict(_current(FactLease, "lease_id", ids).values_list("lease_id", "primary_contact_id"))
+
+
+def _read_unit_contacts(ids: list | None) -> dict:
+    leases = _current(FactLease, "unit_id", ids).filter(active=True, unit_id__isnull=False)
+    return dict(leases.values_list("unit_id", "primary_contact_id"))
+
+
+def _read_tenants(ids: list | None) -> dict:
+    rows = _current(DimTenant, "contact_id", ids).values("contact_id", "first_name", "last_name")
+    return {t["contact_id"]: t for t in rows}
+
+
 def job_key(work_order_id: int) -> str:
     return f"job:WO-{work_order_id}"
 
@@ -83,13 +129,9 @@ class JobPlanner:
                 )
             }
             self.customers = {**mocks, **self.customers}
-        # Only the columns a job's location and the unit rules read: every current building and unit
-        # is held for the whole step.
-        self.buildings = {
-            b["building_id"]: b
-            for b in DimBuilding.objects.filter(is_current=True).values("building_id", *BUILDING_FIELDS)
-        }
-        self.building_units = building_facts()[1]
+        # Read for the work orders being planned (prepare), and on a miss for a work order a re-read moved.
+        self.buildings = Lookup(_read_buildings)
+        self.building_units = Lookup(_units_by_building)
         self.dedup = DedupService(flags)
         self.handler = JobHandler()
         self.planned: dict = defaultdict(list)  # customer → work orders given a job in this step
@@ -97,41 +139,44 @@ class JobPlanner:
         self.in_review = set(OutboxItem.objects.filter(kind=JOB, review=True).values_list("key", flat=True))
         self.held_rows: list[tuple[str, dict, dict, str]] = []  # (key, body, context, reason) to hold
         self.today = timezone.localdate()
+        # What only a job's body needs, read when the first body is built: a run whose candidates are all
+        # held again without one reads none of it.
+        self.unit_rows = Lookup(_read_units)
+        self.unit_maps = Lookup(_read_unit_maps)
+        self.lease_primary = Lookup(_read_lease_contacts)  # lease → its primary tenant
+        self.unit_lease = Lookup(_read_unit_contacts)  # unit → the primary tenant of its active lease
+        self.tenants = Lookup(_read_tenants)
+        self._todo: list[dict] = []
+        self._bodies_prepared = False
 
-    # What only a job's body needs is read when the first body is built: a run whose candidates are all
-    # held again reads none of it.
-    @cached_property
-    def unit_rows(self) -> dict:
-        return {
-            u["unit_id"]: u for u in DimUnit.objects.filter(is_current=True).values("unit_id", *UNIT_FIELDS)
-        }
+    def prepare(self, todo: list[dict]) -> None:
+        """Read what planning ``todo`` needs up front: buildings, their units, and the jobs dedup compares
+        (for the work orders with a customer, the only ones it checks)."""
+        self._todo = todo
+        buildings = {wo["building_id"] for wo in todo}
+        self.buildings.prefetch(buildings)
+        self.building_units.prefetch(buildings)
+        self.dedup.prepare([self.dedup_view(wo) for wo in todo if self.customers.get(wo["building_id"])])
 
-    @cached_property
-    def unit_maps(self) -> dict:
-        return {m["pw_unit_id"]: m for m in UnitMapping.objects.values("pw_unit_id", "location_nickname")}
+    def dedup_view(self, wo: dict) -> dict:
+        """The work order as the dedup service checks it: with its building's SF customer (a dry run's
+        MOCK customer has no jobs to compare with)."""
+        customer = self.customers.get(wo["building_id"])
+        return {**wo, "sf_customer_id": customer if isinstance(customer, int) else None}
 
-    @cached_property
-    def _leases(self) -> list[dict]:
-        return list(
-            FactLease.objects.filter(is_current=True).values(
-                "lease_id", "unit_id", "active", "primary_contact_id"
-            )
+    def _prepare_bodies(self) -> None:
+        if self._bodies_prepared:
+            return
+        self._bodies_prepared = True
+        units = {u for wo in self._todo for u in [wo.get("unit_id"), *(wo.get("unit_ids") or ())]}
+        self.unit_rows.prefetch(units)
+        self.unit_maps.prefetch(units)
+        self.lease_primary.prefetch(wo.get("lease_id") for wo in self._todo)
+        self.unit_lease.prefetch(units)
+        self.tenants.prefetch(
+            [self.lease_primary.get(wo.get("lease_id")) for wo in self._todo]
+            + [self.unit_lease.get(u) for u in units]
         )
-
-    @cached_property
-    def lease_primary(self) -> dict:
-        return {r["lease_id"]: r["primary_contact_id"] for r in self._leases}
-
-    @cached_property
-    def unit_lease(self) -> dict:
-        return {r["unit_id"]: r["primary_contact_id"] for r in self._leases if r["active"] and r["unit_id"]}
-
-    @cached_property
-    def tenants(self) -> dict:
-        return {
-            t["contact_id"]: t
-            for t in DimTenant.objects.filter(is_current=True).values("contact_id", "first_name", "last_name")
-        }
 
     @cached_property
     def categories(self) -> dict:
@@ -214,6 +259,7 @@ class JobPlanner:
         }
 
     def body(self, wo: dict, customer_id, building: dict, units_named: list[str]) -> dict:
+        self._prepare_bodies()
         return job_body(
             wo,
             customer_id=customer_id,
@@ -348,6 +394,7 @@ def run(ctx) -> None:
     planner = JobPlanner(ctx)
     todo = candidates(ctx)
     ctx.count("candidates", len(todo))
+    planner.prepare(todo)
     _settle_stale_rows(ctx, {job_key(w["work_order_id"]) for w in todo})
     held = held_work_order_ids()
     if ctx.dry_run:
@@ -478,10 +525,7 @@ def _plan_work_order(ctx, planner, wo, fresh, held) -> None:
     twin = None
     with transaction.atomic():
         if not hold:
-            # A dry run's MOCK customer has no jobs to compare with.
-            decision = planner.dedup.check(
-                {**wo, "sf_customer_id": customer if isinstance(customer, int) else None}
-            )
+            decision = planner.dedup.check(planner.dedup_view(wo))
             if not ctx.dry_run:
                 if key in planner.in_review and decision.decision != "duplicate":
                     planner.dedup.record_later(decision, wo_id, ctx.run_id)  # nothing else changes

@@ -245,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body, msg.get_param("charset"), lenient_namespace=sim.lenient_namespace, tz=sim.tz
             )
             value = operations.call(sim.context(), op, args)
-            out = encoding.encode_response(op, value, multiref=sim.multiref, nulls=sim.send_nulls)
+            out = sim.replies.encode(op, args, value, multiref=sim.multiref, nulls=sim.send_nulls)
             status = 200
         except SoapFault as fault:
             out, status = encoding.encode_fault(fault, HOSTNAME), 500

@@ -19,6 +19,7 @@ from ..datasets import Dataset, build_dataset
 from . import schema
 from .faults import FaultInjector
 from .operations import Context, public
+from .replies import ReplyCache
 from .server import SERVICE_PATH, _Server
 from .store import Store
 from .wsdl import build_wsdl
@@ -62,6 +63,7 @@ class PropertyWareSimulator:
         self.password = password or secrets.token_urlsafe(12)
         self.store = Store(ds, seed=seed, tz=self.tz)
         self.faults = FaultInjector(seed)
+        self.replies = ReplyCache()
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
         self._server = _Server((host, port), self)
