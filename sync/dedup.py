@@ -110,7 +110,7 @@ class _JobIndex:
         self.whole = False
 
     def read_whole(self) -> None:
-        self._add(FactJob.objects.current())
+        self._add(FactJob.objects.current(), stream=True)
         self.whole = True
 
     def cover(self, *, work_orders: Iterable[int] = (), references: Iterable[str] = (),
@@ -132,9 +132,11 @@ class _JobIndex:
                 else:
                     self._add(jobs.filter(**{f"{name}__in": part}))
 
-    def _add(self, queryset) -> None:
+    def _add(self, queryset, *, stream: bool = False) -> None:
+        """Index the jobs of ``queryset``; ``stream``: read them in chunks (the whole table)."""
         customers = set()
-        for job in queryset.values(*JOB_COLUMNS).order_by("job_id").iterator(chunk_size=2000):
+        rows = queryset.values(*JOB_COLUMNS).order_by("job_id")
+        for job in rows.iterator(chunk_size=2000) if stream else rows:
             if job["job_id"] in self._jobs:
                 continue
             self._jobs.add(job["job_id"])

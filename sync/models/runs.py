@@ -190,7 +190,11 @@ class OutboxItem(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["state", "kind", "next_attempt_at"], name="outbox_due")]
+        indexes = [
+            models.Index(fields=["state", "kind", "next_attempt_at"], name="outbox_due"),
+            # The few rows staff must decide, which every planning pass looks up.
+            models.Index(fields=["kind"], condition=models.Q(review=True), name="outbox_in_review"),
+        ]
         verbose_name = "outbox item"
 
     def __str__(self) -> str:

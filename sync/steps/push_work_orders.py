@@ -279,16 +279,19 @@ def candidates(ctx) -> list[dict]:
     A dead row whose last write may have happened stays a candidate: once a pull has brought its job in,
     the dedup service finds it and the row is settled as sent, the job linked (otherwise it stays dead).
     """
-    settled = set(
-        OutboxItem.objects.filter(kind=JOB, state__in=OutboxItem.SETTLED)
-        .exclude(state=OutboxItem.State.DEAD, ambiguous=True)
-        .values_list("key", flat=True)
-    )
     rows = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=True)
     # Most work orders without a job are closed: ask only for the statuses PW_OPEN_STATUSES calls open.
     statuses = set(rows.values_list("status", flat=True).distinct())
     rows = rows.filter(status__in=[s for s in statuses if is_open(s, ctx.flags)]).order_by("work_order_id")
-    return [r for r in rows.values(*WO_FIELDS) if job_key(r["work_order_id"]) not in settled]
+    found = list(rows.values(*WO_FIELDS))
+    settled = set()
+    for part in chunks([job_key(r["work_order_id"]) for r in found], 500):
+        settled.update(
+            OutboxItem.objects.filter(kind=JOB, key__in=part, state__in=OutboxItem.SETTLED)
+            .exclude(state=OutboxItem.State.DEAD, ambiguous=True)
+            .values_list("key", flat=True)
+        )
+    return [r for r in found if job_key(r["work_order_id"]) not in settled]
 
 
 def _settle_stale_rows(ctx, keys: set[str]) -> None:
