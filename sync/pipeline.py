@@ -4,12 +4,13 @@ scheduler that runs independent reads in parallel and pushes in the rules' fixed
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-__all__ = ["STEPS", "STEP_NAMES", "Step", "execute", "get_step", "select"]
+__all__ = ["STEPS", "STEP_NAMES", "Step", "execute", "get_step", "select", "urgency"]
 
 READ, PUSH = "read", "push"
 
@@ -126,6 +127,15 @@ def _check_graph() -> None:
 
 
 _check_graph()
+
+
+@functools.cache
+def urgency(name: str) -> int:
+    """The longest chain of reads that wait, one after another, on read step ``name`` (0 for a push or a
+    read nothing waits on). Rate-capped calls go most urgent first: a run's reads end soonest when the
+    steps others wait on are not queued behind the ones nothing waits on."""
+    waiting = [s for s in STEPS if s.kind == READ and name in s.after]
+    return max((1 + urgency(s.name) for s in waiting), default=0)
 
 
 def get_step(name: str) -> Step:

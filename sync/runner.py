@@ -26,6 +26,7 @@ from sync.locks import SyncLockHeld, sync_lock
 from sync.metering import merge_calls
 from sync.models import OutboxItem, StepRun, SyncRun
 from sync.observability.context import log_context
+from sync.propertyware.throttle import calls_at
 
 __all__ = ["run_sync"]
 
@@ -202,7 +203,7 @@ class _StepExecutor:
         in_worker = threading.get_ident() != self.main_thread
         try:
             # Set here, in the thread that runs the step: worker threads do not inherit context variables.
-            with log_context(run_id=self.run.pk, step=step.name):
+            with log_context(run_id=self.run.pk, step=step.name), calls_at(pipeline.urgency(step.name)):
                 return self._run(step)
         finally:
             if in_worker:

@@ -172,6 +172,33 @@ def test_a_whole_run_with_parallel_reads_on_their_own_connections(settings):
         assert sf.request_counts()["POST /oauth/access_token"] == 1
 
 
+def test_reads_that_other_reads_wait_on_are_the_most_urgent():
+    urgency = {s.name: pipeline.urgency(s.name) for s in pipeline.STEPS}
+    # portfolios → buildings → work orders → invoices; nothing waits on leases, customers or the pushes
+    assert urgency["getPWPortfolios"] == 3 and urgency["getPWBuildings"] == 2
+    assert urgency["getPWWorkOrders"] == urgency["getSFJobs"] == 1
+    assert urgency["getPWLeases"] == urgency["getSFInvoices"] == urgency["pushWorkOrdersToSF"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_the_pw_cap_the_leases_wait_for_the_chain_the_invoices_wait_on(settings):
+    # (SQLite runs the reads one by one in the graph's order, where the leases come after the work orders
+    # anyway; on PostgreSQL they run in parallel and the throttle orders their calls.)
+    with simulators() as (pw, sf):
+        point_settings(settings, pw, sf)
+        settings.PROPERTYWARE = {**settings.PROPERTYWARE, "MAX_RPS": 4.0}
+        settings.SYNC = {**settings.SYNC, "READ_WORKERS": 4}
+        live()
+
+        run = run_sync(steps=[s.name for s in pipeline.STEPS if s.kind == pipeline.READ])
+
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error_summary
+        calls = pw.recent_calls()
+        before_leases = set(calls[: calls.index("getLeases")])
+        chain = {"getAllPortfolios", "getBuildings", "getUnits", "getVendors", "getWorkOrders"}
+        assert before_leases >= chain
+
+
 @pytest.mark.django_db
 def test_a_step_failing_on_the_network_is_run_again(sims):
     pw, sf = sims

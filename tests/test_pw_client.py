@@ -4,6 +4,7 @@ end, incremental reads, configuration and what must never leak."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,7 +15,7 @@ from django.test import override_settings
 
 from sync.errors import AuthError
 from sync.propertyware import PropertyWareClient
-from sync.propertyware.throttle import Throttle
+from sync.propertyware.throttle import Throttle, calls_at
 from sync.simulators.propertyware import PropertyWareSimulator
 from tests import pw_helpers
 from tests.pw_helpers import TINY, fast_client, open_work_order
@@ -316,20 +317,63 @@ def test_the_session_never_keeps_connections_alive(client):
 
 
 def test_the_throttle_spaces_calls():
-    """Driven by its own clock, so the figures are exact whatever the machine's load."""
-    now = [100.0]
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    throttle = Throttle(max_rps=4, clock=lambda: now[0], sleep=sleep)
-    assert [throttle.wait() for _ in range(3)] == [0.0, 0.25, 0.25]
-    now[0] += 1.0  # idle for a second: the next call goes straight out
-    assert throttle.wait() == 0.0
-    assert slept == [0.25, 0.25]
+    throttle = Throttle(max_rps=20)  # a slot every 50 ms
+    started = time.monotonic()
+    waits = [throttle.wait() for _ in range(3)]
+    assert waits[0] < 0.01 and time.monotonic() - started >= 0.1
+    time.sleep(0.1)  # idle for two slots: the next call goes straight out
+    assert throttle.wait() < 0.01
     assert Throttle(max_rps=0).wait() == 0.0
+
+
+def _call_in_thread(throttle: Throttle, urgency: int, order: list) -> threading.Thread:
+    def call() -> None:
+        with calls_at(urgency):
+            throttle.wait()
+            order.append((urgency, time.monotonic()))
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread
+
+
+def test_at_each_slot_the_most_urgent_waiting_caller_goes_first():
+    throttle = Throttle(max_rps=4)  # a slot every 250 ms
+    throttle.wait()  # the first slot is taken: the others queue for the next
+    order: list = []
+    low = _call_in_thread(throttle, 0, order)
+    time.sleep(0.05)
+    high = _call_in_thread(throttle, 2, order)  # arrives later, goes first
+    for thread in (low, high):
+        thread.join(timeout=5)
+    assert [u for u, _ in order] == [2, 0]
+    assert order[1][1] - order[0][1] >= 0.24  # still a slot apart
+
+
+def test_a_less_urgent_caller_leaves_a_free_slot_to_a_running_urgent_step_for_one_interval():
+    throttle = Throttle(max_rps=4)
+    order: list = []
+    step_running, step_done = threading.Event(), threading.Event()
+
+    def urgent_step() -> None:  # runs, and asks for no slot until it is told to end
+        with calls_at(3):
+            step_running.set()
+            step_done.wait(timeout=5)
+
+    step = threading.Thread(target=urgent_step)
+    step.start()
+    step_running.wait(timeout=5)
+    started = time.monotonic()
+    _call_in_thread(throttle, 0, order).join(timeout=5)
+    assert 0.24 <= order[0][1] - started < 0.5  # the free slot waited one interval, then was taken
+    # While the urgent step still runs, the next low caller waits; the step ending lets it go at its slot.
+    late = _call_in_thread(throttle, 0, order)
+    time.sleep(0.05)
+    ended = time.monotonic()
+    step_done.set()
+    step.join(timeout=5)
+    late.join(timeout=5)
+    assert order[1][1] - order[0][1] >= 0.24 and order[1][1] - ended < 0.3
 
 
 def test_clients_of_one_account_share_the_throttle_so_the_cap_is_the_processs(sim):

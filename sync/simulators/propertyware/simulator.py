@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -66,6 +66,7 @@ class PropertyWareSimulator:
         self.replies = ReplyCache()
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
+        self._recent: deque[str] = deque(maxlen=1000)
         self._server = _Server((host, port), self)
         self.host, self.port = self._server.server_address[:2]
         self.impl_namespace = impl_namespace or schema.DEFAULT_IMPL_NS
@@ -140,6 +141,12 @@ class PropertyWareSimulator:
     def count(self, operation: str) -> None:
         with self._counts_lock:
             self._counts[operation] += 1
+            self._recent.append(operation)
+
+    def recent_calls(self) -> list[str]:
+        """The operations of the last 1,000 requests received, in the order they came in."""
+        with self._counts_lock:
+            return list(self._recent)
 
     def request_counts(self) -> dict[str, int]:
         """Requests received, by operation name ("wsdl", "unauthorized" and "?" for the rest)."""
@@ -153,6 +160,7 @@ class PropertyWareSimulator:
         self.faults.clear()
         with self._counts_lock:
             self._counts.clear()
+            self._recent.clear()
 
     # --- control API (JSON over HTTP; see docs/simulators.md) ---------------------------------------------
 
