@@ -16,6 +16,7 @@ from sync.simulators.propertyware.store import iso_precise
 from sync.summary import summarize
 from tests.engine_support import live
 from warehouse.models import (
+    DimBuilding,
     DimCustomer,
     DimPortfolio,
     DimStatus,
@@ -305,6 +306,19 @@ def test_an_unchanged_portfolio_or_vendor_listing_is_read_but_not_merged_again(s
     assert counts["getPWWorkOrders"]["vendors_unchanged"] == 1
     assert "vendors_read" not in counts["getPWWorkOrders"]
     assert get_cursor("propertyware", "portfolios").status == "ok"
+
+
+def test_a_changed_building_is_placed_in_its_portfolio_without_listing_the_portfolios_again(synced):
+    pw, sf = synced
+    building = DimBuilding.objects.filter(is_current=True).order_by("building_id")[0]
+    _edit_pw(pw, "buildings", building.building_id, name="Harbour View Court")
+
+    run, pw_made, _ = _run(pw, sf)
+
+    assert run.steps.get(name="getPWBuildings").counts["buildings_read"] == 1
+    assert pw_made["getAllPortfolios"] == 1  # the portfolios step's own call, not another
+    current = DimBuilding.objects.get(building_id=building.building_id, is_current=True)
+    assert (current.name, current.portfolio_id) == ("Harbour View Court", building.portfolio_id)
 
 
 def test_a_changed_portfolio_or_vendor_listing_is_merged(synced):

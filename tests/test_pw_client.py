@@ -71,6 +71,17 @@ def test_buildings_resolve_their_portfolio(client):
     assert all(b.portfolio_id == portfolio for b in for_portfolio)
 
 
+def test_known_portfolios_resolve_buildings_without_listing_them_again(sim, client):
+    known = [{"ID": p["ID"], "name": p["name"], "abbreviation": p["abbreviation"]} for p in TINY.portfolios]
+    client.know_portfolios(known)
+    buildings = list(client.iter_buildings())
+    assert all(b.portfolio_id == BUILDINGS[b.id]["_portfolioID"] for b in buildings)
+    assert "getAllPortfolios" not in sim.request_counts()
+    client.know_portfolios(known[1:])  # a label it does not know lists the portfolios once
+    assert all(b.portfolio_id == BUILDINGS[b.id]["_portfolioID"] for b in client.iter_buildings())
+    assert sim.request_counts()["getAllPortfolios"] == 1
+
+
 def test_units_all_and_by_building(client):
     units = list(client.iter_units())
     assert sorted(u.id for u in units) == sorted(u["ID"] for u in TINY.units)

@@ -97,6 +97,11 @@ class PropertyWareClient(SoapCaller):
         digest = self.reply_digests.get("getAllPortfolios", "")
         return Listing(digest, [convert.to_portfolio(r) for r in rows])
 
+    def know_portfolios(self, portfolios: Iterable[Mapping]) -> None:
+        """Resolve buildings' portfolio labels through ``portfolios`` (records with ``ID``, ``name`` and
+        ``abbreviation``, such as the warehouse's); a label they lack still lists the portfolios."""
+        self._portfolio_index = _portfolio_index(portfolios)
+
     def vendors_if_changed(self, digest: str | None) -> Listing:
         """getVendors, as ``portfolios_if_changed`` reads the portfolios."""
         rows = self._read("getVendors", timeout=self.vendors_timeout, unless_digest=digest or "")

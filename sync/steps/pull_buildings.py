@@ -70,6 +70,14 @@ def _load(ctx, *, entity: str, model, records_iter, parent_model, parent_field: 
 
 def run(ctx) -> None:
     pw = ctx.pw
+    # Buildings name their portfolio by label: resolve it through the portfolios the previous step merged
+    # rather than listing them all again (the client lists them only for a label it does not know).
+    pw.know_portfolios(
+        {"ID": pid, "name": name, "abbreviation": abbreviation}
+        for pid, name, abbreviation in DimPortfolio.objects.filter(is_current=True).values_list(
+            "portfolio_id", "name", "abbreviation"
+        )
+    )
     _load(
         ctx,
         entity="buildings",
