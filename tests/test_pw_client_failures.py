@@ -39,6 +39,15 @@ def test_truncated_xml_is_a_failure_not_a_short_result(client, sim):
         client.get_vendors()
 
 
+def test_a_truncated_listing_is_a_failure_even_when_an_earlier_reply_is_known(client, sim):
+    """A reply byte for byte the one already merged skips the XML check; any other reply is checked."""
+    known = client.vendors_if_changed(None).digest
+    assert client.vendors_if_changed(known).records is None
+    sim.faults.configure("getVendors", truncate=1.0)
+    with pytest.raises(TransientError, match="malformed or truncated XML"):
+        client.vendors_if_changed(known)
+
+
 def test_a_missing_op_response_is_a_failure(client, sim):
     sim.faults.configure("getVendors", empty_body=1.0, times=1)
     assert len(client.get_vendors()) == len(TINY.vendors)
