@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Trim
 from django.utils import timezone
 from rapidfuzz.utils import default_process
@@ -20,7 +21,7 @@ from rapidfuzz.utils import default_process
 from sync.customer_match import CustomerMatch, cached_match_customer, match_customer
 from sync.fact_edits import current_work_order, work_order_record
 from sync.flags import Flags
-from sync.loading import BY_ID_UP_TO, chunks, current_rows
+from sync.loading import BY_ID_UP_TO, current_rows
 from sync.models import DuplicateCandidate, DuplicateDetectionLog
 from sync.signals import work_order_released
 from warehouse.models import CustomerMapping, FactJob, FactWorkOrder
@@ -115,22 +116,25 @@ class _JobIndex:
 
     def cover(self, *, work_orders: Iterable[int] = (), references: Iterable[str] = (),
               customers: Iterable[int] = ()) -> None:
-        """Read the jobs of these work orders, check/PO numbers and customers not read yet."""
+        """Read the jobs of these work orders, check/PO numbers and customers not read yet, in one query
+        (prepare() gives it at most BY_ID_UP_TO work orders; beyond that the whole table is read)."""
         if self.whole:
             return
         wanted = {"work_order_id": set(work_orders), "reference": set(references) - {""},
                   "customer_id": set(customers) - {None}}
-        jobs = FactJob.objects.current()
+        match = Q()
         for name, values in wanted.items():
             values -= self._covered[name]
             self._covered[name] |= values
-            for part in chunks(sorted(values, key=str), 500):
-                if name == "reference":
-                    # Compared as the index keeps them: stripped of blanks.
-                    self._add(jobs.annotate(_check=Trim("check_number")).filter(_check__in=part))
-                    self._add(jobs.annotate(_po=Trim("po_number")).filter(_po__in=part))
-                else:
-                    self._add(jobs.filter(**{f"{name}__in": part}))
+            if not values:
+                continue
+            if name == "reference":  # compared as the index keeps them: stripped of blanks
+                match |= Q(_check__in=sorted(values)) | Q(_po__in=sorted(values))
+            else:
+                match |= Q(**{f"{name}__in": sorted(values)})
+        if match:
+            jobs = FactJob.objects.current().annotate(_check=Trim("check_number"), _po=Trim("po_number"))
+            self._add(jobs.filter(match))
 
     def _add(self, queryset, *, stream: bool = False) -> None:
         """Index the jobs of ``queryset``; ``stream``: read them in chunks (the whole table)."""

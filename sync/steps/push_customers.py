@@ -193,13 +193,15 @@ def _plan_one(
             )
 
 
-def _skip(entity_type: str) -> set[int]:
-    """PW ids whose mapping is mapped or waiting for review: nothing to plan for them."""
+def _skip(entity_type: str):
+    """PW ids whose mapping is mapped or waiting for review: nothing to plan for them (a subquery, so the
+    database leaves them out rather than this step reading every portfolio or building)."""
     id_field = "pw_building_id" if entity_type == "building" else "pw_portfolio_id"
-    return set(
+    return (
         CustomerMapping.objects.filter(entity_type=entity_type, status__in=["mapped", "review"])
         .exclude(status="mapped", sf_customer_id__isnull=True)
-        .values_list(id_field, flat=True)
+        .exclude(**{f"{id_field}__isnull": True})  # NOT IN with a NULL would leave nothing
+        .values(id_field)
     )
 
 
@@ -213,9 +215,10 @@ def _dry_run_ids(kind: str) -> dict[int, str]:
 
 
 def plan_portfolios(ctx) -> None:
-    skip = _skip("portfolio")
-    portfolios = DimPortfolio.objects.filter(is_current=True, active=True).order_by("portfolio_id")
-    todo = [p for p in portfolios.values(*PORTFOLIO_FIELDS) if p["portfolio_id"] not in skip]
+    portfolios = DimPortfolio.objects.filter(is_current=True, active=True).exclude(
+        portfolio_id__in=_skip("portfolio")
+    )
+    todo = list(portfolios.order_by("portfolio_id").values(*PORTFOLIO_FIELDS))
     if not todo:
         return
     labels, candidates = customer_labels(ctx.flags), cache(_cache_rows)
@@ -260,9 +263,10 @@ def _units_and_tenants(building_ids: list[int]) -> tuple[dict, dict]:
 
 
 def plan_buildings(ctx) -> None:
-    skip = _skip("building")
-    buildings = DimBuilding.objects.filter(is_current=True, active=True).order_by("building_id")
-    todo = [b for b in buildings.values(*BUILDING_FIELDS) if b["building_id"] not in skip]
+    buildings = DimBuilding.objects.filter(is_current=True, active=True).exclude(
+        building_id__in=_skip("building")
+    )
+    todo = list(buildings.order_by("building_id").values(*BUILDING_FIELDS))
     if not todo:
         return
     labels, candidates = customer_labels(ctx.flags), cache(_cache_rows)
