@@ -25,6 +25,11 @@ class Step:
     kind: str
     description: str
 
+    @property
+    def calls_propertyware(self) -> bool:
+        """Reads are named for the system they read (getPW…, getSF…); pushes call both."""
+        return self.kind == PUSH or self.name.startswith("getPW")
+
     def load(self) -> Callable:
         return importlib.import_module(self.module).run
 

@@ -203,7 +203,10 @@ class _StepExecutor:
         in_worker = threading.get_ident() != self.main_thread
         try:
             # Set here, in the thread that runs the step: worker threads do not inherit context variables.
-            with log_context(run_id=self.run.pk, step=step.name), calls_at(pipeline.urgency(step.name)):
+            # A step's PropertyWare calls queue at its urgency; a step that makes none (getSFJobs, which
+            # the invoices wait on) must not hold PropertyWare's free slots back for itself.
+            urgency = pipeline.urgency(step.name) if step.calls_propertyware else 0
+            with log_context(run_id=self.run.pk, step=step.name), calls_at(urgency):
                 return self._run(step)
         finally:
             if in_worker:

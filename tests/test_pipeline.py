@@ -178,6 +178,10 @@ def test_reads_that_other_reads_wait_on_are_the_most_urgent():
     assert urgency["getPWPortfolios"] == 3 and urgency["getPWBuildings"] == 2
     assert urgency["getPWWorkOrders"] == urgency["getSFJobs"] == 1
     assert urgency["getPWLeases"] == urgency["getSFInvoices"] == urgency["pushWorkOrdersToSF"] == 0
+    # Only the steps that call PropertyWare take its slots: the SF reads never hold them back.
+    pw_callers = {s.name for s in pipeline.STEPS if s.calls_propertyware}
+    assert {"getPWPortfolios", "getPWBuildings", "getPWWorkOrders", "getPWLeases"} <= pw_callers
+    assert not pw_callers & {"getSFCustomers", "getSFJobs", "getSFInvoices"}
 
 
 @pytest.mark.django_db(transaction=True)
