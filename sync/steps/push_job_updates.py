@@ -152,6 +152,7 @@ def run(ctx) -> None:
             "job_id", "work_order_id", "status", "status_code", "status_category", "closed_at", "updated_at"
         )
     ) if writes else []
+    # After a status change across the board, read every work order in one pass rather than by id.
     ids = [j["work_order_id"] for j in jobs] if len(jobs) <= BY_ID_UP_TO else None
     work_orders = current_rows(FactWorkOrder, "work_order_id", ids, ["status", "sf_job_id"])
     for job in jobs:
