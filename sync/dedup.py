@@ -21,7 +21,7 @@ from rapidfuzz.utils import default_process
 from sync.customer_match import CustomerMatch, cached_match_customer, match_customer
 from sync.fact_edits import current_work_order, work_order_record
 from sync.flags import Flags
-from sync.loading import BY_ID_UP_TO, current_rows
+from sync.loading import BY_ID_UP_TO, Lookup, current_rows
 from sync.models import DuplicateCandidate, DuplicateDetectionLog
 from sync.signals import work_order_released
 from warehouse.models import CustomerMapping, FactJob, FactWorkOrder
@@ -155,6 +155,16 @@ class _JobIndex:
             self.by_customer[customer].sort(key=lambda j: j["job_id"])
 
 
+def _read_decisions(ids: list | None) -> dict[int, dict[int, str]]:
+    """Staff decisions on near matches: work order → {SF job: state}, for some work orders or (None) all."""
+    rows = DuplicateCandidate.objects.all() if ids is None else DuplicateCandidate.objects.filter(
+        work_order_id__in=ids)
+    out: dict[int, dict[int, str]] = defaultdict(dict)
+    for wo_id, job_id, state in rows.values_list("work_order_id", "sf_job_id", "state"):
+        out[wo_id].setdefault(job_id, state)
+    return out
+
+
 def _keep_lowest(index: dict, key, job: dict) -> None:
     if key not in index or index[key]["job_id"] > job["job_id"]:
         index[key] = job
@@ -184,9 +194,7 @@ class DedupService:
     def refresh(self) -> None:
         """Forget what was read (after a pull during the same step): later checks read it again."""
         self._jobs = _JobIndex()
-        self._decided: dict[int, dict[int, str]] = defaultdict(dict)  # work order → job → staff decision
-        self._decided_for: set[int] = set()
-        self._all_decisions = False
+        self._decided = Lookup(_read_decisions)  # work order → {job: staff decision}
         self._customers: dict[int, int] | None = None  # building → SF customer, read on first need
         self._units: dict[int, int | None] = {}  # work order → unit, for the jobs compared by location
 
@@ -194,29 +202,12 @@ class DedupService:
         """Read what checking ``work_orders`` needs in a few queries: their jobs by id, check number and
         customer, and staff decisions. Beyond ``BY_ID_UP_TO`` work orders, every job is read at once."""
         ids = {int(_get(w, "work_order_id", "id")) for w in work_orders}
+        self._decided.prefetch(ids)  # beyond BY_ID_UP_TO, every decision
         if len(ids) > BY_ID_UP_TO:
             self._jobs.read_whole()
-            self._read_decisions(None)
             return
         self._jobs.cover(work_orders=ids, references=set().union(*map(_references, work_orders)),
                          customers={self._customer_of(w) for w in work_orders})
-        self._read_decisions(ids)
-
-    def _read_decisions(self, ids: set[int] | None) -> None:
-        """Staff decisions on near matches for these work orders (None: all of them) not read yet."""
-        if self._all_decisions:
-            return
-        rows = DuplicateCandidate.objects.all()
-        if ids is not None:
-            ids = ids - self._decided_for
-            if not ids:
-                return
-            self._decided_for |= ids
-            rows = rows.filter(work_order_id__in=sorted(ids))
-        else:
-            self._all_decisions = True
-        for wo_id, job_id, state in rows.values_list("work_order_id", "sf_job_id", "state"):
-            self._decided[wo_id].setdefault(job_id, state)
 
     def _customer_of(self, work_order: Mapping) -> int | None:
         customer = _get(work_order, "sf_customer_id")
@@ -251,7 +242,6 @@ class DedupService:
         customer = self._customer_of(work_order)
         # A work order prepare() did not see (or saw before a re-read moved it) is read for here.
         self._jobs.cover(work_orders=[wo_id], references=_references(work_order), customers=[customer])
-        self._read_decisions({wo_id})
         job = self._jobs.by_work_order.get(wo_id)
         if job is not None:
             return self._decide(MAPPING_SCORE, "mapping", job["job_id"],
@@ -268,7 +258,7 @@ class DedupService:
         return self._temporal(work_order, wo_id, customer)
 
     def _temporal(self, work_order: Mapping, wo_id: int, customer: int | None) -> DedupDecision:
-        decided = dict(self._decided.get(wo_id, {}))
+        decided = dict(self._decided.get(wo_id) or {})
         linked = [job for job, state in decided.items() if state == DuplicateCandidate.State.LINKED]
         if linked:
             return self._decide(MAPPING_SCORE, "review", linked[0],
@@ -325,7 +315,9 @@ class DedupService:
                sync_run_id: int | None = None) -> DuplicateDetectionLog:
         log = record(decision, work_order_id, sync_run_id)
         if _opens_candidate(decision):
-            self._decided[work_order_id].setdefault(decision.sf_job_id, DuplicateCandidate.State.PENDING)
+            self._decided.setdefault(work_order_id, {}).setdefault(
+                decision.sf_job_id, DuplicateCandidate.State.PENDING
+            )
         return log
 
     def record_later(self, decision: DedupDecision, work_order_id: int,

@@ -58,6 +58,11 @@ class Lookup:
             self.prefetch([key])
         return self._rows.get(key, default)
 
+    def setdefault(self, key, default):
+        """The value kept for ``key`` (read first, as ``get`` would), or ``default``, now kept for it."""
+        self.get(key)
+        return self._rows.setdefault(key, default)
+
 
 def batch_size() -> int:
     return max(1, int(settings.SYNC.get("BATCH_SIZE", 500)))

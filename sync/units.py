@@ -33,6 +33,7 @@ __all__ = [
     "apply_unit_correction",
     "apply_unit_rules",
     "building_facts",
+    "unit_ids_by_building",
     "correct_units",
     "flag_unit_problem",
     "held_work_order_ids",
@@ -128,15 +129,22 @@ def validate_unit(wo: Mapping, building: Mapping | None, unit_ids_in_building: s
 def building_facts(building_ids: Iterable[int] | None = None) -> tuple[dict[int, dict], dict[int, set[int]]]:
     """Current buildings by id and the unit ids of each, as ``validate_unit`` wants them (two queries)."""
     buildings = DimBuilding.objects.current()
+    if building_ids is not None:
+        building_ids = list(set(building_ids))
+        buildings = buildings.filter(building_id__in=building_ids)
+    by_id = {row["building_id"]: row for row in buildings.values("building_id", "multi_unit", "name")}
+    return by_id, unit_ids_by_building(building_ids)
+
+
+def unit_ids_by_building(building_ids: Iterable[int] | None = None) -> dict[int, set[int]]:
+    """The current unit ids of each building (of every building when None), as ``validate_unit`` wants."""
     units = DimUnit.objects.current()
     if building_ids is not None:
-        ids = list(set(building_ids))
-        buildings, units = buildings.filter(building_id__in=ids), units.filter(building_id__in=ids)
-    by_id = {row["building_id"]: row for row in buildings.values("building_id", "multi_unit", "name")}
+        units = units.filter(building_id__in=list(set(building_ids)))
     unit_ids: dict[int, set[int]] = defaultdict(set)
     for building_id, unit_id in units.values_list("building_id", "unit_id"):
         unit_ids[building_id].add(unit_id)
-    return by_id, unit_ids
+    return unit_ids
 
 
 def _json_safe(row: Mapping) -> dict:

@@ -19,7 +19,7 @@ from sync.context import StepSkipped
 from sync.cursors import get_cursor
 from sync.dedup import TEMPORAL_SCORE, DedupDecision, DedupService, description_similarity
 from sync.job_writes import JobHandler, PwLinkHandler, link_key
-from sync.loading import Lookup, chunks, text
+from sync.loading import Lookup, chunks, current_rows, text
 from sync.mappings import mapped_customers
 from sync.models import OutboxItem
 from sync.outbox import Sender, hold_again, plan, plan_write, settle_found, settle_unneeded
@@ -27,7 +27,7 @@ from sync.payloads import job_body
 from sync.pw_writes import REREAD_BATCH
 from sync.status import is_open, normalise_status
 from sync.steps.push_customers import BUILDING
-from sync.units import flag_unit_problem, held_work_order_ids, validate_unit
+from sync.units import flag_unit_problem, held_work_order_ids, unit_ids_by_building, validate_unit
 from warehouse.models import (
     DimBuilding,
     DimTenant,
@@ -63,50 +63,35 @@ WO_FIELDS = (
 )
 
 
-def _scoped(queryset, field: str, ids: list | None):
-    return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
-
-
-def _current(model, field: str, ids: list | None):
-    """Current versions of ``model``, those whose ``field`` is in ``ids`` (None: all)."""
-    return _scoped(model.objects.filter(is_current=True), field, ids)
-
-
 # Readers of what JobPlanner looks up, for some ids or (None) all: the columns a job's location, contact and
 # the unit rules read.
 def _read_buildings(ids: list | None) -> dict:
-    rows = _current(DimBuilding, "building_id", ids).values("building_id", *BUILDING_FIELDS)
-    return {b["building_id"]: b for b in rows}
-
-
-def _units_by_building(ids: list | None) -> dict[int, set[int]]:
-    out: dict[int, set[int]] = defaultdict(set)
-    for building_id, unit_id in _current(DimUnit, "building_id", ids).values_list("building_id", "unit_id"):
-        out[building_id].add(unit_id)
-    return out
+    return current_rows(DimBuilding, "building_id", ids, BUILDING_FIELDS)
 
 
 def _read_units(ids: list | None) -> dict:
-    return {u["unit_id"]: u for u in _current(DimUnit, "unit_id", ids).values("unit_id", *UNIT_FIELDS)}
+    return current_rows(DimUnit, "unit_id", ids, UNIT_FIELDS)
 
 
 def _read_unit_maps(ids: list | None) -> dict:
-    rows = _scoped(UnitMapping.objects.all(), "pw_unit_id", ids).values("pw_unit_id", "location_nickname")
-    return {m["pw_unit_id"]: m for m in rows}
+    rows = UnitMapping.objects.all() if ids is None else UnitMapping.objects.filter(pw_unit_id__in=ids)
+    return {m["pw_unit_id"]: m for m in rows.values("pw_unit_id", "location_nickname")}
 
 
 def _read_lease_contacts(ids: list | None) -> dict:
-    return dict(_current(FactLease, "lease_id", ids).values_list("lease_id", "primary_contact_id"))
+    leases = current_rows(FactLease, "lease_id", ids, ["primary_contact_id"])
+    return {lease_id: row["primary_contact_id"] for lease_id, row in leases.items()}
 
 
 def _read_unit_contacts(ids: list | None) -> dict:
-    leases = _current(FactLease, "unit_id", ids).filter(active=True, unit_id__isnull=False)
+    leases = FactLease.objects.filter(is_current=True, active=True, unit_id__isnull=False)
+    if ids is not None:
+        leases = leases.filter(unit_id__in=ids)
     return dict(leases.values_list("unit_id", "primary_contact_id"))
 
 
 def _read_tenants(ids: list | None) -> dict:
-    rows = _current(DimTenant, "contact_id", ids).values("contact_id", "first_name", "last_name")
-    return {t["contact_id"]: t for t in rows}
+    return current_rows(DimTenant, "contact_id", ids, ["first_name", "last_name"])
 
 
 def job_key(work_order_id: int) -> str:
@@ -131,7 +116,7 @@ class JobPlanner:
             self.customers = {**mocks, **self.customers}
         # Read for the work orders being planned (prepare), and on a miss for a work order a re-read moved.
         self.buildings = Lookup(_read_buildings)
-        self.building_units = Lookup(_units_by_building)
+        self.building_units = Lookup(unit_ids_by_building)
         self.dedup = DedupService(flags)
         self.handler = JobHandler()
         self.planned: dict = defaultdict(list)  # customer → work orders given a job in this step
