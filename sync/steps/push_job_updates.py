@@ -18,7 +18,7 @@ from sync.loading import BY_ID_UP_TO, current_rows, text
 from sync.models import OutboxItem
 from sync.outbox import Conflict, Ignore, Sender, plan_write
 from sync.pw_writes import PwWorkOrderWriter, record_pw_status
-from sync.status import is_open, load_status_map, normalise_status, status_update_for
+from sync.status import StatusUpdate, is_open, load_status_map, normalise_status, status_update_for
 from warehouse.models import FactJob, FactWorkOrder
 
 PW_STATUS = OutboxItem.Kind.PW_STATUS
@@ -127,22 +127,21 @@ def _status_pairs() -> list[tuple[str, str, str, str]]:
         return cursor.fetchall()
 
 
-def _writes_for(pairs, flags, status_map) -> set[tuple[str, str, str, str]]:
-    """The pairs whose jobs have a status to write back (R28): SF's status differs from PW's, and not
-    both closed (a closed work order is never pushed again)."""
-    out = set()
+def _writes_for(pairs, flags, status_map) -> dict[tuple[str, str, str, str], StatusUpdate]:
+    """The update for each pair whose jobs have a status to write back (R28): SF's status differs from
+    PW's, and not both closed (a closed work order is never pushed again)."""
+    out = {}
     for sf_status, code, category, pw_status in pairs:
         update = status_update_for(pw_status, sf_status, flags, code=code, category=category,
                                    status_map=status_map)
         if update is not None and (is_open(pw_status, flags) or not update.closed):
-            out.add((sf_status, code, category, pw_status))
+            out[(sf_status, code, category, pw_status)] = update
     return out
 
 
 def run(ctx) -> None:
-    status_map = load_status_map()
     # Most jobs agree with their work order: only the jobs of the pairs that differ are read.
-    writes = _writes_for(_status_pairs(), ctx.flags, status_map)
+    writes = _writes_for(_status_pairs(), ctx.flags, load_status_map())
     jobs = list(
         FactJob.objects.filter(
             is_current=True, work_order_id__isnull=False, status__in=sorted({w[0] for w in writes})
@@ -159,21 +158,12 @@ def run(ctx) -> None:
         wo = work_orders.get(job["work_order_id"])
         if wo is None or (wo["sf_job_id"] and wo["sf_job_id"] != job["job_id"]):
             continue  # not a work order we hold, or another job is the one linked to it
-        update = status_update_for(
-            wo["status"],
-            job["status"],
-            ctx.flags,
-            code=job["status_code"],
-            category=job["status_category"],
-            status_map=status_map,
-        )
+        update = writes.get((job["status"], job["status_code"], job["status_category"], wo["status"]))
         if update is None:
-            continue
+            continue  # the same status, or both closed
         key = status_key(job["work_order_id"], job["status"])
         hold = ""
         if not is_open(wo["status"], ctx.flags):
-            if update.closed:
-                continue  # both closed: a closed work order is never pushed again (R28)
             hold = (
                 f"conflict: PW work order is closed ({wo['status']}) "
                 f"while the SF job is open ({job['status']})"
