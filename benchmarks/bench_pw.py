@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from sync.propertyware import PropertyWareClient
+from sync.clients.propertyware import PropertyWareClient
 from sync.simulators.datasets import build_dataset
 from sync.simulators.propertyware import PropertyWareSimulator
 

@@ -12,7 +12,7 @@ class GreenLightAdminSite(admin.AdminSite):
     index_template = "admin/greenlight/dashboard.html"
 
     def index(self, request, extra_context=None):
-        from sync.dashboard import dashboard_context
+        from sync.web.dashboard import dashboard_context
 
         context = dashboard_context(request)
         context.update(extra_context or {})

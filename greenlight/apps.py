@@ -24,7 +24,7 @@ class GreenLightAdminConfig(SimpleAdminConfig):
         # SimpleAdminConfig's checks, with discovery before the ModelAdmins are checked.
         checks.register(check_dependencies, checks.Tags.admin)
         checks.register(check_admin_modules, checks.Tags.admin)
-        from sync.access_groups import sync_access_groups
+        from sync.admin.groups import sync_access_groups
 
         # Once per migrate/flush: keep the staff groups and their permissions in step with the models.
         post_migrate.connect(sync_access_groups, sender=self, dispatch_uid="greenlight-access-groups")

@@ -2,8 +2,8 @@
 from django.contrib import admin
 from django.urls import path
 
-from sync.api import trigger_sync
 from sync.observability import views as observability
+from sync.web.api import trigger_sync
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.access_groups import MAPPING_EDITORS, OPERATORS, VIEWERS
+from sync.admin.groups import MAPPING_EDITORS, OPERATORS, VIEWERS
 from tests.admin_support import seed_warehouse, staff_user
 
 __all__ = ["superuser", "viewer", "operator", "mapping_editor", "warehouse_data"]

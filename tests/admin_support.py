@@ -125,9 +125,9 @@ def seed_review_queues() -> dict:
     WO 9001 resembles SF job 7001 (temporal rule); WO 9002 names building 101 as its own unit."""
     from django.core.management import call_command
 
-    from sync.dedup import DedupService
-    from sync.flags import read_flags
     from sync.models import DuplicateCandidate, UnitCorrection
+    from sync.policies.dedup import DedupService
+    from sync.policies.flags import read_flags
     from warehouse.models import FactJob, FactWorkOrder
     from warehouse.scd import merge
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from sync.flags import set_flag
+from sync.policies.flags import set_flag
 from sync.simulators.propertyware import PropertyWareSimulator
 from sync.simulators.servicefusion import ServiceFusionSimulator
 
@@ -92,7 +92,7 @@ def live(**flags: Any) -> None:
 
 
 def open_statuses() -> set[str]:
-    from sync.flags import read_flags
+    from sync.policies.flags import read_flags
 
     return set(read_flags().pw_open_statuses)
 

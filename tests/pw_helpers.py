@@ -9,7 +9,7 @@ import pytest
 import requests
 from lxml import etree
 
-from sync.propertyware import PropertyWareClient
+from sync.clients.propertyware import PropertyWareClient
 from sync.simulators.datasets import build_dataset
 from sync.simulators.propertyware import PropertyWareSimulator
 

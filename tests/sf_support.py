@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from sync.servicefusion import ServiceFusionClient
+from sync.clients.servicefusion import ServiceFusionClient
 from sync.simulators.servicefusion import ServiceFusionSimulator
 
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")

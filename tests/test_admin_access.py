@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from sync.access_groups import MAPPING_EDITORS, OPERATORS, VIEWERS
+from sync.admin.groups import MAPPING_EDITORS, OPERATORS, VIEWERS
 from sync.models import ApiToken, SyncRun
 from tests.admin_fixtures import *  # noqa: F403
 from tests.admin_support import client_for, page_messages, queued_tasks
@@ -115,7 +115,7 @@ def test_trigger_queues_a_run(client):
     body = response.json()
     assert body["queued"] is True and body["dry_run"] is True
     [task] = queued_tasks()
-    assert task["func"] == "sync.tasks.run_pipeline"
+    assert task["func"] == "sync.engine.tasks.run_pipeline"
     assert task["kwargs"]["dry_run"] is True and task["kwargs"]["trigger"] == "api"
     assert task["id"] == body["task_id"]
 

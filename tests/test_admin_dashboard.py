@@ -10,9 +10,9 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from sync.charts import Series, daily_bars_svg
-from sync.flags import set_flag
 from sync.models import StatusMapping
+from sync.policies.flags import set_flag
+from sync.web.charts import Series, daily_bars_svg
 from tests.admin_fixtures import *  # noqa: F403
 from tests.admin_support import client_for, page_messages, queued_tasks, seed_review_queues, seed_runs
 
@@ -72,7 +72,7 @@ def test_operator_starts_a_sync_and_a_dry_run(client, operator):
     assert any("A dry run is queued" in m for m in page_messages(done))
     c.post(SYNC_NOW, {"dry_run": "false"})
     first, second = queued_tasks()
-    assert first["func"] == second["func"] == "sync.tasks.run_pipeline"
+    assert first["func"] == second["func"] == "sync.engine.tasks.run_pipeline"
     assert first["kwargs"]["dry_run"] is True and second["kwargs"]["dry_run"] is None
     assert first["kwargs"]["user_id"] == operator.pk and first["kwargs"]["trigger"] == "admin"
 

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from sync.flags import read_flags
 from sync.models import FeatureFlag
+from sync.policies.flags import read_flags
 from tests.admin_fixtures import *  # noqa: F403
 from tests.admin_support import client_for, page_messages
 

@@ -7,7 +7,7 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from sync.models import DuplicateCandidate, DuplicateDetectionLog, UnitCorrection
-from sync.units import held_work_order_ids
+from sync.policies.units import held_work_order_ids
 from tests.admin_fixtures import *  # noqa: F403
 from tests.admin_support import client_for, page_messages, seed_review_queues
 from warehouse.models import FactWorkOrder

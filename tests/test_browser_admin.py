@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sync.access_groups import MAPPING_EDITORS, OPERATORS
-from sync.flags import read_flags
+from sync.admin.groups import MAPPING_EDITORS, OPERATORS
 from sync.models import DuplicateCandidate, FeatureFlag, UnitCorrection
-from sync.units import held_work_order_ids
+from sync.policies.flags import read_flags
+from sync.policies.units import held_work_order_ids
 from tests.admin_support import PASSWORD, seed_review_queues, seed_runs, seed_warehouse, staff_user
 from tests.browser import *  # noqa: F403
 from tests.browser import admin_login

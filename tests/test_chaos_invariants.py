@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from sync.benchmarks import invariants as inv
 from sync.benchmarks.simulators import SimConfig, Simulators
-from sync.flags import read_flags
 from sync.models import OutboxItem, SyncError, SyncRun
+from sync.policies.flags import read_flags
 from warehouse.models import CustomerMapping
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ the flags, and the one-hour cache of links."""
 import pytest
 from django.core.cache import cache
 
-from sync.customer_match import (
+from sync.policies.customer_match import (
     address_score,
     cached_match_customer,
     candidate_view,
@@ -14,7 +14,7 @@ from sync.customer_match import (
     phone_score,
     token_jaccard,
 )
-from sync.flags import Flags, flags_with
+from sync.policies.flags import Flags, flags_with
 
 FLAGS = Flags.defaults()
 

@@ -5,17 +5,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sync.dedup import (
+from sync.errors import RemoteValidationError
+from sync.models import DuplicateCandidate, DuplicateDetectionLog
+from sync.policies.dedup import (
     DedupService,
     description_similarity,
     is_duplicate_error,
     record,
     resolve_candidate,
 )
-from sync.errors import RemoteValidationError
-from sync.flags import read_flags, set_flag
-from sync.models import DuplicateCandidate, DuplicateDetectionLog
-from sync.signals import work_order_released
+from sync.policies.flags import read_flags, set_flag
+from sync.policies.signals import work_order_released
 from tests.warehouse_rows import job, map_building, versions, work_order
 from warehouse.models import FactWorkOrder
 
@@ -277,7 +277,7 @@ def test_a_prepared_service_still_finds_the_jobs_of_a_work_order_it_was_not_prep
 
 @pytestmark_db
 def test_many_work_orders_are_prepared_by_reading_every_job_once(django_assert_num_queries):
-    from sync.loading import BY_ID_UP_TO
+    from sync.loaders.rows import BY_ID_UP_TO
 
     map_building(10, 500)
     job(9015, customer_id=500, days_ago=1, description=LEAK_AGAIN)

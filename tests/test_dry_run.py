@@ -9,10 +9,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from sync.flags import read_flags
+from sync.engine.runner import run_sync
+from sync.engine.summary import summarize
 from sync.models import OutboxItem, SyncRun
-from sync.runner import run_sync
-from sync.summary import summarize
+from sync.policies.flags import read_flags
 from tests.engine_support import live, pw_writes, sf_jobs_by_work_order, sf_posts
 from warehouse.models import CustomerMapping, FactWorkOrder
 

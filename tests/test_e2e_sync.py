@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from sync.engine.runner import run_sync
 from sync.models import OutboxItem, StepRun, SyncRun
-from sync.runner import run_sync
 from tests.engine_support import live, pw_writes, sf_jobs_by_work_order, sf_posts
 from warehouse.models import FactJob, FactWorkOrder
 
@@ -46,7 +46,7 @@ def _expected_jobs(pw, flags_open) -> dict[int, dict]:
 def test_a_full_sync_creates_one_job_per_open_work_order_with_a_mapped_building_at_the_right_place(sims):
     pw, sf = sims
     live(SAFE_MODE=False)  # unit problems go building-level instead of waiting for staff
-    from sync.flags import read_flags
+    from sync.policies.flags import read_flags
 
     opened = read_flags().pw_open_statuses
     expected = _expected_jobs(pw, opened)

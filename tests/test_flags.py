@@ -7,7 +7,8 @@ import sys
 import pytest
 from django.core.exceptions import ValidationError
 
-from sync.flags import (
+from sync.models import FeatureFlag, PushFailureStreak
+from sync.policies.flags import (
     FLAGS,
     FlagError,
     Flags,
@@ -18,7 +19,6 @@ from sync.flags import (
     record_push_outcome,
     set_flag,
 )
-from sync.models import FeatureFlag, PushFailureStreak
 from tests.policy_helpers import child_env
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_a_change_made_by_another_process_is_seen_at_once():
         t.join()
     else:
         assert read_flags().safe_mode is True
-        code = ("import django; django.setup(); from sync.flags import set_flag; "
+        code = ("import django; django.setup(); from sync.policies.flags import set_flag; "
                 "set_flag('SAFE_MODE', 'false', reason='other process')")
         subprocess.run([sys.executable, "-c", code], env=child_env(), check=True)
     assert read_flags().safe_mode is False

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from sync.flags import set_flag
+from sync.engine.runner import run_sync
 from sync.models import FeatureFlag, OutboxItem, StepRun, SyncRun
-from sync.runner import run_sync
+from sync.policies.flags import set_flag
 from tests.engine_support import live, sf_jobs_by_work_order
 
 pytestmark = pytest.mark.django_db

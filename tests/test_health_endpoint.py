@@ -81,7 +81,7 @@ def _no_sync_schedule() -> None:
 
 def _schedule(cron: str = "*/30 12-23 * * 1-5") -> Schedule:
     _no_sync_schedule()
-    return Schedule.objects.create(name="sync (test)", func="sync.tasks.scheduled_sync",
+    return Schedule.objects.create(name="sync (test)", func="sync.engine.tasks.scheduled_sync",
                                    schedule_type=Schedule.CRON, cron=cron, repeats=-1,
                                    next_run=datetime(2030, 1, 1, tzinfo=UTC))
 
@@ -171,7 +171,7 @@ def test_repeated_failures_on_a_new_install_fail():
 
 @pytest.mark.django_db
 def test_a_schedule_switched_off_by_flag_does_not_count_missed_runs():
-    from sync.flags import set_flag
+    from sync.policies.flags import set_flag
 
     _schedule()
     set_flag("SYNC_SCHEDULE_ENABLED", False, reason="maintenance window")

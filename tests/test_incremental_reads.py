@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sync.cursors import get_cursor, pw_since
+from sync.engine.cursors import get_cursor, pw_since
+from sync.engine.runner import run_sync
+from sync.engine.summary import summarize
 from sync.models import Cursor, OutboxItem, SyncRun
-from sync.runner import run_sync
 from sync.simulators.propertyware.store import iso_precise
-from sync.summary import summarize
 from tests.engine_support import live
 from warehouse.models import (
     DimBuilding,

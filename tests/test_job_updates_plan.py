@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from sync.context import StepContext
-from sync.flags import read_flags, set_flag
+from sync.engine.context import StepContext
 from sync.models import OutboxItem, SyncRun
+from sync.policies.flags import read_flags, set_flag
 from sync.steps import push_job_updates
 from tests.warehouse_rows import job, work_order
 

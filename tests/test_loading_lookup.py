@@ -3,7 +3,7 @@ BY_ID_UP_TO keys, and a value a step adds kept with the rest."""
 
 from __future__ import annotations
 
-from sync.loading import BY_ID_UP_TO, Lookup
+from sync.loaders.rows import BY_ID_UP_TO, Lookup
 
 TABLE = {k: f"row {k}" for k in range(1, 2 * BY_ID_UP_TO)}
 

@@ -12,14 +12,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from sync.locks import SyncLockHeld, _RowLock, lock_key, sync_lock
+from sync.engine.locks import SyncLockHeld, _RowLock, lock_key, sync_lock
 from sync.models import SyncLock
 from tests.policy_helpers import PYTHON, ROOT, child_env
 
 HOLD = """
 import sys, django
 django.setup()
-from sync.locks import sync_lock
+from sync.engine.locks import sync_lock
 with sync_lock({name!r}):
     print("locked", flush=True)
     sys.stdin.read()
@@ -28,7 +28,7 @@ with sync_lock({name!r}):
 TRY = """
 import django
 django.setup()
-from sync.locks import SyncLockHeld, sync_lock
+from sync.engine.locks import SyncLockHeld, sync_lock
 try:
     with sync_lock({name!r}):
         print("acquired")

@@ -51,7 +51,7 @@ def test_scrub_leaves_ordinary_text_alone(text):
 
 @pytest.mark.parametrize("fmt", ["json", "plain"])
 def test_secrets_never_appear_in_captured_log_lines(fmt):
-    log = logging.getLogger("sync.servicefusion.client")
+    log = logging.getLogger("sync.clients.servicefusion.client")
     with captured_logs(fmt) as out:
         log.info("token response %s", {"access_token": TOKEN, "refresh_token": TOKEN + "r"})
         log.debug("request headers %r", {"Authorization": f"Bearer {TOKEN}"})

@@ -13,9 +13,9 @@ import pytest
 import requests
 from django.conf import settings
 
+from sync.clients.propertyware.client import PropertyWareClient
+from sync.clients.servicefusion.client import ServiceFusionClient
 from sync.errors import AuthError, IntegrationError
-from sync.propertyware.client import PropertyWareClient
-from sync.servicefusion.client import ServiceFusionClient
 from sync.simulators.propertyware import PropertyWareSimulator
 from sync.simulators.servicefusion import ServiceFusionSimulator
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_json_lines_carry_run_id_and_step():
-    log = logging.getLogger("sync.runner")
+    log = logging.getLogger("sync.engine.runner")
     with captured_logs("json") as out:
         with log_context(run_id=42, step="pull_portfolios"):
             log.info("pulled %d portfolios", 228)
@@ -27,7 +27,7 @@ def test_json_lines_carry_run_id_and_step():
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert first["message"] == "pulled 228 portfolios"
     assert (first["run_id"], first["step"], first["level"], first["logger"]) == (
-        42, "pull_portfolios", "INFO", "sync.runner")
+        42, "pull_portfolios", "INFO", "sync.engine.runner")
     assert second["run_id"] is None and second["step"] is None
 
 

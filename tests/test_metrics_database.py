@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sync.flags import set_flag
 from sync.models import OutboxItem, StepRun, SyncError, SyncRun
+from sync.policies.flags import set_flag
 from tests.test_metrics_endpoint import sample_value, scrape
 
 pytestmark = pytest.mark.django_db

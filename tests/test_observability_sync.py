@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from sync.runner import run_sync
+from sync.engine.runner import run_sync
 from tests.engine_support import live
 from tests.logcapture import captured_logs
 from tests.test_metrics_endpoint import sample_value, scrape

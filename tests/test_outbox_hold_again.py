@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from sync.context import StepContext
-from sync.flags import read_flags, set_flag
+from sync.engine.context import StepContext
 from sync.models import OutboxItem, SyncRun
-from sync.outbox import hold_again, plan
+from sync.outbox.core import hold_again, plan
+from sync.policies.flags import read_flags, set_flag
 
 pytestmark = pytest.mark.django_db
 State = OutboxItem.State

@@ -11,14 +11,14 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from sync.context import StepContext
-from sync.flags import read_flags
+from sync.engine.context import StepContext
+from sync.engine.runner import run_sync
 from sync.models import OutboxItem, SyncRun
-from sync.outbox import Sender, WriteHandler, plan
-from sync.runner import run_sync
+from sync.outbox.core import Sender, WriteHandler, plan
+from sync.policies.flags import read_flags
+from sync.policies.status import load_status_map
 from sync.simulators.propertyware import PropertyWareSimulator
 from sync.simulators.servicefusion import ServiceFusionSimulator
-from sync.status import load_status_map
 from tests.engine_support import live, point_settings
 from warehouse.models import FactWorkOrder
 

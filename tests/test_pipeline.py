@@ -9,10 +9,10 @@ import time
 import pytest
 from django.db import connection, connections
 
-from sync import pipeline
-from sync.locks import sync_lock
+from sync.engine import pipeline
+from sync.engine.locks import sync_lock
+from sync.engine.runner import run_sync
 from sync.models import StepRun, SyncRun
-from sync.runner import run_sync
 from tests.engine_support import live, point_settings, simulators
 
 RULE_ORDER = [

@@ -13,9 +13,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+from sync.clients.propertyware import PropertyWareClient
+from sync.clients.propertyware.throttle import Throttle, calls_at
 from sync.errors import AuthError
-from sync.propertyware import PropertyWareClient
-from sync.propertyware.throttle import Throttle, calls_at
 from sync.simulators.propertyware import PropertyWareSimulator
 from tests import pw_helpers
 from tests.pw_helpers import TINY, fast_client, open_work_order

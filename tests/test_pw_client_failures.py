@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from sync.clients.propertyware import PropertyWareClient
 from sync.errors import AmbiguousWriteError, AuthError, PermanentError, TransientError
-from sync.propertyware import PropertyWareClient
 from tests import pw_helpers
 from tests.pw_helpers import TINY, fast_client, open_work_order
 

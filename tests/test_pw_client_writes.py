@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sync.clients.propertyware import WorkOrder
 from sync.errors import AlreadyClosed, NotFound, RemoteValidationError
-from sync.propertyware import WorkOrder
 from sync.simulators.propertyware import PropertyWareSimulator
 from tests import pw_helpers
 from tests.pw_helpers import TINY, fast_client, open_work_order

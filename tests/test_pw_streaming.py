@@ -1,5 +1,5 @@
-"""Array replies read a slice at a time (sync/propertyware/streaming.py) give exactly what zeep gives for
-the whole reply, in both simulator modes (inline bodies, multiRef), and the transport's XML check keeps
+"""Array replies read a slice at a time (sync/clients/propertyware/streaming.py) give exactly what zeep gives
+for the whole reply, in both simulator modes (inline bodies, multiRef), and the transport's XML check keeps
 its verdicts without building the document's tree."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
+from sync.clients.propertyware import convert, streaming
+from sync.clients.propertyware.transport import _check_xml
 from sync.errors import IntegrationError, PermanentError, TransientError
-from sync.propertyware import convert, streaming
-from sync.propertyware.transport import _check_xml
 from tests.pw_helpers import TINY, client_for_sim, fast_client, fresh_state, sim_in_both_modes  # noqa: F401
 
 ORG_ID = TINY.organization["ID"]

@@ -11,9 +11,14 @@ import socket
 import pytest
 from lxml import etree
 
+from sync.clients.propertyware import PropertyWareClient
+from sync.clients.propertyware.transport import (
+    BUNDLED_WSDL,
+    ENCODING_XSD,
+    PropertyWareTransport,
+    make_session,
+)
 from sync.errors import PermanentError
-from sync.propertyware import PropertyWareClient
-from sync.propertyware.transport import BUNDLED_WSDL, ENCODING_XSD, PropertyWareTransport, make_session
 from sync.simulators.propertyware.wsdl import ENCODING_XSD as SIMULATOR_ENCODING_XSD
 from sync.simulators.propertyware.wsdl import build_wsdl
 

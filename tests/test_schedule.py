@@ -8,8 +8,7 @@ from django_q.brokers import get_broker
 from django_q.models import OrmQ, Schedule
 from django_q.scheduler import scheduler
 
-from sync.flags import set_flag
-from sync.tasks import (
+from sync.engine.tasks import (
     SCHEDULE_CRON,
     SCHEDULE_FUNC,
     SCHEDULE_NAME,
@@ -18,6 +17,7 @@ from sync.tasks import (
     next_slot,
     run_scheduled_sync,
 )
+from sync.policies.flags import set_flag
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def test_enqueue_sync_queues_the_pipeline_task(django_user_model):
     OrmQ.objects.all().delete()
     task_id = enqueue_sync(steps=["getPWPortfolios"], dry_run=True, user=staff)
     (task,) = [q.task for q in OrmQ.objects.all()]
-    assert task["id"] == task_id and task["func"] == "sync.tasks.run_pipeline"
+    assert task["id"] == task_id and task["func"] == "sync.engine.tasks.run_pipeline"
     assert task["kwargs"] == {"steps": ["getPWPortfolios"], "dry_run": True, "full": False,
                               "trigger": "manual", "user_id": staff.pk}
     assert task["name"] == "sync getPWPortfolios"

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from sync.clients.servicefusion import MemoryTokenStore, ServiceFusionClient
 from sync.errors import (
     AmbiguousWriteError,
     AuthError,
@@ -19,7 +20,6 @@ from sync.errors import (
     RemoteValidationError,
     TransientError,
 )
-from sync.servicefusion import MemoryTokenStore, ServiceFusionClient
 from sync.simulators.servicefusion import ServiceFusionSimulator
 from tests.sf_support import Raw, make_client, seed_building, seed_jobs, sim_fixture
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sync.servicefusion.pacing import Pacer, seconds_until, wait_after_429
+from sync.clients.servicefusion.pacing import Pacer, seconds_until, wait_after_429
 
 
 class VirtualClock:

@@ -2,9 +2,9 @@
 staff-edited mapping seeded with SF's defaults, and closed SF statuses close the work order."""
 import pytest
 
-from sync.flags import read_flags, set_flag
 from sync.models import StatusMapping
-from sync.status import (
+from sync.policies.flags import read_flags, set_flag
+from sync.policies.status import (
     DEFAULT_STATUS_MAPPINGS,
     StatusUpdate,
     is_closed_sf_category,

@@ -2,10 +2,10 @@
 order is held for staff while safe mode is on; single-family buildings are their own unit."""
 import pytest
 
-from sync.flags import read_flags, set_flag
 from sync.models import UnitCorrection
-from sync.signals import work_order_released
-from sync.units import (
+from sync.policies.flags import read_flags, set_flag
+from sync.policies.signals import work_order_released
+from sync.policies.units import (
     UNIT_IS_BUILDING,
     UNIT_NOT_IN_BUILDING,
     UnitDecision,

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 SCHEDULE = (
     "from django.utils import timezone\n"
     "from django_q.models import Schedule\n"
-    "Schedule.objects.create(name='sync now', func='sync.tasks.run_scheduled_sync',\n"
+    "Schedule.objects.create(name='sync now', func='sync.engine.tasks.run_scheduled_sync',\n"
     "                        schedule_type=Schedule.ONCE, next_run=timezone.now())\n"
     "result = True"
 )
@@ -50,4 +50,4 @@ def test_a_worker_runs_the_scheduled_sync(tmp_path):
             "from django_q.models import Success\n"
             "result = list(Success.objects.values_list('func', 'result'))"
         )
-        assert task and task[0][0] == "sync.tasks.run_scheduled_sync" and task[0][1].startswith("run ")
+        assert task and task[0][0] == "sync.engine.tasks.run_scheduled_sync" and task[0][1].startswith("run ")

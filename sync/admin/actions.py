@@ -8,7 +8,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from sync import tasks
+from sync.engine import tasks
 
 
 def sync_now_view(request):

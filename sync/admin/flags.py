@@ -1,6 +1,6 @@
 """Feature flags: every flag with its current value, a change form that requires a reason, and the
-history of every change (who, when, why, before and after). Changes go through ``sync.flags.set_flag``,
-the same strict parsing the runs use."""
+history of every change (who, when, why, before and after). Changes go through
+``sync.policies.flags.set_flag``, the same strict parsing the runs use."""
 from __future__ import annotations
 
 from django import forms
@@ -13,8 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from greenlight.admin_tools import ReasonField, log_change
-from sync.flags import FLAGS, FlagError, flag_table, set_flag, spec_for
 from sync.models import FeatureFlag
+from sync.policies.flags import FLAGS, FlagError, flag_table, set_flag, spec_for
 
 # Flags a person on call most often needs; listed first on the page.
 PROMINENT = ("DRY_RUN", "SAFE_MODE", "ENABLE_SERVICE_FUSION", "SYNC_SCHEDULE_ENABLED")

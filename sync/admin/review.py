@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from greenlight.admin_tools import ReasonField, confirm_with_reason, log_change, log_changes
-from sync.dedup import resolve_candidate
 from sync.models import DuplicateCandidate, UnitCorrection
-from sync.units import apply_unit_correction
+from sync.policies.dedup import resolve_candidate
+from sync.policies.units import apply_unit_correction
 from warehouse.models import DimBuilding, DimUnit, FactJob, FactWorkOrder
 
 DECISIONS = {

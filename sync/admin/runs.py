@@ -151,8 +151,7 @@ class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry selected dead letters", permissions=["change"])
     def retry(self, request, queryset):
-        from sync import outbox
-
+        from sync.outbox import core as outbox
         dead = list(queryset.filter(state=OutboxItem.State.DEAD))
 
         def apply(reason):
@@ -167,8 +166,7 @@ class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Ignore selected dead letters", permissions=["change"])
     def ignore(self, request, queryset):
-        from sync import outbox
-
+        from sync.outbox import core as outbox
         dead = list(queryset.filter(state=OutboxItem.State.DEAD))
 
         def apply(reason):

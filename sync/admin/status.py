@@ -8,8 +8,8 @@ from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from greenlight.admin_tools import ReasonField
-from sync.flags import read_flags
 from sync.models import StatusMapping
+from sync.policies.flags import read_flags
 
 
 class StatusMappingForm(forms.ModelForm):

@@ -28,7 +28,7 @@ def reset_database() -> None:
 
 def prepare_flags(reason: str, **overrides) -> list[str]:
     """Let the sync write (DRY_RUN off) and apply ``overrides``; returns what was set."""
-    from sync.flags import set_flag
+    from sync.policies.flags import set_flag
 
     wanted = {"DRY_RUN": False, **overrides}
     for name, value in wanted.items():

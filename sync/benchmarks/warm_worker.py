@@ -1,7 +1,7 @@
 """The sync as a warm worker runs it: the benchmark's child process.
 
-In production the sync is a django-q2 task in a long-lived worker process (``sync.tasks``): Django is set
-up and the sync's modules are imported once per worker, not once per run. This child does the same set-up,
+In production the sync is a django-q2 task in a long-lived worker process (``sync.engine.tasks``): Django is
+set up and the sync's modules are imported once per worker, not once per run. This child does the same set-up,
 says it is ready by creating the file named on its command line, then waits for one line on standard
 input and runs ``manage.py sync`` with the remaining arguments, in this process. The parent times the run
 from that line (what a scheduled run costs) and the whole process (what a one-off command costs).
@@ -36,13 +36,14 @@ def main(argv: list[str]) -> None:
     django.setup()
     from django.core.management import execute_from_command_line
 
+    import sync.clients.propertyware.client  # noqa: F401
+    import sync.clients.servicefusion.client  # noqa: F401
+    import sync.engine.runner  # noqa: F401
+
     # What a worker that has run the sync before holds in memory: the engine, every step, both clients
     # (zeep and requests take a good part of a second to import).
     import sync.management.commands.sync  # noqa: F401
-    import sync.propertyware.client  # noqa: F401
-    import sync.runner  # noqa: F401
-    import sync.servicefusion.client  # noqa: F401
-    from sync.pipeline import STEPS
+    from sync.engine.pipeline import STEPS
 
     for step in STEPS:
         step.load()

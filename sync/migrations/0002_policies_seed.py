@@ -4,8 +4,8 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from sync.status import seed_status_mappings
-    from sync.tasks import ensure_schedule
+    from sync.policies.status import seed_status_mappings
+    from sync.engine.tasks import ensure_schedule
 
     seed_status_mappings(apps.get_model("sync", "StatusMapping"))
     ensure_schedule(apps.get_model("django_q", "Schedule"))

@@ -3,7 +3,7 @@ from django.db import migrations
 
 
 def create_groups(apps, schema_editor):
-    from sync.access_groups import apply_access_groups
+    from sync.admin.groups import apply_access_groups
 
     apply_access_groups(apps, using=schema_editor.connection.alias)
 

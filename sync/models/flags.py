@@ -1,8 +1,8 @@
 """Feature flags staff edit at runtime (business rules §9), their audited history, and the push-failure
 streak that trips safe mode on by itself.
 
-What each flag means, its type and default live in ``sync.flags`` (the registry); a row here only holds
-the text staff set. Every change, from ``set_flag`` or the admin alike, writes a history row with who,
+What each flag means, its type and default live in ``sync.policies.flags`` (the registry); a row here only
+holds the text staff set. Every change, from ``set_flag`` or the admin alike, writes a history row with who,
 when, why and the value before and after.
 """
 from __future__ import annotations
@@ -48,8 +48,8 @@ class FeatureFlag(models.Model):
 
     def clean(self) -> None:
         # Admin edits go through the same strict parsing as set_flag; the registry import is local because
-        # sync.flags imports this module.
-        from sync.flags import FlagError, canonical_name, spec_for
+        # sync.policies.flags imports this module.
+        from sync.policies.flags import FlagError, canonical_name, spec_for
 
         try:
             self.name = canonical_name(self.name)

@@ -1,4 +1,4 @@
-"""The row behind ``sync.locks.sync_lock`` on databases without advisory locks (SQLite).
+"""The row behind ``sync.engine.locks.sync_lock`` on databases without advisory locks (SQLite).
 
 PostgreSQL uses a session advisory lock instead and never touches this table.
 """

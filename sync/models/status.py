@@ -1,8 +1,8 @@
 """Staff-editable mapping from ServiceFusion job statuses to the PropertyWare status written back
 (business rules R27-R28), with an audited history of every edit.
 
-The open-status list for PropertyWare work orders is the flag PW_OPEN_STATUSES (sync.flags); the
-policy that reads both lives in ``sync.status``.
+The open-status list for PropertyWare work orders is the flag PW_OPEN_STATUSES (sync.policies.flags); the
+policy that reads both lives in ``sync.policies.status``.
 """
 from __future__ import annotations
 

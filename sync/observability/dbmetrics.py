@@ -171,7 +171,7 @@ class DatabaseCollector:
 
     def _flags(self) -> Iterator[Metric]:
         try:
-            from sync.flags import read_flags
+            from sync.policies.flags import read_flags
         except ImportError:
             return
         flags = read_flags()

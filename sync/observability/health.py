@@ -89,7 +89,7 @@ def _sync_schedules() -> Iterable[Any]:
     """Active sync schedules; none while staff have switched scheduled runs off (the task then skips)."""
     from django_q.models import Schedule
 
-    from sync.flags import read_flags
+    from sync.policies.flags import read_flags
 
     if not read_flags().sync_schedule_enabled:
         return []

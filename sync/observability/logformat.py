@@ -49,7 +49,7 @@ class JsonFormatter(_LibJsonFormatter):
 
 
 class PlainFormatter(logging.Formatter):
-    """``2025-08-20 12:00:00,000 INFO sync.runner run=42 step=pull_work_orders message``."""
+    """``2025-08-20 12:00:00,000 INFO sync.engine.runner run=42 step=pull_work_orders message``."""
 
     default_format = "%(asctime)s %(levelname)s %(name)s run=%(run_id)s step=%(step)s %(message)s"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
-from sync.loading import batch_size, chunks, count_merge, load, text, version_keys
+from sync.engine.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
+from sync.loaders.rows import batch_size, chunks, count_merge, load, text, version_keys
 from warehouse.models import DimBuilding, DimPortfolio, DimUnit
 
 ADDRESS = ("address", "address2", "city", "state", "zip", "country")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, start_pass
-from sync.loading import count_merge, load, text
+from sync.engine.cursors import finish_pass, get_cursor, start_pass
+from sync.loaders.rows import count_merge, load, text
 from warehouse.models import DimPortfolio
 
 

@@ -17,9 +17,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, is_fresh, start_pass
-from sync.loading import chunks, count_merge, load, text
-from sync.mappings import pw_ids_of_customer, save_mapping
+from sync.engine.cursors import finish_pass, get_cursor, is_fresh, start_pass
+from sync.loaders.mappings import pw_ids_of_customer, save_mapping
+from sync.loaders.rows import chunks, count_merge, load, text
 from warehouse.models import CustomerMapping, DimCustomer, SfCustomerCache
 
 

@@ -16,8 +16,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, save_progress, start_sf_pass
-from sync.loading import chunks, current_rows, date_key, text
+from sync.engine.cursors import finish_pass, save_progress, start_sf_pass
+from sync.loaders.rows import chunks, current_rows, date_key, text
 from sync.steps.pull_sf_jobs import CHECK_NUMBER
 from warehouse.models import FactJob, FactTransaction, FactWorkOrder
 

@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, is_fresh, save_progress, start_sf_pass
-from sync.loading import batch_size, chunks, count_merge, text, version_keys
-from sync.status import is_closed_sf_category
+from sync.engine.cursors import finish_pass, get_cursor, is_fresh, save_progress, start_sf_pass
+from sync.loaders.rows import batch_size, chunks, count_merge, text, version_keys
+from sync.policies.status import is_closed_sf_category
 from warehouse.models import DimCustomer, DimStatus, FactJob, FactWorkOrder
 from warehouse.scd import merge
 

@@ -14,10 +14,19 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from sync.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
-from sync.loading import batch_size, chunks, count_merge, current_rows, date_key, load, text, version_keys
-from sync.status import is_open
-from sync.units import apply_unit_rules, building_facts
+from sync.engine.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
+from sync.loaders.rows import (
+    batch_size,
+    chunks,
+    count_merge,
+    current_rows,
+    date_key,
+    load,
+    text,
+    version_keys,
+)
+from sync.policies.status import is_open
+from sync.policies.units import apply_unit_rules, building_facts
 from warehouse.models import (
     DimBuilding,
     DimPortfolio,

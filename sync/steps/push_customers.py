@@ -16,13 +16,13 @@ from functools import cache
 from django.db import transaction
 from django.utils import timezone
 
-from sync.context import StepSkipped
-from sync.customer_match import candidate_view, match_customer
-from sync.loading import BY_ID_UP_TO, load, text
-from sync.mappings import mapped_customers, pw_ids_of_customer, save_mapping
+from sync.engine.context import StepSkipped
+from sync.loaders.mappings import mapped_customers, pw_ids_of_customer, save_mapping
+from sync.loaders.rows import BY_ID_UP_TO, load, text
 from sync.models import OutboxItem
-from sync.outbox import Sender, WriteHandler, hold_again, is_remote_id, plan_write, settle_unneeded
-from sync.payloads import building_customer_body, portfolio_customer_body
+from sync.outbox.core import Sender, WriteHandler, hold_again, is_remote_id, plan_write, settle_unneeded
+from sync.outbox.payloads import building_customer_body, portfolio_customer_body
+from sync.policies.customer_match import candidate_view, match_customer
 from warehouse.models import (
     CustomerMapping,
     DimBuilding,
@@ -36,7 +36,7 @@ from warehouse.models import (
 from warehouse.models.dimensions import ADDRESS_FIELDS
 
 PORTFOLIO, BUILDING = OutboxItem.Kind.PORTFOLIO_CUSTOMER, OutboxItem.Kind.BUILDING_CUSTOMER
-# The columns the customer bodies and matching read (sync.payloads): planning holds every active
+# The columns the customer bodies and matching read (sync.outbox.payloads): planning holds every active
 # portfolio, building, unit and tenant at once.
 PORTFOLIO_FIELDS = ("portfolio_id", "name", "owner_first_name", "owner_last_name", "owner_email")
 BUILDING_FIELDS = ("building_id", "portfolio_id", "name", "multi_unit", *ADDRESS_FIELDS)

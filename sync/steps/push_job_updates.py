@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from sync.errors import AlreadyClosed, NotFound
-from sync.loading import BY_ID_UP_TO, current_rows, text
+from sync.loaders.rows import BY_ID_UP_TO, current_rows, text
 from sync.models import OutboxItem
-from sync.outbox import Conflict, Ignore, Sender, plan_write
-from sync.pw_writes import PwWorkOrderWriter, record_pw_status
-from sync.status import StatusUpdate, is_open, load_status_map, normalise_status, status_update_for
+from sync.outbox.core import Conflict, Ignore, Sender, plan_write
+from sync.outbox.propertyware import PwWorkOrderWriter, record_pw_status
+from sync.policies.status import StatusUpdate, is_open, load_status_map, normalise_status, status_update_for
 from warehouse.models import FactJob, FactWorkOrder
 
 PW_STATUS = OutboxItem.Kind.PW_STATUS

@@ -13,14 +13,14 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
-from sync.customer_match import normalise_name
-from sync.loading import BY_ID_UP_TO
-from sync.mappings import mapped_customers, pw_ids_of_customer
+from sync.engine.unchanged import Reconciliation, building_customers, cached_customers, versions
+from sync.loaders.mappings import mapped_customers, pw_ids_of_customer
+from sync.loaders.rows import BY_ID_UP_TO
 from sync.models import OutboxItem
-from sync.outbox import Sender, plan_write
-from sync.payloads import lease_customer_body
+from sync.outbox.core import Sender, plan_write
+from sync.outbox.payloads import lease_customer_body
+from sync.policies.customer_match import normalise_name
 from sync.steps.push_customers import CustomerHandler, customer_labels, upsert_cache_from_body
-from sync.unchanged import Reconciliation, building_customers, cached_customers, versions
 from warehouse.models import DimTenant, FactLease, SfCustomerCache, TenantMapping
 
 LEASE = OutboxItem.Kind.TENANT_CUSTOMER
@@ -192,7 +192,7 @@ def _push(ctx) -> None:
     customers = mapped_customers("building")
     if ctx.flags.tenant_push_mode == "child_customer":
         if not ctx.flags.enable_service_fusion:
-            from sync.context import StepSkipped
+            from sync.engine.context import StepSkipped
 
             raise StepSkipped("ENABLE_SERVICE_FUSION is off: no child customers created")
         push_child_customers(ctx, leases, tenants, customers)

@@ -15,19 +15,19 @@ from functools import cached_property
 from django.db import transaction
 from django.utils import timezone
 
-from sync.context import StepSkipped
-from sync.cursors import get_cursor
-from sync.dedup import TEMPORAL_SCORE, DedupDecision, DedupService, description_similarity
-from sync.job_writes import JobHandler, PwLinkHandler, link_key
-from sync.loading import Lookup, chunks, current_rows, text
-from sync.mappings import mapped_customers
+from sync.engine.context import StepSkipped
+from sync.engine.cursors import get_cursor
+from sync.loaders.mappings import mapped_customers
+from sync.loaders.rows import Lookup, chunks, current_rows, text
 from sync.models import OutboxItem
-from sync.outbox import Sender, hold_again, plan, plan_write, settle_found, settle_unneeded
-from sync.payloads import job_body
-from sync.pw_writes import REREAD_BATCH
-from sync.status import is_open, normalise_status
+from sync.outbox.core import Sender, hold_again, plan, plan_write, settle_found, settle_unneeded
+from sync.outbox.jobs import JobHandler, PwLinkHandler, link_key
+from sync.outbox.payloads import job_body
+from sync.outbox.propertyware import REREAD_BATCH
+from sync.policies.dedup import TEMPORAL_SCORE, DedupDecision, DedupService, description_similarity
+from sync.policies.status import is_open, normalise_status
+from sync.policies.units import flag_unit_problem, held_work_order_ids, unit_ids_by_building, validate_unit
 from sync.steps.push_customers import BUILDING
-from sync.units import flag_unit_problem, held_work_order_ids, unit_ids_by_building, validate_unit
 from warehouse.models import (
     DimBuilding,
     DimTenant,

@@ -10,9 +10,9 @@ from functools import lru_cache
 
 from django.db import transaction
 
-from sync.customer_match import normalise_address
-from sync.mappings import mapped_customers
-from sync.unchanged import Reconciliation, building_customers, cached_customers, versions
+from sync.engine.unchanged import Reconciliation, building_customers, cached_customers, versions
+from sync.loaders.mappings import mapped_customers
+from sync.policies.customer_match import normalise_address
 from warehouse.models import DimBuilding, DimUnit, SfCustomerCache, UnitMapping
 
 FIELDS = ("pw_building_id", "sf_customer_id", "location_nickname", "location_address", "status")

@@ -10,7 +10,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.servicefusion import ServiceFusionClient
+from sync.clients.servicefusion import ServiceFusionClient
 from sync.simulators.servicefusion import ServiceFusionSimulator
 
 

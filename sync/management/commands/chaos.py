@@ -112,7 +112,7 @@ class Command(BaseCommand):
         return result, status
 
     def drill(self, sims, profile: FaultProfile, kills: int, max_runs: int) -> list[inv.Check]:
-        from sync.flags import read_flags
+        from sync.policies.flags import read_flags
 
         env = {**sims.child_env(), **DRILL_CLIENT_ENV}
         jobs_before = {int(j["id"]) for j in sims.sf.store.jobs()}

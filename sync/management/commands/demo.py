@@ -15,10 +15,10 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.flags import read_flags, set_flag
-from sync.runner import run_sync
-from sync.status import is_open
-from sync.summary import format_summary, summarize
+from sync.engine.runner import run_sync
+from sync.engine.summary import format_summary, summarize
+from sync.policies.flags import read_flags, set_flag
+from sync.policies.status import is_open
 
 DEMO_USER = "demo"
 

@@ -8,8 +8,8 @@ from collections import Counter
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from sync.flags import read_flags
-from sync.units import building_facts, correct_units, flag_unit_problem, validate_unit
+from sync.policies.flags import read_flags
+from sync.policies.units import building_facts, correct_units, flag_unit_problem, validate_unit
 from warehouse.models import FactWorkOrder
 
 BATCH = 500

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.flags import FlagError, flag_table, set_flag
+from sync.policies.flags import FlagError, flag_table, set_flag
 
 
 class Command(BaseCommand):

@@ -7,9 +7,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.pipeline import STEP_NAMES
-from sync.runner import run_sync
-from sync.summary import format_summary, summarize
+from sync.engine.pipeline import STEP_NAMES
+from sync.engine.runner import run_sync
+from sync.engine.summary import format_summary, summarize
 
 
 class Command(BaseCommand):

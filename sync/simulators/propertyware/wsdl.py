@@ -1,6 +1,6 @@
 """The Axis 1-style RPC/encoded WSDL the simulator serves, generated from ``schema.py``.
 
-``python -m sync.simulators.propertyware > sync/propertyware/wsdl/PWServices.wsdl`` refreshes the copy
+``python -m sync.simulators.propertyware > sync/clients/propertyware/wsdl/PWServices.wsdl`` refreshes the copy
 bundled with the client (a test keeps the two identical).
 """
 

@@ -19,10 +19,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from sync.fact_edits import current_work_order, work_order_record
-from sync.flags import Flags
+from sync.loaders.fact_edits import current_work_order, work_order_record
 from sync.models import UnitCorrection
-from sync.signals import work_order_released
+from sync.policies.flags import Flags
+from sync.policies.signals import work_order_released
 from warehouse.models import DimBuilding, DimUnit, FactWorkOrder, FactWorkOrderOriginal
 from warehouse.scd import merge
 

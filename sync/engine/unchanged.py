@@ -18,7 +18,7 @@ from django.db import connections
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import MD5, Cast
 
-from sync.cursors import get_cursor
+from sync.engine.cursors import get_cursor
 from warehouse.models import CustomerMapping, SfCustomerCache
 
 __all__ = ["Reconciliation", "building_customers", "cached_customers", "digest", "versions"]

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.cache import cache
 from rapidfuzz.distance import Levenshtein
 
-from sync.flags import Flags
+from sync.policies.flags import Flags
 
 __all__ = [
     "CustomerMatch",

@@ -9,9 +9,9 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from sync.charts import Series, daily_bars_svg
-from sync.flags import FlagError, read_flags
 from sync.models import DuplicateCandidate, OutboxItem, SyncError, SyncRun, UnitCorrection
+from sync.policies.flags import FlagError, read_flags
+from sync.web.charts import Series, daily_bars_svg
 from warehouse.queries import unmapped_buildings
 
 CHART_DAYS = 30

@@ -23,16 +23,16 @@ from django.db import connection, connections, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from sync.context import CircuitOpen, StepContext
+from sync.engine.context import CircuitOpen, StepContext
 from sync.errors import (
     AmbiguousWriteError,
     IntegrationError,
     PermanentError,
     RemoteValidationError,
 )
-from sync.flags import record_push_outcome
-from sync.loading import chunks
+from sync.loaders.rows import chunks
 from sync.models import OutboxItem
+from sync.policies.flags import record_push_outcome
 
 __all__ = [
     "Conflict",
@@ -51,7 +51,7 @@ __all__ = [
     "settle_unneeded",
 ]
 
-logger = logging.getLogger("sync.outbox")
+logger = logging.getLogger("sync.outbox.core")
 State = OutboxItem.State
 
 # Lane workers with nothing to send wait on their Sender's condition; a row planned for sending wakes

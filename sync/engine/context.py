@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.engine.metering import Meter, Metered
 from sync.errors import IntegrationError
-from sync.metering import Meter, Metered
 from sync.observability.metrics import record_client_stats
 
 __all__ = ["CircuitOpen", "StepContext", "StepSkipped", "log_error"]

@@ -17,16 +17,16 @@ from django.db import connection, connections
 from django.utils import timezone
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from sync import pipeline
-from sync.clients import build_client
-from sync.context import CircuitOpen, StepContext, StepSkipped, log_error
+from sync.clients.propertyware.throttle import calls_at
+from sync.engine import pipeline
+from sync.engine.clients import build_client
+from sync.engine.context import CircuitOpen, StepContext, StepSkipped, log_error
+from sync.engine.locks import SyncLockHeld, sync_lock
+from sync.engine.metering import merge_calls
 from sync.errors import IntegrationError
-from sync.flags import FlagError, flags_with, read_flags
-from sync.locks import SyncLockHeld, sync_lock
-from sync.metering import merge_calls
 from sync.models import OutboxItem, StepRun, SyncRun
 from sync.observability.context import log_context
-from sync.propertyware.throttle import calls_at
+from sync.policies.flags import FlagError, flags_with, read_flags
 
 __all__ = ["run_sync"]
 

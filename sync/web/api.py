@@ -56,7 +56,7 @@ def _params(request) -> dict:
     if steps is not None and (not isinstance(steps, list) or not all(isinstance(s, str) for s in steps)):
         raise BadRequest("steps: expected a list of step names")
     if steps:
-        from sync.pipeline import get_step
+        from sync.engine.pipeline import get_step
 
         try:
             steps = [get_step(s).name for s in steps]
@@ -88,8 +88,7 @@ def trigger_sync(request):
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=400)
 
-    from sync import tasks
-
+    from sync.engine import tasks
     trigger = "api"
     log.info("sync triggered over HTTP by token %s (mode=%s, dry_run=%s)", api_token.name,
              params["mode"], params["dry_run"])

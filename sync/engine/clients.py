@@ -10,7 +10,7 @@ def build_client(system: str):
     if system == "pw":
         from datetime import timedelta
 
-        from sync.propertyware.client import PropertyWareClient
+        from sync.clients.propertyware.client import PropertyWareClient
 
         # The pulls subtract their overlap themselves (SYNC_PULL_OVERLAP_SECONDS, via cursors.pw_since) and
         # record the bound they asked for; the client's own default would silently widen every read.
@@ -18,7 +18,7 @@ def build_client(system: str):
     if system == "sf":
         from django.core.cache import cache
 
-        from sync.servicefusion.client import ServiceFusionClient
+        from sync.clients.servicefusion.client import ServiceFusionClient
 
         # The token lives in the shared cache: SF's rate limit is per token, so every worker uses one.
         return ServiceFusionClient.from_settings(token_store=cache)

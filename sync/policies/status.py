@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sync.flags import Flags
+from sync.policies.flags import Flags
 
 __all__ = [
     "CLOSED_SF_CATEGORIES",

@@ -13,9 +13,9 @@ import threading
 from datetime import datetime
 
 from sync.errors import IntegrationError
-from sync.fact_edits import current_work_order, work_order_record
+from sync.loaders.fact_edits import current_work_order, work_order_record
 from sync.models import OutboxItem
-from sync.outbox import WriteHandler
+from sync.outbox.core import WriteHandler
 from warehouse.models import FactWorkOrder
 from warehouse.scd import merge
 

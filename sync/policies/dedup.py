@@ -2,7 +2,7 @@
 whether ServiceFusion already has it — by mapping, by check number, or by a similar job for the same
 customer in a time window — log every decision, and queue near matches for staff review.
 
-Customer matching (R33) lives in ``sync.customer_match`` and is re-exported here.
+Customer matching (R33) lives in ``sync.policies.customer_match`` and is re-exported here.
 """
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from django.db.models.functions import Trim
 from django.utils import timezone
 from rapidfuzz.utils import default_process
 
-from sync.customer_match import CustomerMatch, cached_match_customer, match_customer
-from sync.fact_edits import current_work_order, work_order_record
-from sync.flags import Flags
-from sync.loading import BY_ID_UP_TO, Lookup, current_rows
+from sync.loaders.fact_edits import current_work_order, work_order_record
+from sync.loaders.rows import BY_ID_UP_TO, Lookup, current_rows
 from sync.models import DuplicateCandidate, DuplicateDetectionLog
-from sync.signals import work_order_released
+from sync.policies.customer_match import CustomerMatch, cached_match_customer, match_customer
+from sync.policies.flags import Flags
+from sync.policies.signals import work_order_released
 from warehouse.models import CustomerMapping, FactJob, FactWorkOrder
 from warehouse.scd import merge
 

@@ -9,13 +9,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from sync.dedup import link_work_order_to_job
 from sync.errors import AlreadyClosed, NotFound
 from sync.models import OutboxItem
-from sync.outbox import Hold, Ignore, WriteHandler, is_remote_id, plan
-from sync.pw_writes import PwWorkOrderWriter, record_pw_status
-from sync.status import is_open, load_status_map, status_update_for
-from sync.units import building_facts, validate_unit
+from sync.outbox.core import Hold, Ignore, WriteHandler, is_remote_id, plan
+from sync.outbox.propertyware import PwWorkOrderWriter, record_pw_status
+from sync.policies.dedup import link_work_order_to_job
+from sync.policies.status import is_open, load_status_map, status_update_for
+from sync.policies.units import building_facts, validate_unit
 from warehouse.models import FactJob, FactWorkOrder
 
 __all__ = ["JobHandler", "PwLinkHandler", "link_key", "record_job_id"]

@@ -1,4 +1,4 @@
-"""django-q2 entry points (thin: the work is ``sync.runner.run_sync``) and the sync schedule (R6, R7).
+"""django-q2 entry points (thin: the work is ``sync.engine.runner.run_sync``) and the sync schedule (R6, R7).
 
 The schedule runs every 30 minutes, 12:00-23:59 UTC, Monday-Friday. It is switched off without a deploy
 by the flag SYNC_SCHEDULE_ENABLED (audited) or by setting the schedule's repeats to 0 in the admin;
@@ -12,7 +12,7 @@ from croniter import croniter
 from django.db import transaction
 from django.utils import timezone
 
-from sync.flags import read_flags
+from sync.policies.flags import read_flags
 
 __all__ = [
     "SCHEDULE_CRON",
@@ -28,7 +28,7 @@ __all__ = [
 SCHEDULE_NAME = "greenlight-sync"
 #: Standard cron, Monday=1 (R6). Not AWS's 2-6 nor node-cron's six fields.
 SCHEDULE_CRON = "*/30 12-23 * * 1-5"
-SCHEDULE_FUNC = "sync.tasks.run_scheduled_sync"
+SCHEDULE_FUNC = "sync.engine.tasks.run_scheduled_sync"
 _CRON_TYPE = "C"  # Schedule.CRON; spelled out so the data migration's historical model can use it
 
 
@@ -46,7 +46,7 @@ def run_pipeline(*, steps: list[str] | None = None, dry_run: bool | None = None,
 
     The runner takes the sync lock itself and records a "refused" run while another holds it (R4).
     """
-    from sync.runner import run_sync  # imported late: this module loads without the engine
+    from sync.engine.runner import run_sync  # imported late: this module loads without the engine
 
     run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id))
     return run.pk
@@ -78,7 +78,7 @@ def enqueue_sync(*, steps: list[str] | None = None, dry_run: bool | None = None,
 
     label = "sync " + (",".join(steps) if steps else "all steps")
     return async_task(
-        "sync.tasks.run_pipeline", steps=steps, dry_run=dry_run, full=full, trigger=trigger,
+        "sync.engine.tasks.run_pipeline", steps=steps, dry_run=dry_run, full=full, trigger=trigger,
         user_id=getattr(user, "pk", None), task_name=label, group=SCHEDULE_NAME,
     )
 

@@ -1,0 +1,3 @@
+"""Reading and writing warehouse rows for the steps and policies: batches, merges, current rows, mappings.
+May import models and warehouse only.
+"""
