@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from sync.errors import AlreadyClosed, NotFound
+from sync.loaders.jobs import statuses_by_name, store_jobs
 from sync.models import OutboxItem
 from sync.outbox.core import Hold, Ignore, WriteHandler, is_remote_id, plan
 from sync.outbox.propertyware import PwWorkOrderWriter, record_pw_status
@@ -27,8 +28,6 @@ def link_key(work_order_id: int) -> str:
 
 def record_job_id(ctx, work_order_id: int, job, *, reason: str) -> None:
     """The SF job id onto the work order (a new fact_work_orders version) and the job into fact_jobs."""
-    from sync.steps.pull_sf_jobs import statuses_by_name, store_jobs
-
     link_work_order_to_job(work_order_id, int(job.id), reason=reason, sync_run_id=ctx.run_id)
     store_jobs(
         [job], flags=ctx.flags, statuses=statuses_by_name(), sync_run_id=ctx.run_id, change_reason=reason

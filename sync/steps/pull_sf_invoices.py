@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.engine.cursors import finish_pass, save_progress, start_sf_pass
+from sync.loaders.jobs import CHECK_NUMBER
 from sync.loaders.rows import chunks, current_rows, date_key, text
-from sync.steps.pull_sf_jobs import CHECK_NUMBER
 from warehouse.models import FactJob, FactTransaction, FactWorkOrder
 
 FIELDS = (

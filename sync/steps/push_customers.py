@@ -14,19 +14,18 @@ from collections.abc import Callable
 from functools import cache
 
 from django.db import transaction
-from django.utils import timezone
 
 from sync.engine.context import StepSkipped
-from sync.loaders.mappings import mapped_customers, pw_ids_of_customer, save_mapping
-from sync.loaders.rows import BY_ID_UP_TO, load, text
+from sync.loaders.mappings import mapped_customers, save_mapping
+from sync.loaders.rows import BY_ID_UP_TO
 from sync.models import OutboxItem
-from sync.outbox.core import Sender, WriteHandler, hold_again, is_remote_id, plan_write, settle_unneeded
+from sync.outbox.core import Sender, hold_again, plan_write, settle_unneeded
+from sync.outbox.customers import BUILDING, PORTFOLIO, CustomerHandler, customer_labels
 from sync.outbox.payloads import building_customer_body, portfolio_customer_body
 from sync.policies.customer_match import candidate_view, match_customer
 from warehouse.models import (
     CustomerMapping,
     DimBuilding,
-    DimCustomer,
     DimPortfolio,
     DimTenant,
     DimUnit,
@@ -35,101 +34,12 @@ from warehouse.models import (
 )
 from warehouse.models.dimensions import ADDRESS_FIELDS
 
-PORTFOLIO, BUILDING = OutboxItem.Kind.PORTFOLIO_CUSTOMER, OutboxItem.Kind.BUILDING_CUSTOMER
 # The columns the customer bodies and matching read (sync.outbox.payloads): planning holds every active
 # portfolio, building, unit and tenant at once.
 PORTFOLIO_FIELDS = ("portfolio_id", "name", "owner_first_name", "owner_last_name", "owner_email")
 BUILDING_FIELDS = ("building_id", "portfolio_id", "name", "multi_unit", *ADDRESS_FIELDS)
 UNIT_FIELDS = ("unit_id", "building_id", "name", "abbreviation", *ADDRESS_FIELDS)
 TENANT_FIELDS = ("contact_id", "lease_id", "first_name", "last_name", "email", "phone")
-
-
-def customer_labels(flags) -> dict[str, str]:
-    return {
-        "portfolio_id": flags.sf_customer_cf_portfolio_id,
-        "building_id": flags.sf_customer_cf_building_id,
-    }
-
-
-def upsert_cache_from_body(sf_customer_id: int, body: dict) -> None:
-    """Keep the cache in step with a customer we created, from what we sent (no extra GET)."""
-    fields = {f["name"]: f["value"] for f in body.get("custom_fields") or ()}
-    parent = body.get("parent_customer")
-    SfCustomerCache.objects.update_or_create(
-        sf_customer_id=sf_customer_id,
-        defaults={
-            "name": body.get("customer_name", ""),
-            "parent_customer_id": parent if isinstance(parent, int) else None,
-            "contacts": body.get("contacts") or [],
-            "locations": body.get("locations") or [],
-            "custom_fields": fields,
-            "fetched_at": timezone.now(),
-        },
-    )
-
-
-class CustomerHandler(WriteHandler):
-    """POST /customers for one planned customer; recovery looks it up by name and PW id."""
-
-    system = "sf"
-
-    def __init__(self, kind: str, entity_type: str) -> None:
-        self.kind = kind
-        self.entity_type = entity_type
-
-    def validate(self, ctx, body, context) -> str:
-        if not (body.get("customer_name") or "").strip():
-            return "customer name is empty"
-        if self.entity_type != "portfolio" and not is_remote_id(ctx, body.get("parent_customer")):
-            return "parent customer is not mapped"
-        if any(not (loc.get("street_1") or "").strip() for loc in body.get("locations") or ()):
-            return "a location has no street address"
-        return ""
-
-    def is_ours(self, ctx, row, customer) -> bool:
-        """Whether an SF customer is the one this row creates (its PW id in the custom fields)."""
-        portfolio_id, building_id = pw_ids_of_customer(customer.custom_fields or {}, ctx.flags)
-        if self.entity_type == "building":
-            return building_id == row.context.get("building_id")
-        return building_id is None and portfolio_id == row.context.get("portfolio_id")
-
-    def recover(self, ctx, row):
-        # Name filters are partial: every candidate is checked by its PW id.
-        for customer in ctx.sf.iter_customers(filters={"name": row.payload["customer_name"]}):
-            if self.is_ours(ctx, row, customer):
-                return _result(customer)
-        return None
-
-    def send(self, ctx, row):
-        return _result(ctx.sf.create_customer(row.payload))
-
-    def apply(self, ctx, row, result) -> None:
-        save_mapping(
-            self.entity_type,
-            portfolio_id=row.context.get("portfolio_id"),
-            building_id=row.context.get("building_id"),
-            sf_customer_id=int(result["id"]),
-            method="custom_field" if result.get("recovered") else "created",
-            confidence=1.0,
-        )
-        upsert_cache_from_body(int(result["id"]), row.payload)
-        # dim_customer too: the customer listing is cached (getSFCustomers may not list again for an
-        # hour), and jobs created for this customer later in the run take its customer_key from here.
-        parent = row.payload.get("parent_customer")
-        record = {
-            "source_system": "sf",
-            "customer_id": int(result["id"]),
-            "customer_name": text(result.get("name") or row.payload.get("customer_name")),
-            "parent_customer_id": parent if isinstance(parent, int) else None,
-        }
-        if result.get("account_number"):
-            record["account_number"] = text(result["account_number"])
-        load(ctx, DimCustomer, [record], full=False, system="sf")
-
-
-def _result(customer) -> dict:
-    """What a sent (or recovered) customer row keeps: its SF id, name and account number."""
-    return {"id": int(customer.id), "name": customer.name, "account_number": customer.account_number or ""}
 
 
 def _cache_rows() -> list[dict]:
@@ -328,11 +238,4 @@ def run(ctx) -> None:
         plan_buildings(ctx)
 
 
-__all__ = [
-    "CustomerHandler",
-    "customer_labels",
-    "plan_buildings",
-    "plan_portfolios",
-    "run",
-    "upsert_cache_from_body",
-]
+__all__ = ["plan_buildings", "plan_portfolios", "run"]

@@ -21,13 +21,13 @@ from sync.loaders.mappings import mapped_customers
 from sync.loaders.rows import Lookup, chunks, current_rows, text
 from sync.models import OutboxItem
 from sync.outbox.core import Sender, hold_again, plan, plan_write, settle_found, settle_unneeded
+from sync.outbox.customers import BUILDING
 from sync.outbox.jobs import JobHandler, PwLinkHandler, link_key
 from sync.outbox.payloads import job_body
 from sync.outbox.propertyware import REREAD_BATCH
 from sync.policies.dedup import TEMPORAL_SCORE, DedupDecision, DedupService, description_similarity
 from sync.policies.status import is_open, normalise_status
 from sync.policies.units import flag_unit_problem, held_work_order_ids, unit_ids_by_building, validate_unit
-from sync.steps.push_customers import BUILDING
 from warehouse.models import (
     DimBuilding,
     DimTenant,
