@@ -1,5 +1,4 @@
-"""What the back office adds to the sync's records: API tokens other systems use to trigger a run over
-HTTP (POST /api/sync/trigger), and the dead-letter view of the outbox.
+"""API tokens other systems use to trigger a run over HTTP (POST /api/sync/trigger).
 
 Only a SHA-256 digest of each token is stored; the token itself is shown once, when it is issued.
 """
@@ -13,9 +12,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .runs import OutboxItem
-
-__all__ = ["ApiToken", "DeadLetter"]
+__all__ = ["ApiToken"]
 
 TOKEN_PREFIX = "glt_"  # noqa: S105 - a marker that makes leaked tokens recognisable, not a secret
 
@@ -99,20 +96,3 @@ class ApiToken(models.Model):
         self.revoked_by = user
         self._change_reason = reason
         self.save(update_fields=["revoked_at", "revoked_by"])
-
-
-class DeadLetterManager(models.Manager):
-    def get_queryset(self):
-        return super().get_queryset().filter(state=OutboxItem.State.DEAD)
-
-
-class DeadLetter(OutboxItem):
-    """An outbox write that failed for good, with a screen of its own: staff retry it or ignore it.
-    A proxy: no table of its own."""
-
-    objects = DeadLetterManager()
-
-    class Meta:
-        proxy = True
-        verbose_name = "dead letter"
-        verbose_name_plural = "dead letters"
