@@ -1,8 +1,5 @@
-"""The staff groups of the back office and the permissions each holds.
-
-Used by the data migration that creates the groups and by a post_migrate hook that keeps them in step
-(models added later get their view permission; a flushed test database gets its groups back).
-Superusers hold every permission without a group.
+"""The staff groups of the back office and the permissions each holds (superusers need no group).
+Applied by the data migration that creates the groups and by a post_migrate hook that keeps them in step.
 """
 from __future__ import annotations
 
@@ -93,6 +90,7 @@ def apply_access_groups(apps, using: str = "default") -> None:
         group.permissions.add(*wanted)
 
 
+# Models added later get their view permission here, and a flushed test database gets its groups back.
 def sync_access_groups(sender, using="default", apps=None, **kwargs) -> None:
     """post_migrate receiver: keep the groups' permissions in step with the installed models."""
     from django.apps import apps as global_apps

@@ -1,8 +1,5 @@
 """Fault profiles for the chaos drill: every failure both simulators can inject, at one overall rate,
 plus the disturbances that come in bursts (token expiry, 429 storms) played by a ticker during a run.
-
-The split of the rate between kinds is fixed here so a seed names one reproducible drill. SOAP Faults
-get a small share: the client rightly treats them as permanent, so each one fails its step outright.
 """
 from __future__ import annotations
 
@@ -10,7 +7,9 @@ import random
 import threading
 from dataclasses import dataclass
 
-# Share of the fault rate per kind (each column sums to 1).
+# Share of the fault rate per kind (each column sums to 1). The split is fixed here so a seed names one
+# reproducible drill. SOAP Faults get a small share: the client rightly treats them as permanent, so each
+# one fails its step outright.
 PW_SHARES = {"reset_before": 0.25, "reset_during": 0.2, "truncate": 0.2, "maintenance": 0.3, "fault": 0.05}
 SF_PRE_SHARES = {"reset": 0.3, "p500": 0.2, "p502": 0.15, "p503": 0.2, "p504": 0.15}  # 502/504: HTML pages
 SF_COMMIT_SHARES = {"commit_then_drop": 0.6, "commit_then_504": 0.4}  # POSTs: committed, answer lost

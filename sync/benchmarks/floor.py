@@ -1,23 +1,5 @@
 """The fastest a sync run could possibly be, given the APIs' limits: the benchmark's yardstick.
-
-The model (all times in seconds of the clock the simulators run on):
-
-* A run reads everything first (R1), then writes, so its floor is the floor of the reads plus the floor
-  of the writes. The writes phase holds both the ServiceFusion creates and the PropertyWare write-back:
-  R1 orders the steps, but at best the write-back (job links, statuses) proceeds while ServiceFusion
-  POSTs wait for their allowance, so the floor takes that best case. Within a phase the binding
-  constraint is the largest of:
-  - **latency chain**: calls that must follow one another (pages of one stream, customers before their
-    children before jobs) × that system's latency; independent streams overlap;
-  - **SF allowance**: ServiceFusion grants ``limit`` requests per ``window`` as a continuously refilling
-    allowance (Yii2 style) that starts full; ``n`` requests need ``max(0, n - allowance) / rate``; the
-    allowance left after one phase carries into the next, refilled by the phase's duration;
-  - **PW cap**: the client's own PropertyWare pacing (requests ÷ ``pw_max_rps``), when set.
-* "Needed" requests are the fewest the documented APIs allow for the work the run had to do (see
-  ``needed_requests``); the ratio made ÷ needed shows redundant calls, wall ÷ floor shows waiting.
-* Time scaling by K divides latencies and the SF window by K and multiplies the PW cap by K, so a run
-  that would take an hour takes 60/K minutes; every figure is then in scaled seconds, and × K gives the
-  real-time estimate. CPU and database time do not scale, so a large K makes wall ÷ floor pessimistic.
+All times are seconds of the clock the simulators run on; the model is in docs/operations.md and at ``floor``.
 """
 from __future__ import annotations
 
@@ -46,6 +28,9 @@ class Limits:
         """Requests per second the SF allowance refills at."""
         return self.sf_limit / self.sf_window
 
+    # Time scaling by K divides latencies and the SF window by K and multiplies the PW cap by K, so a run
+    # that would take an hour takes 60/K minutes; every figure is then in scaled seconds, and × K gives the
+    # real-time estimate. CPU and database time do not scale, so a large K makes wall ÷ floor pessimistic.
     def scaled(self, factor: float) -> Limits:
         """The same limits with time running ``factor`` times faster."""
         if factor <= 0:
@@ -115,8 +100,19 @@ def allowance_wait(requests: int, allowance: float, rate: float) -> float:
     return max(0.0, requests - allowance) / rate
 
 
+# A run reads everything first (R1), then writes, so its floor is the floor of the reads plus the floor of
+# the writes. The writes phase holds both the ServiceFusion creates and the PropertyWare write-back: R1
+# orders the steps, but at best the write-back (job links, statuses) proceeds while ServiceFusion POSTs wait
+# for their allowance, so the floor takes that best case. Within a phase the binding constraint is the
+# largest of:
+# - latency chain: calls that must follow one another (pages of one stream, customers before their
+#   children before jobs) × that system's latency; independent streams overlap;
+# - SF allowance: ServiceFusion grants ``limit`` requests per ``window`` as a continuously refilling
+#   allowance (Yii2 style) that starts full; ``n`` requests need ``max(0, n - allowance) / rate``; the
+#   allowance left after one phase carries into the next, refilled by the phase's duration;
+# - PW cap: the client's own PropertyWare pacing (requests ÷ ``pw_max_rps``), when set.
 def floor(needed: Needed, limits: Limits) -> Floor:
-    """The floor of ``needed`` under ``limits`` (see the module docstring)."""
+    """The floor of ``needed`` under ``limits`` (see the comment above)."""
     allowance = float(limits.sf_limit)
     result = []
     for name, phase in needed.phases:
@@ -167,6 +163,8 @@ class Work:
 PW_UNPAGED = frozenset({"portfolios", "vendors"})
 
 
+# "Needed" requests are the fewest the documented APIs allow for the work the run had to do; the ratio
+# made ÷ needed shows redundant calls, wall ÷ floor shows waiting.
 def needed_requests(work: Work) -> Needed:
     """The fewest requests the documented APIs allow for ``work``.
 

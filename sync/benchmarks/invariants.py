@@ -1,14 +1,5 @@
-"""What must hold after any drill: checked against the simulators' own state (what really exists in
-PropertyWare and ServiceFusion) and the database (what the warehouse and the run records say).
-
-1. every open work order whose building is mapped has exactly one SF job, or is visibly parked
-   (a dead-lettered, held or failing outbox item, a review-queue entry, an error_logs row);
-2. no work order has more than one SF job, and no SF job the sync made lacks its work order;
-3. every PropertyWare change is a version in the warehouse (current rows match PW, and each edit the
-   drill made appears as a version);
-4. every failure is visible: no run left "running", failed runs/steps/items carry their error, no item
-   stuck in "sending";
-5. no dead letter is lost: every item that was ever dead is still dead.
+"""What must hold after any drill (docs/operations.md lists the invariants): checked against the simulators'
+own state (what really exists in PropertyWare and ServiceFusion) and the database (warehouse, run records).
 """
 from __future__ import annotations
 
@@ -99,6 +90,8 @@ def parked_work_orders() -> dict[int, str]:
     return parked
 
 
+# Invariant 1: every open work order whose building is mapped has exactly one SF job, or is visibly parked
+# (a dead-lettered, held or failing outbox item, a review-queue entry, an error_logs row).
 def check_one_job_per_open_work_order(sims, open_statuses: frozenset[str]) -> Check:
     from warehouse.models import CustomerMapping
 
@@ -128,6 +121,7 @@ def check_one_job_per_open_work_order(sims, open_statuses: frozenset[str]) -> Ch
                  f"{counted} open work orders in mapped buildings; {parked_n} visibly parked", problems)
 
 
+# Invariant 2: no work order has more than one SF job, and no SF job the sync made lacks its work order.
 def check_no_orphan_jobs(sims, jobs_before: set[int]) -> Check:
     pw_ids = {int(w["ID"]) for w in sims.pw.store.work_orders()}
     problems = []
@@ -143,6 +137,7 @@ def check_no_orphan_jobs(sims, jobs_before: set[int]) -> Check:
                  problems)
 
 
+# Invariant 3: every PropertyWare change is a version in the warehouse.
 def check_pw_changes_versioned(sims, edits: list[tuple[int, dict]], since) -> Check:
     """Current warehouse rows match PW for every work order changed since ``since``; each drill edit is a
     version."""
@@ -173,6 +168,8 @@ def check_pw_changes_versioned(sims, edits: list[tuple[int, dict]], since) -> Ch
                  f"{len(changed)} work orders changed during the drill, {len(edits)} drill edits", problems)
 
 
+# Invariant 4: every failure is visible: no run left "running", failed runs/steps/items carry their error,
+# no item stuck in "sending".
 def check_failures_visible() -> Check:
     from sync.models import OutboxItem, StepRun, SyncError, SyncRun
 
@@ -205,6 +202,7 @@ def dead_letter_keys() -> set[str]:
     return set(OutboxItem.objects.filter(state=OutboxItem.State.DEAD).values_list("key", flat=True))
 
 
+# Invariant 5: no dead letter is lost: every item that was ever dead is still dead.
 def check_dead_letters_kept(ever_dead: set[str]) -> Check:
     """Every dead letter is still dead, unless its write turned out to have happened (a later run found
     the record and settled the row as sent, recovered): that one is resolved, not lost."""

@@ -1,8 +1,5 @@
 """Run a command as a child process and measure it: wall time, peak resident memory (the kernel's
 high-water mark of the child's own address space), exit status, and optional SIGKILLs mid-run.
-
-A child that sets itself up before its work (see ``warm_worker``) can say when it is ready; its work is
-then timed from the moment the parent tells it to go, and its start-up is reported apart.
 """
 from __future__ import annotations
 

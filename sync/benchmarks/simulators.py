@@ -1,9 +1,5 @@
 """Both simulators in this process, configured for a benchmark or a drill, and the environment that
 points a ``manage.py sync`` child process at them.
-
-Time scaling (see floor.py): with factor K the simulators answer K times faster (latency ÷ K) and the
-ServiceFusion allowance refills K times faster (``limit`` requests per ``60 / K`` s); the child's
-PropertyWare cap is raised K times to match.
 """
 from __future__ import annotations
 
@@ -36,6 +32,9 @@ class SimConfig:
         if min(self.pw_latency, self.sf_latency, self.pw_max_rps) < 0:
             raise ValueError("latencies and the PW cap must be >= 0")
 
+    # Time scaling (see floor.py): with factor K the simulators answer K times faster (latency ÷ K) and the
+    # ServiceFusion allowance refills K times faster (``limit`` requests per ``60 / K`` s); the child's
+    # PropertyWare cap is raised K times to match.
     @property
     def limits(self) -> Limits:
         """The limits in the simulators' (scaled) time."""

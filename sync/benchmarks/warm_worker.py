@@ -1,16 +1,4 @@
-"""The sync as a warm worker runs it: the benchmark's child process.
-
-In production the sync is a django-q2 task in a long-lived worker process (``sync.engine.tasks``): Django is
-set up and the sync's modules are imported once per worker, not once per run. This child does the same set-up,
-says it is ready by creating the file named on its command line, then waits for one line on standard
-input and runs ``manage.py sync`` with the remaining arguments, in this process. The parent times the run
-from that line (what a scheduled run costs) and the whole process (what a one-off command costs).
-
-    python -m sync.benchmarks.warm_worker [--profile FILE] READY_FILE [sync arguments...]
-
-``--profile`` runs the sync under cProfile and writes its statistics to FILE: the run only, as timed, not
-the set-up (the process ends with ``os._exit``, so ``python -m cProfile`` would never write them).
-"""
+"""The sync as a warm worker runs it: the benchmark's child process, timed from a go line on stdin."""
 from __future__ import annotations
 
 import cProfile
@@ -18,6 +6,11 @@ import os
 import sys
 from pathlib import Path
 
+# In production the sync is a django-q2 task in a long-lived worker process (``sync.engine.tasks``): Django
+# is set up and the sync's modules are imported once per worker, not once per run. This child does the same
+# set-up, says it is ready by creating READY_FILE, then waits for one line on standard input and runs
+# ``manage.py sync`` with the remaining arguments, in this process. The parent times the run from that line
+# (what a scheduled run costs) and the whole process (what a one-off command costs).
 USAGE = "usage: python -m sync.benchmarks.warm_worker [--profile FILE] READY_FILE [sync arguments...]"
 
 
@@ -51,6 +44,8 @@ def main(argv: list[str]) -> None:
     sys.stdin.readline()
     # A worker checks the project once, when it starts (django-q2's qcluster command), not per task.
     code: int | str | None = 0
+    # --profile writes the statistics of the run only, as timed, not the set-up: the process ends with
+    # ``os._exit``, so ``python -m cProfile`` would never write them.
     profiler = cProfile.Profile() if profile_to else None
     if profiler:
         profiler.enable()

@@ -1,9 +1,6 @@
-"""Operational records of the sync, one module per concern.
-
-runs.py: runs, steps, cursors, outbox, errors; flags.py: feature flags and their history;
-review.py: duplicate and unit-correction review queues; status.py: status mappings;
-locks.py: the row-based sync lock (SQLite); access.py: API tokens for the trigger endpoint;
-deadletters.py: the dead-letter view of the outbox.
+"""Operational records of the sync, one module per concern: runs (runs, steps, cursors, outbox, errors),
+flags, review (review queues), status (status mappings), locks (the row-based sync lock, SQLite),
+access (API tokens for the trigger endpoint), deadletters (the dead-letter view of the outbox).
 """
 from .access import *  # noqa: F401,F403
 from .deadletters import *  # noqa: F401,F403

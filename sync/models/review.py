@@ -1,8 +1,6 @@
-"""Review queues staff work through, and the dedup decision log (business rules §6, §8):
-UnitCorrection (work orders with a unit problem), DuplicateCandidate (near-duplicate jobs) and
-DuplicateDetectionLog [duplicate_detection_log] (every dedup decision with its rule, score and reason).
-
-Work-order and run ids are plain integers: the warehouse and run tables are joined by natural key.
+"""Review queues staff work through (UnitCorrection, DuplicateCandidate) and the dedup decision log
+DuplicateDetectionLog [duplicate_detection_log] (business rules §6, §8). Work-order and run ids are plain
+integers: the warehouse and run tables are joined by natural key.
 """
 from __future__ import annotations
 

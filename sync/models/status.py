@@ -1,8 +1,5 @@
 """Staff-editable mapping from ServiceFusion job statuses to the PropertyWare status written back
 (business rules R27-R28), with an audited history of every edit.
-
-The open-status list for PropertyWare work orders is the flag PW_OPEN_STATUSES (sync.policies.flags); the
-policy that reads both lives in ``sync.policies.status``.
 """
 from __future__ import annotations
 
@@ -13,6 +10,8 @@ from simple_history.models import HistoricalRecords
 __all__ = ["StatusMapping"]
 
 
+# The open-status list for PropertyWare work orders is the flag PW_OPEN_STATUSES (sync.policies.flags); the
+# policy that reads both lives in ``sync.policies.status``.
 class StatusMapping(models.Model):
     """One SF job status: the PW status to write when a linked job reaches it, and whether it is closed.
 

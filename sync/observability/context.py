@@ -1,8 +1,4 @@
-"""Run context for log lines: which sync run and step the current code is working for.
-
-A ``ContextVar`` carries the fields so threads and asyncio tasks started with a copied context keep
-them, and concurrent runs in one process never see each other's ids.
-"""
+"""Run context for log lines: which sync run and step the current code is working for."""
 from __future__ import annotations
 
 import contextvars
@@ -15,6 +11,8 @@ from typing import Any, TypeVar
 #: fields every log line carries, even when no run is active (then None)
 STANDARD_FIELDS = ("run_id", "step")
 
+# A ``ContextVar`` carries the fields so threads and asyncio tasks started with a copied context keep
+# them, and concurrent runs in one process never see each other's ids.
 # An immutable empty mapping as default: the fields are replaced, never mutated, per block.
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("greenlight_log_context",

@@ -1,9 +1,6 @@
-"""Prometheus collector that reads the sync's own tables at scrape time: runs, steps, outbox,
-dead letters, recorded errors and safe mode.
-
-Every query is an aggregate or touches the latest run only, so a scrape stays cheap however much
-history accumulates. A section whose table is missing or unreadable is skipped and reported in
-``greenlight_metrics_section_up`` instead of failing the whole scrape.
+"""Prometheus collector that reads the sync's own tables at scrape time: runs, steps, outbox, dead letters,
+recorded errors and safe mode. Every query is an aggregate or touches the latest run only, so a scrape
+stays cheap however much history accumulates.
 """
 from __future__ import annotations
 
@@ -70,6 +67,7 @@ class DatabaseCollector:
             try:
                 metrics = list(section())
             except DatabaseError as exc:
+                # An unreadable table skips its section (reported in "up"), not the whole scrape.
                 logger.warning("metrics: section %s unreadable: %s", name, exc)
                 up.add_metric([name], 0)
                 continue

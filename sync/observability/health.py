@@ -1,8 +1,6 @@
 """The load balancer's health check: database, worker cluster, and how long since a sync succeeded.
-
 Each check returns ``{"status": "ok" | "warn" | "unknown" | "fail", ...details}``; the endpoint answers
-503 when any requested check fails. A fresh install (no run yet) or a process-local cache that cannot
-see the workers' heartbeats is reported but never fails the node.
+503 when any requested check fails.
 """
 from __future__ import annotations
 
@@ -18,6 +16,8 @@ from django.utils import timezone
 
 from . import runstate
 
+# A fresh install (no run yet) or a process-local cache that cannot see the workers' heartbeats is
+# reported (warn / unknown) but never fails the node.
 OK, WARN, UNKNOWN, FAIL = "ok", "warn", "unknown", "fail"
 
 # Cache backends that live inside one process: the web process cannot see workers' heartbeats there.

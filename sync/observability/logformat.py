@@ -1,7 +1,5 @@
 """Log line formats: JSON lines (python-json-logger) for production, a readable line for terminals.
-
-Both always print the run id and step (null / "-" outside a run) and scrub credentials once more
-from the finished output, so a handler wired without SecretsFilter still cannot leak them.
+Both always print the run id and step (null / "-" outside a run).
 """
 from __future__ import annotations
 
@@ -21,6 +19,8 @@ def _with_context(record: logging.LogRecord) -> None:
     _context_filter.filter(record)
 
 
+# Both formats scrub credentials once more from the finished output, so a handler wired without
+# SecretsFilter still cannot leak them.
 def _scrub_value(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         return scrub(value, secrets)

@@ -1,8 +1,5 @@
 """Process-level Prometheus metrics and the registry ``/metrics`` serves.
-
-API call counts are counted in the process that makes the calls (the sync worker or command). Run
-several processes (gunicorn + django-q2 workers) with ``PROMETHEUS_MULTIPROC_DIR`` set to a shared
-directory and prometheus-client's multiprocess mode sums every process's counts at scrape time.
+API calls are counted in the process that makes them (the sync worker or command).
 """
 from __future__ import annotations
 
@@ -123,6 +120,8 @@ def scrape_registry() -> CollectorRegistry:
     """
     from .dbmetrics import DatabaseCollector  # reads models: imported only when Django is ready
 
+    # Run several processes (gunicorn + django-q2 workers) with PROMETHEUS_MULTIPROC_DIR set to a shared
+    # directory and prometheus-client's multiprocess mode sums every process's counts at scrape time.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)

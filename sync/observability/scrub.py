@@ -1,9 +1,5 @@
 """Redaction of credentials in log output: passwords, client secrets, bearer and access tokens,
 Basic auth headers, ``access_token=`` query parameters and credentials embedded in URLs.
-
-Pattern-based because no maintained library covers these transport-specific shapes (headers, query
-strings, dict reprs, JSON bodies, SOAP elements); the known secret values from settings are also
-replaced literally, wherever they appear, as a second line of defence.
 """
 from __future__ import annotations
 
@@ -15,6 +11,9 @@ from collections.abc import Iterable
 
 REDACTED = "[REDACTED]"
 
+# Pattern-based because no maintained library covers these transport-specific shapes (headers, query
+# strings, dict reprs, JSON bodies, SOAP elements); the known secret values from settings are also
+# replaced literally, wherever they appear, as a second line of defence (``scrub(secrets=...)``).
 # Names whose values are secrets wherever they appear as key=value, "key": "value" or <key>value</key>.
 _KEYS = (
     r"password|passwd|pwd|client_secret|clientsecret|secret_key|secret|access_token|accesstoken"

@@ -1,6 +1,5 @@
 """Customer matching (business rules R11, R33): scoring a PW portfolio, building or tenant against cached
 ServiceFusion customers, with the legacy scores, so steps 7 and 9 link instead of creating duplicates.
-
 Pure functions over plain mappings; the push steps decide what to write. Text distance is rapidfuzz's.
 """
 from __future__ import annotations

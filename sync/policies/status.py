@@ -1,6 +1,5 @@
 """Status policy (business rules §7): which PW work orders are open, and what ServiceFusion's job status
 means for PropertyWare (SF wins on status; closed categories close the work order).
-
 Read the mapping once per step with ``load_status_map()``; the module-level helpers read it fresh.
 """
 from __future__ import annotations

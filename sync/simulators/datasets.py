@@ -1,10 +1,5 @@
-"""Deterministic PropertyWare datasets at named sizes, and the JSON file format that stores them.
-
-``build_dataset("tiny" | "demo" | "large", seed)`` generates an organisation's portfolios, buildings, units,
-contacts, leases, vendors and work orders as PropertyWare-shaped plain dicts (DTO field names, JSON
-values: ISO 8601 strings for dates). The same name, seed and ``today`` always give the same dataset.
-Keys starting with ``_`` are hidden state the real service keeps but never exposes (``_created``,
-``_lastModified``, ``_portfolioID``, ``_nearDuplicateOf``). The format is documented in docs/datasets.md.
+"""Deterministic PropertyWare datasets at named sizes, and the JSON file format that stores them
+(docs/datasets.md). The same name, seed and ``today`` always give the same dataset.
 """
 
 from __future__ import annotations
@@ -46,6 +41,9 @@ SIZES = {
 }
 
 
+# Records are PropertyWare-shaped plain dicts (DTO field names, JSON values: ISO 8601 strings for dates).
+# Keys starting with ``_`` are hidden state the real service keeps but never exposes (``_created``,
+# ``_lastModified``, ``_portfolioID``, ``_nearDuplicateOf``).
 @dataclass
 class Dataset:
     """One organisation's PropertyWare data; every collection is a list of plain dicts."""

@@ -1,7 +1,5 @@
 """Benchmark: how much of ServiceFusion's rate allowance the client uses, against the local simulator.
-
-Prints the elapsed time of a burst of GETs next to the fastest time the allowance permits, and the 429s
-seen (there should be none when the client is the token's only user).
+Prints a burst of GETs' elapsed time next to the fastest the allowance permits, and the 429s seen.
 """
 from __future__ import annotations
 
@@ -60,6 +58,7 @@ class Command(BaseCommand):
         if ideal:
             self.stdout.write(f"allowance used      {100 * ideal / elapsed:.1f} %")
         self.stdout.write(f"legacy 0.5 req/s    {total / (0.5 * 60 / window):.2f} s at the same time scale")
+        # There should be none when the client is the token's only user.
         self.stdout.write(f"429 responses       {statuses.get(429, 0)}")
         self.stdout.write(f"pacing waits        {stats['pacing_waits']} "
                           f"({stats['paced_seconds']:.2f} s summed over threads)")

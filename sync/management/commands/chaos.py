@@ -1,7 +1,7 @@
-"""``manage.py chaos``: the fault drill. Both simulators fail 20 % of calls in every way they can,
-tokens are revoked and 429 storms blow mid-run, the ``manage.py sync`` process is SIGKILLed several
-times, then the sync is re-run to completion and the invariants (sync/benchmarks/invariants.py) are
-checked and printed. Exits non-zero when any invariant fails."""
+"""``manage.py chaos``: the fault drill (docs/operations.md). Faults on both simulators, the sync SIGKILLed
+mid-run, re-run to completion, then the invariants (sync/benchmarks/invariants.py) are checked and printed.
+Exits non-zero when any invariant fails.
+"""
 from __future__ import annotations
 
 import random

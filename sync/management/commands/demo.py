@@ -1,7 +1,5 @@
-"""``manage.py demo``: the whole product on one machine. Migrates the configured database, starts both
-simulators in-process, runs a full sync with writes on, changes a few records as PropertyWare and
-ServiceFusion users would, runs an incremental sync, prints both summaries, creates a demo admin login and
-serves the admin (``--no-serve`` stops after the summaries, for CI).
+"""``manage.py demo``: the whole product on one machine (README): migrate, start both simulators, run a full
+sync, change a few records, run an incremental sync, print both summaries, then serve the admin.
 """
 
 from __future__ import annotations

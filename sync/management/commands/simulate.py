@@ -1,7 +1,5 @@
-"""``manage.py simulate``: run the PropertyWare and ServiceFusion simulators as servers until Ctrl-C.
-
-Prints each simulator's URLs and throwaway credentials, and the environment lines that point GreenLight
-(``manage.py sync``, a worker) at them.
+"""``manage.py simulate``: run the PropertyWare and ServiceFusion simulators as servers until Ctrl-C, printing
+their URLs, throwaway credentials and the environment lines that point GreenLight at them.
 """
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""SOAP 1.1 RPC/encoded wire format, as Axis 1 writes and reads it.
-
-``decode_request`` turns a POST body into ``(operation, namespace, args)`` guided by the contract tables
-(only the fields present in the XML appear in the decoded dicts, nil ones as None); DTDs and entities
-are refused before anything is expanded. ``encode_response`` writes ``<opResponse><opReturn>`` with
-``xsi:type`` everywhere, ``soapenc:Array`` arrays, and optionally Axis's ``multiRef``/``href`` layout.
+"""SOAP 1.1 RPC/encoded wire format, as Axis 1 writes and reads it: requests decoded by the contract tables,
+responses encoded with ``xsi:type`` everywhere (and optionally Axis's ``multiRef``/``href`` layout).
 """
 
 from __future__ import annotations
@@ -33,6 +29,8 @@ NSMAP = {"soapenv": s.SOAP_ENV, "xsd": s.XSD, "xsi": s.XSI, "soapenc": s.SOAP_EN
 # --- requests ---------------------------------------------------------------------------------------------
 
 
+# Gives ``(operation, args)``: only the fields present in the XML appear in the decoded dicts, nil ones as
+# None; DTDs and entities are refused before anything is expanded.
 def decode_request(
     body: bytes, charset: str | None, *, lenient_namespace: bool = False, tz: tzinfo = UTC
 ) -> tuple[s.Operation, dict[str, Any]]:
@@ -258,6 +256,8 @@ class _Encoder:
 _PRIMITIVE_DEFAULTS = {"xsd:boolean": False, "xsd:int": 0, "xsd:long": 0, "xsd:double": 0.0}
 
 
+# Writes ``<opResponse><opReturn>`` with ``xsi:type`` everywhere, ``soapenc:Array`` arrays, and optionally
+# Axis's ``multiRef``/``href`` layout.
 def encode_response(op: s.Operation, value: Any, *, multiref: bool = False, nulls: bool = True) -> bytes:
     """The response envelope. For anyType arrays, items are ``(type_ref, record)`` pairs or records of
     ``op.item_type``."""

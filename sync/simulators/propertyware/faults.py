@@ -1,9 +1,5 @@
-"""Axis-style SOAP faults the simulator raises, and seedable per-operation failure injection.
-
-``FaultInjector.configure(operation="*", latency=…, reset_before=p, reset_during=p, truncate=p,
-maintenance=p, fault=p, hostile_xml=p, empty_body=p, seed=…, times=None)``: each request draws once per
-profile from one seeded RNG, so a given seed and request sequence always fail the same way. ``times``
-caps how many requests a profile may break (then it stays quiet), so tests can fail exactly N calls.
+"""Axis-style SOAP faults the simulator raises, and seedable per-operation failure injection
+(``FaultInjector.configure``, docs/simulators.md).
 """
 
 from __future__ import annotations
@@ -69,6 +65,9 @@ class Decision:
     message: str = ""
 
 
+# Each request draws once per profile from one seeded RNG, so a given seed and request sequence always fail
+# the same way. ``times`` caps how many requests a profile may break (then it stays quiet), so tests can
+# fail exactly N calls.
 class FaultInjector:
     def __init__(self, seed: int = 0) -> None:
         self._lock = threading.Lock()

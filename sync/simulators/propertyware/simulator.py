@@ -1,10 +1,6 @@
-"""``PropertyWareSimulator``: a fake PropertyWare SOAP service on a local port (spec §9).
-
-    with PropertyWareSimulator(dataset="tiny") as sim:
-        client = PropertyWareClient(sim.url, sim.username, sim.password, wsdl_url=sim.wsdl_url)
-
+"""``PropertyWareSimulator``: a fake PropertyWare SOAP service on a local port (spec §9, docs/simulators.md).
 ``.store`` acts as a PropertyWare user, ``.faults`` injects failures, ``.request_counts()`` counts calls;
-the same controls are served as JSON under ``.control_url`` (docs/simulators.md).
+the same controls are served as JSON under ``.control_url``.
 """
 
 from __future__ import annotations
@@ -27,6 +23,8 @@ from .wsdl import build_wsdl
 DEFAULT_USERNAME = "api-user@greenlight.example"
 
 
+# with PropertyWareSimulator(dataset="tiny") as sim:
+#     client = PropertyWareClient(sim.url, sim.username, sim.password, wsdl_url=sim.wsdl_url)
 class PropertyWareSimulator:
     def __init__(
         self,

@@ -1,8 +1,6 @@
 """The simulator's in-memory PropertyWare organisation: records, hidden timestamps, queries, user edits.
-
-Thread-safe: every public method takes one re-entrant lock, and callers that read-modify-write (the SOAP
-operations) hold ``store.lock`` across the sequence. Records are plain dicts in the dataset format;
-keys starting with ``_`` (``_created``, ``_lastModified``, ``_portfolioID``, ``_closed``) are never served.
+Records are plain dicts in the dataset format; keys starting with ``_`` (``_created``, ``_lastModified``,
+``_portfolioID``, ``_closed``) are never served.
 """
 
 from __future__ import annotations
@@ -38,6 +36,8 @@ _WO_FIELDS = s.field_map("WorkOrder")
 
 class Store:
     def __init__(self, dataset: Dataset, *, seed: int = 0, tz: tzinfo = UTC) -> None:
+        # Thread-safe: every public method takes this one re-entrant lock, and callers that read-modify-write
+        # (the SOAP operations) hold ``store.lock`` across the sequence.
         self.lock = threading.RLock()
         self.tz = tz
         self._seed = seed

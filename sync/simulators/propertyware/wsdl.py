@@ -1,7 +1,5 @@
 """The Axis 1-style RPC/encoded WSDL the simulator serves, generated from ``schema.py``.
-
-``python -m sync.simulators.propertyware > sync/clients/propertyware/wsdl/PWServices.wsdl`` refreshes the copy
-bundled with the client (a test keeps the two identical).
+The client bundles a copy, which a test keeps identical.
 """
 
 from __future__ import annotations
@@ -66,6 +64,8 @@ def _array_type(parent: etree._Element, name: str, item: str) -> None:
     )
 
 
+# Refresh the client's bundled copy with
+#     python -m sync.simulators.propertyware > sync/clients/propertyware/wsdl/PWServices.wsdl
 def build_wsdl(address: str = PLACEHOLDER_ADDRESS, impl_namespace: str = s.DEFAULT_IMPL_NS) -> bytes:
     """The WSDL document; ``address`` is the soap:address, ``impl_namespace`` Axis's deployment namespace."""
     nsmap = {

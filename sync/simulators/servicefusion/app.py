@@ -1,8 +1,5 @@
-"""One request through the simulated API: routing, content negotiation, verbs, OAuth, rate limit, faults.
-
-The order follows a Yii2 REST controller: route (404) → Accept (415) → verb (405) → authentication
-(400/401) → rate limit (429) → the handler (400/415/422/2xx). Faults act after the rate limiter counted
-the request: pre-faults replace the handler, commit faults follow a POST that was written.
+"""One request through the simulated API: routing, content negotiation, verbs, OAuth, rate limit, faults,
+in a Yii2 REST controller's order.
 """
 
 from __future__ import annotations
@@ -96,6 +93,9 @@ class SimApp:
             return ApiError(404).response(), "json"
         return self._api(req)
 
+    # The order follows a Yii2 REST controller: route (404) → Accept (415) → verb (405) → authentication
+    # (400/401) → rate limit (429) → the handler (400/415/422/2xx). Faults act after the rate limiter counted
+    # the request: pre-faults replace the handler, commit faults follow a POST that was written.
     def _api(self, req: Request) -> tuple[Response, str]:
         found = resources.match(req.path)
         anonymous = f"address:{req.client}"

@@ -1,10 +1,4 @@
-"""OAuth 2.0 for the simulator: the token endpoint, the authorize stub, and bearer-token checks.
-
-Grants: client_credentials, refresh_token (rotates tokens; the old refresh token is spent and, switched,
-the old access token revoked) and authorization_code (60-second single-use codes from the
-/oauth/authorize stub). Bodies may be JSON or form-encoded. Bad client credentials get the documented
-``invalid_client`` error, as an object or (switched) wrapped in a one-element array.
-"""
+"""OAuth 2.0 for the simulator: the token endpoint, the authorize stub, and bearer-token checks."""
 
 from __future__ import annotations
 
@@ -110,6 +104,10 @@ class OAuth:
             self._by_refresh.clear()
 
     # --- endpoints ---------------------------------------------------------------------------------------
+    # Grants: client_credentials, refresh_token (rotates tokens; the old refresh token is spent and, switched,
+    # the old access token revoked) and authorization_code (60-second single-use codes from the
+    # /oauth/authorize stub). Bodies may be JSON or form-encoded. Bad client credentials get the documented
+    # ``invalid_client`` error, as an object or (switched) wrapped in a one-element array.
     def token_endpoint(self, method: str, headers, body: bytes) -> Response:
         if method != "POST":
             return ApiError(

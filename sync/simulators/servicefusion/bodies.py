@@ -1,5 +1,4 @@
 """POST bodies → stored records: the §9.10 validation rules, "id or header" references, and defaults.
-
 Called by the store under its lock. Every rule failure is collected and raised as one 422 array;
 nothing is written unless the whole body is valid.
 """

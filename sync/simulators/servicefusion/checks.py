@@ -1,5 +1,4 @@
 """Field checks for POST bodies, collecting Yii2-style ``{field, message}`` errors for a 422 array.
-
 Messages follow Yii2's validators ("X cannot be blank.", "X must be a string.", "X is too long (maximum is
 N characters).", "X is invalid."), with labels generated from attribute names as Yii2 does.
 """

@@ -1,5 +1,4 @@
 """The simulator's clock and its wire formats for timestamps and dates.
-
 Simulated time is real time plus an offset that tests advance (token and authorisation-code expiry,
 record timestamps). The rate limiter deliberately keeps real time: clients pace against the wall clock.
 """

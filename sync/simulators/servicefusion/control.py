@@ -1,7 +1,5 @@
 """The JSON control API under /_control/ for tests and demos (documented in docs/simulator-servicefusion.md).
-
-Everything here is also available as Python methods on the simulator (``.store``, ``.faults``,
-``.rate_limiter``, ``.oauth``); these endpoints let another process drive the same hooks.
+Every hook is also a Python method on the simulator (``.store``, ``.faults``, ``.rate_limiter``, ``.oauth``).
 No authentication, no rate limit, no faults: the simulator only listens on loopback.
 """
 

@@ -1,9 +1,4 @@
 """Seedable fault injection: latency, 500/502/503/504, connection resets, commit-then-drop on POST.
-
-One profile at a time (``configure`` replaces it, ``clear`` removes it). A profile acts on ``/v1/*``
-unless given another path pattern (fnmatch, e.g. ``/v1/jobs`` or ``/oauth/*``) and can be narrowed to a
-method and limited to the next ``times`` matching
-requests, so tests can be exact ("the next POST /v1/jobs commits, then the connection drops").
 Pre-faults act before the handler runs (nothing is written); commit faults act after a POST committed.
 """
 
@@ -36,6 +31,10 @@ class Faults:
         self._rng = random.Random(seed)
         self.fired: dict[str, int] = {}
 
+    # One profile at a time (``configure`` replaces it, ``clear`` removes it). A profile acts on ``/v1/*``
+    # unless given another path pattern (fnmatch, e.g. ``/v1/jobs`` or ``/oauth/*``) and can be narrowed to a
+    # method and limited to the next ``times`` matching requests, so tests can be exact ("the next POST
+    # /v1/jobs commits, then the connection drops").
     def configure(
         self,
         *,

@@ -1,8 +1,6 @@
 """List requests: ``page``/``per-page`` paging and the envelope, ``sort``, ``filters[...]``, ``fields``.
-
-Quirks kept on purpose: ``per-page`` is 1–50 (default 10, larger values clamped, ``per_page`` ignored);
-a page past the end returns the last page; unknown sort attributes and unknown filters are ignored.
-Ties in a sort are broken by id so paging is stable.
+Quirks kept on purpose: ``per-page`` is 1–50 (default 10, larger values clamped, ``per_page`` ignored); a page
+past the end returns the last page; unknown sort attributes and filters are ignored; sort ties go by id.
 """
 
 from __future__ import annotations

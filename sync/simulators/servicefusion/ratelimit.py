@@ -1,10 +1,6 @@
-"""Per-token request allowance: a continuously refilling bucket, as Yii2's rate limiter keeps it.
-
-``limit`` requests per ``window`` seconds (60 per 60 s by default, like ServiceFusion). Every response
-carries X-Rate-Limit-Limit / -Remaining / -Reset. Reset is the seconds until the allowance is full again
-(stock Yii2) or, switched, that moment as UTC epoch seconds (what ServiceFusion's docs say).
-Retry-After on 429 is off by default (Yii2 omits it). Real time, not the simulated clock: clients pace
-against the wall clock.
+"""Per-token request allowance: a continuously refilling bucket, as Yii2's rate limiter keeps it: ``limit``
+requests per ``window`` seconds (60 per 60 s by default, like ServiceFusion). Real time, not the simulated
+clock: clients pace against the wall clock.
 """
 
 from __future__ import annotations
@@ -102,6 +98,8 @@ class RateLimiter:
         with self._lock:
             return self._headers(self._refilled(key, time.monotonic()), None)
 
+    # Reset is the seconds until the allowance is full again (stock Yii2) or, switched, that moment as UTC
+    # epoch seconds (what ServiceFusion's docs say). Retry-After on 429 is off by default (Yii2 omits it).
     def _headers(self, allowance: float, retry_wait: float | None) -> dict[str, str]:
         to_full = (self.limit - allowance) * self.window / self.limit
         # Rounded up so a client that waits the advertised time is never early.

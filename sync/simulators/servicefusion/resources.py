@@ -1,5 +1,4 @@
 """The /v1 resources: routes, list/get/create handlers, and each resource's filters and sort allow-list.
-
 Only list, get and create exist (PUT/PATCH/DELETE get 405). Handlers run under the store's lock, so a
 response is one consistent snapshot.
 """

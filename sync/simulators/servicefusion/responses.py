@@ -1,8 +1,6 @@
 """Responses the simulator sends: the documented error bodies, JSON/XML rendering, socket actions.
-
-Handlers raise ``ApiError`` (a documented ``{code, name, message}`` body) or ``ValidationFailed`` (the
-422 bare array) and return ``Response``; the server turns either into bytes, or into a dropped/reset
-connection when a fault asks for one.
+Handlers raise ``ApiError`` or ``ValidationFailed`` (the 422 bare array) and return ``Response``; the server
+turns either into bytes, or into a dropped/reset connection when a fault asks for one.
 """
 
 from __future__ import annotations

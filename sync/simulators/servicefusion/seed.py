@@ -1,8 +1,6 @@
-"""The lookup lists a fresh simulated ServiceFusion account starts with.
-
-Job statuses carry codes and categories (codes are fixed, names can be renamed per account), plus job
-categories, eight technicians (tech1@fieldcrew.example … tech8@fieldcrew.example, matching the first eight
-PropertyWare vendors of every dataset), sources, payment types and custom-field definitions per entity.
+"""The lookup lists a fresh simulated ServiceFusion account starts with: job statuses with codes and
+categories (codes are fixed, names can be renamed per account), job categories, technicians, sources,
+payment types and custom-field definitions per entity.
 """
 
 from __future__ import annotations
@@ -48,6 +46,8 @@ JOB_CATEGORIES: tuple[str, ...] = (
     "General",
 )
 
+# Eight technicians (tech1@fieldcrew.example … tech8@fieldcrew.example), matching the first eight
+# PropertyWare vendors of every dataset.
 # (first_name, last_name, department, title, is_field_worker)
 TECHS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("Alex", "Moreno", "Field", "Technician", True),

@@ -1,9 +1,5 @@
 """The HTTPS server around the simulated API, and ``ServiceFusionSimulator``, the class tests start.
-
-A stdlib ThreadingHTTPServer whose connections are wrapped in TLS per thread (a stalled handshake never
-blocks the accept loop), speaking HTTP/1.1 keep-alive so clients reuse connections. Faults act on the
-socket itself: a reset sends a TCP RST, a drop closes without answering. An optional plain-HTTP
-listener answers every request with 301 to the HTTPS URL, as api.servicefusion.com does.
+An optional plain-HTTP listener answers every request with 301 to the HTTPS URL, as the real host does.
 """
 
 from __future__ import annotations
@@ -30,6 +26,7 @@ from .tls import server_context
 log = logging.getLogger(__name__)
 
 
+# Faults act on the socket itself: a reset sends a TCP RST, a drop closes without answering.
 class _ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "nginx"
@@ -146,6 +143,8 @@ class _RedirectHandler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.client_address[0], *args)
 
 
+# A stdlib ThreadingHTTPServer whose connections are wrapped in TLS per thread (a stalled handshake never
+# blocks the accept loop), speaking HTTP/1.1 keep-alive so clients reuse connections.
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False

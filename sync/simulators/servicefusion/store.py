@@ -1,8 +1,6 @@
-"""The simulated account's state (thread-safe): lookup lists, customers, jobs, estimates, invoices, equipment.
-
-Besides what the API handlers use, the store offers the test hooks a ServiceFusion user would cause:
-move a job to another status, invoice it, seed customers and jobs, add equipment, rename a status,
-define custom fields, and advance the simulated clock.
+"""The simulated account's state (thread-safe): lookup lists, customers, jobs, estimates, invoices, equipment,
+and the test hooks a ServiceFusion user would cause (move a job's status, invoice it, seed records, add
+equipment, rename a status, define custom fields, advance the simulated clock).
 """
 
 from __future__ import annotations

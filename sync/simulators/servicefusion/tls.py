@@ -1,5 +1,4 @@
 """A throwaway certificate authority and server certificate so the simulator speaks HTTPS on loopback.
-
 Clients verify the server against ``ca_path`` (the CA's PEM), exactly as they would verify the real host.
 One CA and one leaf certificate are made per process (``trustme`` keys are quick, but not free).
 """

@@ -1,5 +1,4 @@
 """Stored records → the API's JSON views, with ``expand`` (relations only when asked) and ``fields``.
-
 References are shown as header strings (status name, category, source short name, …). Timestamps are
 RFC 3339 with +00:00 and dates Y-m-d on the wire.
 """
