@@ -1,3 +1,4 @@
+"""The Django app config of the Kimball warehouse: dimensions, facts, SCD2 history and mapping tables."""
 from django.apps import AppConfig
 
 

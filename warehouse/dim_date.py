@@ -1,5 +1,4 @@
 """Rows of the dim_date calendar: keys, calendar parts, weekends and US federal holidays, plus "unknown".
-
 Holidays come from the ``holidays`` package (federal holidays, with the weekday they are observed on when
 they fall on a weekend).
 """

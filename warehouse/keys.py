@@ -1,10 +1,5 @@
 """Surrogate keys for facts: the dimension version valid at a record's event time, and dim_date keys.
-
-``attach_keys(FactWorkOrder, records)`` returns copies of the records with portfolio_key, building_key,
-unit_key, vendor_key and created_date_key filled in, ready for ``warehouse.scd.merge``. The event time is
-the record's own date (created_date for work orders, created_at for jobs, …), else the ``at`` given.
-A record whose event predates every version of its dimension row (the warehouse started after the event)
-points at the earliest version; one whose dimension row is deleted points at its last live version.
+``attach_keys(FactWorkOrder, records)`` fills in the keys, ready for ``warehouse.scd.merge``.
 """
 from __future__ import annotations
 
@@ -40,6 +35,8 @@ class KeyRule:
     dates: tuple[tuple[str, str], ...] = ()  # (date key field, date field in the record)
 
 
+# The event time is the record's own date (created_date for work orders, created_at for jobs, …), else the
+# ``at`` given to ``attach_keys``.
 KEY_RULES: dict[type, KeyRule] = {
     FactWorkOrder: KeyRule(
         "created_date",
@@ -112,7 +109,9 @@ class VersionIndex:
             return None
         if at is None:
             return keys[-1]
-        # The last version starting at or before ``at``; before the first version, the first.
+        # The last version starting at or before ``at``; before the first version, the first (the warehouse
+        # started after the event). Deleted versions are not indexed, so a record whose dimension row is
+        # deleted points at its last live version.
         position = bisect.bisect_right(self._starts[source_id], at) - 1
         return keys[max(position, 0)]
 

@@ -1,8 +1,5 @@
 """Reading and checking customer-mapping files before django-import-export sees them, and the
 background tasks that check and import large files.
-
-File-level problems (not UTF-8, unknown or missing columns, a key twice, too many rows) refuse the
-whole file with one clear message; row-level problems are django-import-export's invalid rows.
 """
 from __future__ import annotations
 
@@ -31,6 +28,8 @@ FORMATS = (base_formats.CSV, base_formats.XLSX)
 INVALID_ROWS_KEPT = 200  # invalid rows listed on a background check; the count covers them all
 
 
+# File-level problems (not UTF-8, unknown or missing columns, a key twice, too many rows) refuse the whole
+# file with one clear message; row-level problems are django-import-export's invalid rows.
 class FileProblem(ValueError):
     """The file as a whole cannot be imported; the message says why and what to do."""
 

@@ -1,7 +1,6 @@
-"""The questions the warehouse history exists for, and the two lookups the sync relies on (R40).
-
-Times are aware datetimes; "on a date" means at the end of that day in the project's time zone.
-Tombstoned (deleted) records are never part of a state: they existed until their deletion only.
+"""The questions the warehouse history exists for, and the two lookups the sync relies on (R40). Times are
+aware datetimes; "on a date" means at the end of that day in the project's time zone. Tombstoned (deleted)
+records are never part of a state: they existed until their deletion only.
 """
 from __future__ import annotations
 

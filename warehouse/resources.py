@@ -1,10 +1,6 @@
 """django-import-export resource for customer mappings: the CSV/XLSX staff fill in and load back.
-
 Rows are matched by their natural key (entity_type, pw_portfolio_id, pw_building_id), never by the
-surrogate key. Descriptive columns (names, address, SF customer name, method) are exported to help
-whoever fills the sheet in and are ignored on import. Every row is checked against the warehouse: the
-portfolio and building must exist, the building must belong to the portfolio, and an SF customer id must
-be one the last sync read.
+surrogate key; descriptive columns are exported to help whoever fills the sheet in, ignored on import.
 """
 from __future__ import annotations
 
@@ -244,6 +240,8 @@ class CustomerMappingResource(resources.ModelResource):
             return None
         return super().get_instance(instance_loader, row)
 
+    # Every row is checked against the warehouse: the portfolio and building must exist, the building must
+    # belong to the portfolio, and an SF customer id must be one the last sync read.
     def _check_row(self, instance, row, errors: dict[str, list[str]]) -> None:
         def add(field: str, message: str) -> None:
             if field not in errors:

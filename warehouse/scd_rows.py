@@ -1,5 +1,4 @@
 """Canonical rows for the SCD2 merge: reading input records into field values, natural keys, row hashes.
-
 Every value is converted to what the database will hand back, so a hash or Type-1 comparison made now
 agrees with one made after a round trip (e.g. money is rounded to the column's decimal places).
 """

@@ -1,0 +1,1 @@
+"""The sync's management commands (under commands/)."""

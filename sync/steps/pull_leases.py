@@ -1,8 +1,5 @@
 """getPWLeases: PW leases into fact_leases and their tenants into dim_tenant.
-
-SOAP has no lease-status filter (R2), so activity is decided here: ``active`` or status Active / Active -
-Notice Given. Active leases are loaded with their tenants; a lease already in the warehouse that is no
-longer active gets a new version saying so. Batches commit with the cursor; --full tombstones the rest.
+Batches commit with the cursor; --full reads them in one batch, so the merge tombstones the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +11,8 @@ from sync.engine.cursors import finish_pass, get_cursor, pw_since, save_progress
 from sync.loaders.rows import batch_size, chunks, count_merge, current_rows, load, text, version_keys
 from warehouse.models import DimBuilding, DimTenant, DimUnit, FactLease
 
+# SOAP has no lease-status filter (R2), so activity is decided here: ``active`` or status Active / Active -
+# Notice Given.
 ACTIVE_STATUSES = frozenset({"active", "active - notice given"})
 
 
@@ -64,6 +63,8 @@ def run(ctx) -> None:
         known = current_rows(FactLease, "lease_id", [int(x.id) for x in batch])
         leases, tenants = [], []
         for lease in batch:
+            # Active leases are loaded with their tenants; a lease already in the warehouse that is no longer
+            # active gets a new version saying so.
             active = is_active(lease)
             if active:
                 leases.append(lease_record(lease, True))

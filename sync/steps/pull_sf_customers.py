@@ -1,10 +1,5 @@
 """getSFCustomers: every SF customer (with contacts, locations, custom fields) into sf_customer_cache and
 dim_customer, and customer_mappings refreshed from the PW ids customers carry in custom fields.
-
-SF v1 has no updated-since filter on customers, so a listing is always the whole account. It is a cache
-(R11: "cached 1 hour"): an incremental run within SYNC_SF_CUSTOMER_CACHE_SECONDS of the last complete
-listing reads nothing; --full always lists. Customers the sync creates itself go into the cache and
-dim_customer when they are created (pushPortfoliosToSF), so they never wait for the next listing.
 """
 
 from __future__ import annotations
@@ -49,6 +44,8 @@ def customer_record(c) -> dict:
     }
 
 
+# Customers the sync creates itself go through here into the cache and dim_customer when they are created
+# (pushPortfoliosToSF), so they never wait for the next listing.
 def store_customers(customers, *, now, sync_run_id=None, full=False) -> tuple[int, int]:
     """Upsert cache rows for ``customers`` (also used after a customer is created); returns (new, updated)."""
     rows = [cache_row(c, now) for c in customers]
@@ -75,6 +72,8 @@ def store_customers(customers, *, now, sync_run_id=None, full=False) -> tuple[in
 def run(ctx) -> None:
     started = timezone.now()
     cursor = get_cursor("servicefusion", "customers")
+    # A listing is always the whole account, so it is a cache (R11: "cached 1 hour"): an incremental run
+    # within SYNC_SF_CUSTOMER_CACHE_SECONDS of the last complete listing reads nothing; --full always lists.
     ttl = float(settings.SYNC["SF_CUSTOMER_CACHE_SECONDS"])
     if not ctx.full and is_fresh(cursor, ttl_seconds=ttl, now=started):
         ctx.count("cache_fresh")

@@ -1,10 +1,5 @@
 """getSFInvoices: SF invoices into fact_transactions (what each job billed), tied to the job, work order,
 portfolio and building through the invoice's PO number (``WO-<PW id>``, as our jobs carry it).
-
-v1 invoices take no filters, but they sort by ``updated_at``: an incremental run lists them newest first
-and stops at the cursor (the newest ``updated_at`` seen, on SF's clock, less SYNC_SF_JOBS_OVERLAP_SECONDS),
-so a quiet run reads one page. The first run and --full read every invoice, which also re-derives the
-links of invoices that did not change.
 """
 
 from __future__ import annotations
@@ -34,6 +29,10 @@ FIELDS = (
 )
 
 
+# v1 invoices take no filters, but they sort by ``updated_at``: an incremental run lists them newest first
+# and stops at the cursor (the newest ``updated_at`` seen, on SF's clock, less SYNC_SF_JOBS_OVERLAP_SECONDS),
+# so a quiet run reads one page. The first run and --full read every invoice, which also re-derives the
+# links of invoices that did not change.
 def changed_invoices(sf, bound: datetime | None) -> Iterator:
     """Invoices updated at or after ``bound`` (every invoice when None)."""
     if bound is None:

@@ -1,12 +1,6 @@
 """getSFJobs: SF jobs updated since the cursor into fact_jobs (the first run reads all), and the lookup lists
 the pushes need: job statuses (dim_status, with codes and categories), job categories and techs (kept on
 their sync_state rows).
-
-The jobs cursor is the newest ``updated_at`` seen, on SF's own clock. The next read asks for
-``updated_date >= cursor - SYNC_SF_JOBS_OVERLAP_SECONDS`` (a few seconds), so a quiet run costs one page: the
-jobs stamped at the boundary come back and merge as unchanged. The lookups are cached for
-SYNC_SF_LOOKUP_CACHE_SECONDS; a job naming a status not yet known refreshes them at once, and --full always
-reads them.
 """
 
 from __future__ import annotations
@@ -24,6 +18,8 @@ from warehouse.models import DimStatus
 LOOKUPS = ("job_statuses", "job_categories", "techs")
 
 
+# The lookups are cached for SYNC_SF_LOOKUP_CACHE_SECONDS; a job naming a status not yet known refreshes
+# them at once, and --full always reads them.
 def lookups_fresh(now) -> bool:
     """Whether every lookup list was read within SYNC_SF_LOOKUP_CACHE_SECONDS."""
     ttl = float(settings.SYNC["SF_LOOKUP_CACHE_SECONDS"])
@@ -80,6 +76,8 @@ def run(ctx) -> None:
     refreshed = not fresh
     if fresh:
         ctx.count("lookups_cached")
+    # The next read asks for ``updated_date >= cursor - SYNC_SF_JOBS_OVERLAP_SECONDS`` (a few seconds), so a
+    # quiet run costs one page: the jobs stamped at the boundary come back and merge as unchanged.
     cursor, bound = start_sf_pass("jobs", started=started, full=ctx.full)
     newest = cursor.last_sync_time
     total = 0

@@ -1,10 +1,6 @@
-"""pushPortfoliosToSF: SF customers for portfolios, then for buildings as their children (R9–R12).
-
-Each unmapped portfolio or building is first matched against the SF customer cache (R11): a PW id in
-custom fields or an exact name under the same parent links it; a fuzzy match goes to review. The rest
-are planned in the outbox (``customer:portfolio:<id>``, ``customer:building:<id>``) and sent. Buildings
-are created with their units as locations and their active tenants as contacts: SF v1 cannot add
-either later. A building whose portfolio has no customer yet is held.
+"""pushPortfoliosToSF: SF customers for portfolios, then for buildings as their children (R9–R12). Unmapped
+ones are matched against the SF customer cache (R11) or planned in the outbox (``customer:portfolio:<id>``,
+``customer:building:<id>``) and sent; a building whose portfolio has no customer yet is held.
 """
 
 from __future__ import annotations
@@ -70,7 +66,8 @@ def _plan_one(
     mapping = {"portfolio_id": portfolio_id, "building_id": building_id}
     with transaction.atomic():
         if not hold_reason:
-            # R11/R33: a customer SF already has is linked (or sent to review), never created again.
+            # R11/R33: a customer SF already has is linked (or sent to review), never created again: a PW id
+            # in custom fields or an exact name under the same parent links it; a fuzzy match goes to review.
             match = match_customer(entity, candidates(), ctx.flags)
             if match.decision in ("link", "review"):
                 ctx.count("linked" if match.decision == "link" else "review")
@@ -152,6 +149,8 @@ def plan_portfolios(ctx) -> None:
         )
 
 
+# Buildings are created with their units as locations and their active tenants as contacts: SF v1 cannot
+# add either later.
 def _units_and_tenants(building_ids: list[int]) -> tuple[dict, dict]:
     """building id → its active units, and → its current lease tenants (the building body's parts)."""
     units, tenants = defaultdict(list), defaultdict(list)

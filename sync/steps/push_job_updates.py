@@ -1,8 +1,6 @@
-"""pushJobUpdatesToPW: SF wins on job status (R28, R29). For each SF job linked to a PW work order whose
-status differs, the SF status (through the staff-edited status mapping) is written into PW by
-read-modify-write; a closed SF status also sets completedDate and, with PW_CLOSE_ON_SF_CLOSED, closes the
-work order. Conflicts (PW closed while SF open, PW work order missing, "already closed") are held for
-review and never retried. Rows: ``pw:status:WO-<id>:<SF status>``. Runs whatever ENABLE_SERVICE_FUSION says.
+"""pushJobUpdatesToPW: SF wins on job status (R28, R29): the status-mapped SF status of each linked job whose
+status differs is written into its PW work order by read-modify-write, in rows ``pw:status:WO-<id>:<SF
+status>``. Runs whatever ENABLE_SERVICE_FUSION says.
 """
 
 from __future__ import annotations
@@ -28,6 +26,9 @@ def status_key(work_order_id: int, sf_status: str) -> str:
     return f"pw:status:WO-{work_order_id}:{text(sf_status)}"
 
 
+# A closed SF status also sets completedDate and, with PW_CLOSE_ON_SF_CLOSED, closes the work order.
+# Conflicts (PW closed while SF open, PW work order missing, "already closed") are held for review and never
+# retried.
 class PwStatusHandler(PwWorkOrderWriter):
     kind = PW_STATUS
 

@@ -1,9 +1,5 @@
-"""pushLeaseTenantsToSF: tenants of active leases made reachable in SF (R16, R17).
-
-``contact`` mode (default): reconcile dim_tenant with the building customer's contacts; a tenant the
-customer lacks is named on its jobs (SF then creates the contact), since v1 cannot add contacts to an
-existing customer. ``child_customer`` mode: one child customer per active lease under the building
-customer (``customer:lease:<id>``), its tenants as contacts.
+"""pushLeaseTenantsToSF: tenants of active leases made reachable in SF (R16, R17), in ``contact`` mode
+(default: contacts of the building customer) or ``child_customer`` mode (one child customer per lease).
 """
 
 from __future__ import annotations
@@ -78,6 +74,8 @@ def _save(rows: list[dict]) -> int:
     return written
 
 
+# ``contact`` mode: reconcile dim_tenant with the building customer's contacts; a tenant the customer lacks
+# is named on its jobs (SF then creates the contact), since v1 cannot add contacts to an existing customer.
 def reconcile_contacts(ctx, leases, tenants, customers) -> None:
     contacts = {
         cid: {(normalise_name(c.get("fname", "")), normalise_name(c.get("lname", ""))) for c in rows or ()}
@@ -140,6 +138,8 @@ class LeaseCustomerHandler(CustomerHandler):
         )
 
 
+# ``child_customer`` mode: one child customer per active lease under the building customer
+# (``customer:lease:<id>``), its tenants as contacts.
 def push_child_customers(ctx, leases, tenants, customers) -> None:
     labels = customer_labels(ctx.flags)
     done = set(

@@ -1,8 +1,5 @@
-"""HTTP endpoint other systems use to start a sync run: POST /api/sync/trigger with a bearer token.
-
-Parameters (JSON body or form fields): ``dry_run`` true/false (absent: the DRY_RUN flag decides),
-``mode`` "queue" (default: a django-q2 task runs it) or "now" (run in this request and report the run),
-``full`` true/false, ``steps`` a list of step names (absent: every step).
+"""HTTP endpoint other systems use to start a sync run: POST /api/sync/trigger with a bearer token
+(parameters in docs/back-office.md).
 """
 from __future__ import annotations
 
@@ -34,6 +31,9 @@ def _bool(data: dict, name: str) -> bool | None:
     raise BadRequest(f"{name}: expected true or false, got {raw!r}")
 
 
+# Parameters (JSON body or form fields): ``dry_run`` true/false (absent: the DRY_RUN flag decides),
+# ``mode`` "queue" (default: a django-q2 task runs it) or "now" (run in this request and report the run),
+# ``full`` true/false, ``steps`` a list of step names (absent: every step).
 def _params(request) -> dict:
     if request.content_type == "application/json":
         try:

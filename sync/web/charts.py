@@ -1,8 +1,4 @@
-"""Server-rendered SVG charts for the dashboard (no JavaScript, no CDN: the admin works offline).
-
-Hand-rolled because the need is one small grouped bar chart; a plotting library would add a heavy
-dependency or client-side code for a few dozen rectangles.
-"""
+"""Server-rendered SVG charts for the dashboard (no JavaScript, no CDN: the admin works offline)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -13,6 +9,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 
+# Hand-rolled because the need is one small grouped bar chart; a plotting library would add a heavy
+# dependency or client-side code for a few dozen rectangles.
 @dataclass(frozen=True)
 class Series:
     label: str

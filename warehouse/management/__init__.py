@@ -1,0 +1,1 @@
+"""The warehouse's management commands (under commands/)."""

@@ -1,7 +1,6 @@
-"""Warehouse models: dimensions, facts and mapping tables (db_table = the names staff know).
-
-base.py: the SCD Type 2 base and its constraints; dimensions.py, facts.py, mappings.py: the tables;
-imports.py: mapping files imported in the background.
+"""Warehouse models: dimensions, facts and mapping tables (db_table = the names staff know). base.py: the SCD
+Type 2 base and its constraints; dimensions.py, facts.py, mappings.py: the tables; imports.py: mapping files
+imported in the background.
 """
 from .base import SCD2Model, SCD2QuerySet
 from .dimensions import (

@@ -1,11 +1,5 @@
 """The abstract SCD Type 2 base model and the constraint/index helpers every versioned table uses.
-
-Version rules (kept by warehouse.scd.merge and enforced by the database where it can):
-- the live version of a record has ``is_current=True`` and ``valid_to`` NULL; at most one per natural key;
-- a closed version has ``valid_to`` set and ``valid_to > valid_from``;
-- a record deleted at the source (found by a full reconciliation) ends with a *tombstone*: an open-ended
-  version (``valid_to`` NULL) with ``is_deleted=True`` and ``is_current=False``, so ``is_current=True``
-  always means "exists now"; if the record re-appears the tombstone is closed and a live version starts.
+Version rules are kept by warehouse.scd.merge and enforced by the database where it can.
 """
 from __future__ import annotations
 
@@ -31,6 +25,12 @@ class SCD2QuerySet(models.QuerySet):
         return self.filter(valid_to__isnull=True)
 
 
+# Version rules:
+# - the live version of a record has ``is_current=True`` and ``valid_to`` NULL; at most one per natural key;
+# - a closed version has ``valid_to`` set and ``valid_to > valid_from``;
+# - a record deleted at the source (found by a full reconciliation) ends with a *tombstone*: an open-ended
+#   version (``valid_to`` NULL) with ``is_deleted=True`` and ``is_current=False``, so ``is_current=True``
+#   always means "exists now"; if the record re-appears the tombstone is closed and a live version starts.
 class SCD2Model(models.Model):
     """Columns every versioned table carries; subclasses declare SCD_NATURAL_KEY and the field lists."""
 

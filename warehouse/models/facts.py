@@ -1,7 +1,5 @@
 """Fact tables: work orders (SCD2, plus the as-first-received copy), leases, jobs and transactions.
-
 Dimension keys point at the dimension version valid at the fact's event time (see warehouse.keys).
-Date keys carry no database constraint: a fact may name a day the calendar has not been loaded for.
 """
 from __future__ import annotations
 
@@ -23,6 +21,7 @@ def _dim_fk(model, column: str):
     )
 
 
+# Date keys carry no database constraint: a fact may name a day the calendar has not been loaded for.
 def _date_fk(column: str):
     return models.ForeignKey(
         DimDate, null=True, blank=True, on_delete=models.PROTECT, db_column=column, related_name="+",

@@ -1,0 +1,1 @@
+"""``manage.py`` commands of the sync: the run, flags, API tokens and the dev tools (demo, bench, chaos)."""

@@ -1,9 +1,5 @@
-"""``python manage.py bench_mapping_import [--rows 20000]``: figures for a customer-mapping file import.
-
-Loads the buildings the file names, then times reading and checking the file, the dry run (what the
-preview and the background check do), the import itself and a re-check of the now unchanged file. All of
-it happens in one transaction that is rolled back: the database is left as it was. Prints figures;
-asserts nothing.
+"""``python manage.py bench_mapping_import [--rows 20000]``: times reading and checking, dry run, import and
+re-check of a customer-mapping file, in one transaction that is rolled back. Prints figures; asserts nothing.
 """
 from __future__ import annotations
 

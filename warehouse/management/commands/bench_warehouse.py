@@ -1,8 +1,5 @@
-"""bench_warehouse: how fast the SCD2 merge loads and re-merges work orders on the configured database.
-
-Prints initial-load rows/s, incremental-merge rows/s (a fraction of rows with a Type-2 change) and, on
-PostgreSQL, the same rows COPY'd into a scratch temporary table as the ceiling. Everything runs in one
-transaction that is rolled back, with negative work-order ids, so no data is left behind.
+"""bench_warehouse: how fast the SCD2 merge loads and re-merges work orders on the configured database, with
+a PostgreSQL COPY of the same rows as the ceiling. Runs in a rolled-back transaction, with negative ids.
 """
 from __future__ import annotations
 
@@ -80,6 +77,7 @@ class Command(BaseCommand):
             raise CommandError("--changed must be a fraction between 0 and 1")
         records = synthetic_work_orders(rows, seed)
         rng = random.Random(seed + 1)
+        # The incremental merge gives a fraction of rows a Type-2 change.
         changed_ids = set(rng.sample(range(rows), round(rows * changed)))
         incremental = [
             {**r, "status": "Reopened"} if i in changed_ids else r for i, r in enumerate(records)
