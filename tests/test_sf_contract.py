@@ -306,6 +306,15 @@ def test_the_contract_check_catches_drift(spec):
         invalid._content = b'{"field": "customer_name", "message": "bare array expected"}'
         with pytest.raises(AssertionError):
             contract.check(invalid)
+        me = contract.check(raw.get("/me"))
+        assert me.json()["_expandable"] == []
+        without_marker = b'{"id": 1, "first_name": "A", "last_name": "B", "email": "a@b.example"}'
+        with_relations = me.content.replace(b'"_expandable":[]', b'"_expandable":["techs"]')
+        assert with_relations != me.content
+        for body in (without_marker, with_relations):
+            me._content = body  # the single-record marker is required, and /me has nothing to expand
+            with pytest.raises(AssertionError):
+                contract.check(me)
         missing_header = raw.get("/me")
         del missing_header.headers["X-Rate-Limit-Remaining"]
         with pytest.raises(AssertionError, match="X-Rate-Limit-Remaining"):

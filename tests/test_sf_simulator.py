@@ -167,7 +167,9 @@ def test_missing_invalid_and_expired_tokens_get_the_documented_401(sim, raw):
 
 
 def test_me_returns_the_api_user(raw):
-    assert set(raw.get("/me").json()) == {"id", "first_name", "last_name", "email"}
+    me = raw.get("/me").json()
+    assert set(me) == {"id", "first_name", "last_name", "email", "_expandable"}
+    assert me["_expandable"] == []  # a single record, with no relations to expand
 
 
 # --- documented errors --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..keepalive import AnnouncedClose
 from . import encoding, operations
 from .faults import Decision, SoapFault, client_fault
 from .wsdl import encoding_schema
@@ -76,13 +77,14 @@ class _Dropped(Exception):
     """The connection was reset on purpose; nothing more may be written."""
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(AnnouncedClose, BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "Apache-Coyote/1.1"
     sys_version = ""
     #: idle keep-alive connections are closed without notice, as busy front ends do
     timeout = 15
+    max_keepalive_requests = 100  # Tomcat's maxKeepAliveRequests default
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s %s", self.address_string(), format % args)
@@ -142,6 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
             return b""
         n = int(length)
         if n > MAX_BODY:
+            self.close_connection = True  # the unread body must not be taken for the next request
             raise client_fault(f"Request body of {n} bytes exceeds the {MAX_BODY}-byte limit")
         return self.rfile.read(n)
 
@@ -170,6 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --- HTTP verbs ---------------------------------------------------------------------------------------
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._read_body_quietly()  # a GET's body is ignored, but must not linger on a kept-alive connection
         url = urlsplit(self.path)
         if url.path.startswith(CONTROL_PREFIX):
             return self._control("GET", url)
@@ -199,6 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith(CONTROL_PREFIX):
             return self._control("POST", url)
         if url.path != SERVICE_PATH:
+            self._read_body_quietly()
             return self._send(404, b"<html><body><h1>HTTP Status 404</h1></body></html>", "text/html")
         if not self._authorized():
             self._read_body_quietly()
@@ -209,6 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._control("PATCH", urlsplit(self.path))
 
     def do_DELETE(self) -> None:  # noqa: N802
+        self._read_body_quietly()
         self._control("DELETE", urlsplit(self.path))
 
     def _read_body_quietly(self) -> None:

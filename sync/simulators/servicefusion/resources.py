@@ -174,7 +174,8 @@ def _contact_values(customer: dict, key: str) -> list[str]:
 
 # --- handlers --------------------------------------------------------------------------------------------
 def me(call: Call, _: tuple) -> Response:
-    return Response(200, views.plain(call.store.me, listing.parse_common(call.query)[0]))
+    # a single record like any other, so it carries ``_expandable`` (always empty: the user has no relations)
+    return _single(call, "me", lambda e, f: views.plain(call.store.me, f))
 
 
 def customers(call: Call, _: tuple) -> Response:

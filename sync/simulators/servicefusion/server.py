@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..keepalive import AnnouncedClose
 from .app import Request, SimApp
 from .auth import OAuth
 from .clock import SimClock
@@ -27,11 +28,12 @@ log = logging.getLogger(__name__)
 
 
 # Faults act on the socket itself: a reset sends a TCP RST, a drop closes without answering.
-class _ApiHandler(BaseHTTPRequestHandler):
+class _ApiHandler(AnnouncedClose, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "nginx"
     sys_version = ""
     timeout = 30  # idle keep-alive connections are closed after this
+    max_keepalive_requests = 1000  # nginx's keepalive_requests default
 
     def version_string(self) -> str:
         return "nginx"
@@ -44,13 +46,13 @@ class _ApiHandler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if length < 0:
+            self.close_connection = True  # the body can't be framed; said in the answer's headers
             self._write(
                 400,
                 b'{"code":400,"name":"Bad Request.","message":"Your request is invalid."}',
                 "application/json; charset=UTF-8",
                 {},
             )
-            self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
         req = Request(
@@ -121,7 +123,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.client_address[0], *args)
 
 
-class _RedirectHandler(BaseHTTPRequestHandler):
+class _RedirectHandler(AnnouncedClose, BaseHTTPRequestHandler):
     """Plain HTTP: every request is sent to the HTTPS URL with 301 (a POST so redirected loses its body)."""
 
     protocol_version = "HTTP/1.1"
@@ -129,7 +131,10 @@ class _RedirectHandler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def _redirect(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length, self.close_connection = 0, True
         if length > 0:
             self.rfile.read(length)
         self.send_response(301, "Moved Permanently")
