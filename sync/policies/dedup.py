@@ -240,7 +240,7 @@ class DedupService:
         if own is not None:
             return self._decide(MAPPING_SCORE, "mapping", int(own), f"work order already has SF job {own}")
         customer = self._customer_of(work_order)
-        # A work order prepare() did not see (or saw before a re-read moved it) is read for here.
+        # A work order prepare() did not see is read for here.
         self._jobs.cover(work_orders=[wo_id], references=_references(work_order), customers=[customer])
         job = self._jobs.by_work_order.get(wo_id)
         if job is not None:
