@@ -262,7 +262,7 @@ def test_a_prepared_service_still_finds_the_jobs_of_a_work_order_it_was_not_prep
     with django_assert_max_num_queries(0):  # prepared: the checks read nothing more
         assert service.check(wo).decision == "create"
         assert (service.check(other).rule, service.check(other).sf_job_id) == ("check_number", 9014)
-    # A re-read moved 42 to building 11: that customer's jobs are read for it, and match.
+    # Checked for building 11, which prepare() did not see: that customer's jobs are read for it, and match.
     moved = service.check({**wo, "building_id": 11})
     assert (moved.decision, moved.sf_job_id) == ("review", 9013)
 
