@@ -9,7 +9,13 @@ from django.urls import reverse
 from sync.models import DuplicateCandidate, DuplicateDetectionLog, UnitCorrection
 from sync.policies.units import held_work_order_ids
 from tests.admin_fixtures import *  # noqa: F403
-from tests.admin_support import client_for, page_messages, seed_review_queues
+from tests.admin_support import (
+    client_for,
+    page_messages,
+    queued_tasks,
+    run_queued_tasks,
+    seed_review_queues,
+)
 from warehouse.models import FactWorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -170,24 +176,46 @@ def test_only_operators_correct_units(client, who, request, queues):
     assert UnitCorrection.objects.get().state == "held"
 
 
-def test_fix_unit_ids_check_and_run(client, operator, viewer, warehouse_data):
+def test_fix_unit_ids_is_queued_and_a_worker_does_the_work(client, operator, viewer, warehouse_data):
     from warehouse.models import FactWorkOrder as FWO
     from warehouse.scd import merge
 
     merge(FWO, [{"work_order_id": 9100, "portfolio_id": 10, "building_id": 101, "unit_id": 101,
                  "unit_ids": [101], "status": "Open"}])
     c = client_for(client, viewer)
-    check = c.post(FIX, {"mode": "check"})
-    assert "would correct 1" in check.content.decode() and "WO 9100" in check.content.decode()
+    check = c.post(FIX, {"mode": "check"}, follow=True)
+    assert any("A check of fix_unit_ids is queued" in m for m in page_messages(check))
+    (task,) = queued_tasks()
+    assert task["func"] == "sync.engine.tasks.fix_unit_ids" and task["kwargs"]["dry_run"] is True
+    (report,) = run_queued_tasks()
+    assert "would correct 1" in report and "WO 9100" in report
     assert c.post(FIX, {"mode": "apply", "reason": "x"}).status_code == 403
-    assert not UnitCorrection.objects.exists()
+    assert not queued_tasks() and not UnitCorrection.objects.exists()
     client.logout()
     c = client_for(client, operator)
     refused = c.post(FIX, {"mode": "apply", "reason": ""}, follow=True)
     assert any("A reason is required" in m for m in page_messages(refused))
-    assert not UnitCorrection.objects.exists()
+    assert not queued_tasks()
     done = c.post(FIX, {"mode": "apply", "reason": "monthly clean-up"})
-    assert "corrected 1" in done.content.decode()
+    assert done.status_code == 302 and done["Location"] == FIX
+    assert not UnitCorrection.objects.exists()  # nothing ran in the request
+    (task,) = queued_tasks()
+    assert task["kwargs"] == {"dry_run": False, "user_id": operator.pk, "reason": "monthly clean-up"}
+    (report,) = run_queued_tasks()
+    assert report.splitlines()[-1] == "checked 1 current work orders; corrected 1 (unit_is_building: 1)"
     correction = UnitCorrection.objects.get(work_order_id=9100)
-    assert LogEntry.objects.filter(object_id=str(correction.pk),
+    assert LogEntry.objects.filter(object_id=str(correction.pk), user=operator,
                                    change_message__contains="monthly clean-up").exists()
+
+
+def test_the_fix_unit_ids_page_shows_what_the_workers_reported(client, viewer):
+    from django.utils import timezone
+    from django_q.models import Task
+
+    now = timezone.now()
+    Task.objects.create(id="t1", name="fix_unit_ids check", func="sync.engine.tasks.fix_unit_ids",
+                        group="fix_unit_ids", started=now, stopped=now, success=True,
+                        result="checked 3 current work orders; would correct 0 — dry run, nothing written")
+    page = client_for(client, viewer).get(FIX)
+    assert page.status_code == 200
+    assert "checked 3 current work orders; would correct 0" in page.content.decode()

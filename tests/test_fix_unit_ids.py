@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from sync.engine import tasks
 from sync.models import UnitCorrection
 from tests.warehouse_rows import building, versions, work_order
 from warehouse.models import FactWorkOrder, FactWorkOrderOriginal
@@ -71,3 +72,13 @@ def test_one_work_order_can_be_named(rows):
     lines = _run("--work-order", "4", "--work-order", "2")
     assert lines[-1] == "checked 2 current work orders; corrected 1 (unit_not_in_building: 1)"
     assert len(versions(1)) == 1 and len(versions(4)) == 2
+
+
+def test_the_queued_task_makes_the_same_corrections_as_the_command(rows):
+    report = tasks.fix_unit_ids(dry_run=False).splitlines()
+    assert report[0].startswith("WO 1 (building 100): unit 100 → none")
+    assert report[-1] == (
+        "checked 6 current work orders; corrected 3 (unit_is_building: 2, unit_not_in_building: 1)")
+    assert {(c.work_order_id, c.state) for c in UnitCorrection.objects.all()} == {
+        (1, "held"), (4, "held"), (6, "held")}
+    assert versions(4)[-1].change_reason == "fix_unit_ids: unit cleared (R24)"

@@ -1,22 +1,21 @@
-"""The review queues: duplicate candidates (link or push, who decided kept) and work orders held for a
-unit problem (choose the unit from the building's units, or release building-level, with a reason),
-plus the fix_unit_ids check."""
+"""The review queues: duplicate candidates (link or push, who decided kept), work orders held for a unit
+problem (choose one of the building's units, or release building-level, with a reason), and the button that
+queues fix_unit_ids."""
 from __future__ import annotations
 
 import copy
-import io
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.management import call_command
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
+from django_q.models import Task
 
 from greenlight.admin_tools import ReasonField, confirm_with_reason, log_change, log_changes
+from sync.engine import tasks
 from sync.models import DuplicateCandidate, UnitCorrection
 from sync.policies.dedup import resolve_candidate
 from sync.policies.units import apply_unit_correction
@@ -176,6 +175,10 @@ class DuplicateCandidateAdmin(ReviewQueueAdmin):
         return self._bulk(request, queryset, "push")
 
 
+class FixReasonForm(forms.Form):
+    reason = ReasonField()
+
+
 class UnitChoiceForm(forms.Form):
     unit = forms.ChoiceField(label="Unit", widget=forms.RadioSelect,
                              error_messages={"required": "Choose a unit, or release the work order "
@@ -262,37 +265,30 @@ class UnitCorrectionAdmin(ReviewQueueAdmin):
         return super().changelist_view(request, extra_context)
 
     def fix_unit_ids_view(self, request):
-        """Run fix_unit_ids: a check (dry run) anyone who may view can start; the correcting run is for
-        those who may correct units, with a reason."""
+        """Queue fix_unit_ids for the workers: a check (dry run) anyone who may view can start; the
+        correcting run is for those who may correct units, with a reason. The page lists recent results."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        output, ran = "", None
-        reason_form = type("FixReasonForm", (forms.Form,), {"reason": ReasonField()})(
-            request.POST if request.POST.get("mode") == "apply" else None)
+        reason_form = FixReasonForm(request.POST if request.POST.get("mode") == "apply" else None)
         if request.method == "POST":
             mode = request.POST.get("mode")
             if mode not in ("check", "apply"):
                 return HttpResponseNotAllowed(["POST"])
-            if mode == "apply":
-                if not self.has_change_permission(request):
-                    raise PermissionDenied
-                if not reason_form.is_valid():
-                    messages.error(request, "A reason is required to correct work orders; nothing changed.")
-                    mode = None
-            if mode:
-                started = timezone.now()
-                buffer = io.StringIO()
-                call_command("fix_unit_ids", dry_run=(mode == "check"), stdout=buffer)
-                output, ran = buffer.getvalue(), mode
-                if mode == "apply":
-                    opened = UnitCorrection.objects.filter(created_at__gte=started)
-                    reason = reason_form.cleaned_data["reason"]
-                    log_changes(request.user, opened, f"Opened by fix_unit_ids. Reason: {reason}")
-                    messages.success(request, output.strip().splitlines()[-1] if output.strip() else "Done.")
+            if mode == "apply" and not self.has_change_permission(request):
+                raise PermissionDenied
+            if mode == "apply" and not reason_form.is_valid():
+                messages.error(request, "A reason is required to correct work orders; nothing changed.")
+            else:
+                reason = reason_form.cleaned_data["reason"] if mode == "apply" else ""
+                tasks.enqueue_fix_unit_ids(dry_run=(mode == "check"), user=request.user, reason=reason)
+                what = "A check" if mode == "check" else "A correcting run"
+                messages.success(request, f"{what} of fix_unit_ids is queued; its result shows below once "
+                                          "a worker has run it.")
+                return HttpResponseRedirect(request.path)
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "title": "fix_unit_ids",
-            "output": output, "ran": ran, "reason_form": reason_form,
-            "can_apply": self.has_change_permission(request),
+            "results": Task.objects.filter(group=tasks.FIX_UNIT_IDS_GROUP).order_by("-stopped")[:5],
+            "reason_form": reason_form, "can_apply": self.has_change_permission(request),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/sync/unitcorrection/fix_unit_ids.html", context)

@@ -1,4 +1,5 @@
-"""django-q2 entry points (thin: the work is ``sync.engine.runner.run_sync``) and the sync schedule (R6, R7).
+"""django-q2 entry points (thin: the work is ``sync.engine.runner.run_sync`` or ``fix_unit_ids``) and the
+sync schedule (R6, R7).
 
 The schedule runs every 30 minutes, 12:00-23:59 UTC, Monday-Friday. It is switched off without a deploy
 by the flag SYNC_SCHEDULE_ENABLED (audited) or by setting the schedule's repeats to 0 in the admin;
@@ -11,14 +12,20 @@ from datetime import datetime
 from croniter import croniter
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
+from greenlight.admin_tools import log_changes
+from sync.policies import unit_fixes
 from sync.policies.flags import read_flags
 
 __all__ = [
+    "FIX_UNIT_IDS_GROUP",
     "SCHEDULE_CRON",
     "SCHEDULE_FUNC",
     "SCHEDULE_NAME",
+    "enqueue_fix_unit_ids",
     "enqueue_sync",
+    "fix_unit_ids",
     "ensure_schedule",
     "run_pipeline",
     "run_scheduled_sync",
@@ -29,6 +36,7 @@ SCHEDULE_NAME = "greenlight-sync"
 #: Standard cron, Monday=1 (R6). Not AWS's 2-6 nor node-cron's six fields.
 SCHEDULE_CRON = "*/30 12-23 * * 1-5"
 SCHEDULE_FUNC = "sync.engine.tasks.run_scheduled_sync"
+FIX_UNIT_IDS_GROUP = "fix_unit_ids"
 _CRON_TYPE = "C"  # Schedule.CRON; spelled out so the data migration's historical model can use it
 
 
@@ -74,12 +82,28 @@ def run_scheduled_sync() -> str:
 def enqueue_sync(*, steps: list[str] | None = None, dry_run: bool | None = None, full: bool = False,
                  user=None, trigger: str = "manual") -> str:
     """Queue a run for the workers (admin action, HTTP trigger); returns the django-q2 task id."""
-    from django_q.tasks import async_task
-
     label = "sync " + (",".join(steps) if steps else "all steps")
     return async_task(
         "sync.engine.tasks.run_pipeline", steps=steps, dry_run=dry_run, full=full, trigger=trigger,
         user_id=getattr(user, "pk", None), task_name=label, group=SCHEDULE_NAME,
+    )
+
+
+def fix_unit_ids(*, dry_run: bool = False, user_id: int | None = None, reason: str = "") -> str:
+    """``fix_unit_ids`` for the admin button (only the check when ``dry_run``); the correction cases it opens
+    are logged against whoever asked, with their reason. Returns the report the command would print."""
+    result = unit_fixes.fix_unit_ids(dry_run=dry_run)
+    user = _user(user_id)
+    if user is not None and result.cases:
+        log_changes(user, result.cases, f"Opened by fix_unit_ids. Reason: {reason}")
+    return "\n".join([*result.lines, result.summary])
+
+
+def enqueue_fix_unit_ids(*, dry_run: bool, user=None, reason: str = "") -> str:
+    """Queue ``fix_unit_ids`` for the workers; returns the django-q2 task id."""
+    return async_task(
+        "sync.engine.tasks.fix_unit_ids", dry_run=dry_run, user_id=getattr(user, "pk", None), reason=reason,
+        task_name="fix_unit_ids " + ("check" if dry_run else "apply"), group=FIX_UNIT_IDS_GROUP,
     )
 
 

@@ -1,7 +1,6 @@
-"""How the outbox writes jobs: POST /jobs for a work order (``job:WO-<id>``), with recovery by check
-number before any second POST (R35), and the new job id written back to PropertyWare
-(``pw:link:WO-<id>``: the sfJobId custom field when the organisation has it, else a note; R21).
-"""
+"""How the outbox writes jobs: POST /jobs for a work order (``job:WO-<id>``) once PropertyWare confirms it
+as planned, with recovery by check number before any second POST (R35); the new job id back to PropertyWare
+(``pw:link:WO-<id>``: the sfJobId custom field when the work order has it, else a note; R21)."""
 
 from __future__ import annotations
 
@@ -13,17 +12,42 @@ from sync.errors import AlreadyClosed, NotFound
 from sync.loaders.jobs import statuses_by_name, store_jobs
 from sync.models import OutboxItem
 from sync.outbox.core import Hold, Ignore, WriteHandler, is_remote_id, plan
-from sync.outbox.propertyware import PwWorkOrderWriter, record_pw_status
-from sync.policies.dedup import link_work_order_to_job
-from sync.policies.status import is_open, load_status_map, status_update_for
-from sync.policies.units import building_facts, validate_unit
+from sync.outbox.propertyware import READ_PAGE, PwReads, PwWorkOrderWriter, record_pw_status
+from sync.policies.dedup_records import link_work_order_to_job
+from sync.policies.status import is_open, load_status_map, normalise_status, status_update_for
 from warehouse.models import FactJob, FactWorkOrder
 
-__all__ = ["JobHandler", "PwLinkHandler", "link_key", "record_job_id"]
+__all__ = ["JobHandler", "PwLinkHandler", "job_key", "link_key", "record_job_id", "unplanned_change"]
+
+
+def job_key(work_order_id: int) -> str:
+    return f"job:WO-{work_order_id}"
 
 
 def link_key(work_order_id: int) -> str:
     return f"pw:link:WO-{work_order_id}"
+
+
+def unplanned_change(ctx, context: dict, fresh) -> str:
+    """PW_WO_VERIFY_STRICT (§9): why a job planned from ``context`` must not be created from PropertyWare's
+    copy ``fresh`` now, or "". Its building and units are what the planned customer and unit were decided
+    from, so a change there waits for the next pull and plan; a status change only under strict mode."""
+    changed = []
+    if context.get("building_id") != (int(fresh.building_id) if fresh.building_id else None):
+        changed.append("building")
+    if "unit_ids" in context and sorted(context["unit_ids"]) != sorted(int(u) for u in fresh.unit_ids or ()):
+        changed.append("unit")
+    status_changed = "status" in context and (
+        normalise_status(context["status"]) != normalise_status(fresh.status)
+    )
+    if status_changed and ctx.flags.pw_wo_verify_strict:
+        changed.append("status")
+    elif status_changed:
+        ctx.count("verify_warnings")
+    if not changed:
+        return ""
+    what = ", ".join(changed)
+    return f"changed in PropertyWare since it was planned ({what}): planned again after the next pull"
 
 
 def record_job_id(ctx, work_order_id: int, job, *, reason: str) -> None:
@@ -35,30 +59,27 @@ def record_job_id(ctx, work_order_id: int, job, *, reason: str) -> None:
 
 
 class JobHandler(WriteHandler):
+    """Creates the job planned on the row, as planned: the unit and location were decided when it was
+    planned and are not decided again. PropertyWare is read first (a batch of due rows a call, shared with
+    the link's write through ``reads``): a work order closed or changed there since the pull gets no job."""
+
     kind = OutboxItem.Kind.JOB
     system = "sf"
+    # Gathering a page of due rows costs one PW read for all of them.
+    min_batch = READ_PAGE
 
-    def __init__(self) -> None:
+    def __init__(self, reads: PwReads | None = None) -> None:
+        self.reads = reads or PwReads()
         self._jobs: dict[int, object] = {}  # row pk → the Job the write returned, for apply()
         self._status_map = None  # read on first use, once per step
 
     def validate(self, ctx, body, context) -> str:
-        """Safe mode (R20, §9): mapped customer, required fields, unit in building, PW record there."""
+        """Safe mode (R20, §9): mapped customer, required fields, the work order still in the warehouse."""
         wo_id = context["work_order_id"]
         if not is_remote_id(ctx, body.get("customer_name")):
             return "the building's SF customer is not mapped"
         if body.get("check_number") != f"WO-{wo_id}" or not (body.get("description") or "").strip():
             return "check number or description missing"
-        unit_id, building_id = context.get("unit_id"), context.get("building_id")
-        if unit_id:
-            buildings, units = building_facts([building_id])
-            decision = validate_unit(
-                {"building_id": building_id, "unit_id": unit_id},
-                buildings.get(building_id),
-                units.get(building_id, set()),
-            )
-            if decision.cleared:
-                return decision.problem
         current = (
             FactWorkOrder.objects.filter(is_current=True, work_order_id=wo_id)
             .values("status", "sf_job_id")
@@ -92,7 +113,17 @@ class JobHandler(WriteHandler):
             )
         if current is None or not is_open(current["status"], ctx.flags):
             raise Ignore("the work order is no longer open in PropertyWare")
+        wo_id = row.context["work_order_id"]
+        fresh = self.reads.take(ctx, self.kind, wo_id, batch=READ_PAGE)
+        if fresh is None:
+            raise Ignore("the work order is no longer in PropertyWare")
+        if not is_open(fresh.status, ctx.flags):
+            raise Ignore(f"closed in PropertyWare ({fresh.status})")
+        changed = unplanned_change(ctx, row.context, fresh)
+        if changed:
+            raise Hold(changed)
         job = ctx.sf.create_job(row.payload)
+        self.reads.hand_over(wo_id, fresh)  # the job id's write-back starts from this copy
         self._jobs[row.pk] = job
         return {"id": int(job.id), "number": str(job.number or "")}
 
@@ -150,10 +181,12 @@ class JobHandler(WriteHandler):
 
 
 class PwLinkHandler(PwWorkOrderWriter):
-    """R21: the SF job id into the PW work order's custom field, else a note; with the custom field, the
-    job's first status (R28) goes in the same update."""
+    """R21: the SF job id into the PW work order's custom field when it has one (``context.pw_field``), else
+    a note; with the custom field, the job's first status (R28) goes in the same update."""
 
     kind = OutboxItem.Kind.PW_JOB_LINK
+    # Most links start from the copy their job's check read (handed over): nothing to gather.
+    min_batch = 1
 
     def _note(self, row) -> tuple[str, str]:
         p = row.payload
@@ -178,12 +211,10 @@ class PwLinkHandler(PwWorkOrderWriter):
     def send(self, ctx, row):
         wo_id, field = row.context["work_order_id"], row.context.get("pw_field")
         try:
-            if field:
-                fresh = self.fresh(ctx, wo_id)
-                if fresh is None:
-                    raise NotFound(
-                        f"work order {wo_id} does not exist", system="pw", operation="updateWorkOrder"
-                    )
+            fresh = self.fresh(ctx, wo_id) if field else None
+            if field and fresh is None:
+                raise NotFound(f"work order {wo_id} does not exist", system="pw", operation="updateWorkOrder")
+            if field and field in (fresh.custom_fields or {}):
                 changes: dict = {"custom_fields": {field: str(row.payload["sf_job_id"])}}
                 status = row.payload.get("status")
                 # Never reopen or re-status a work order PW has closed meanwhile (R28: closed stays closed).

@@ -1,9 +1,6 @@
-"""Job deduplication (business rules R31-R32, R34): before a job is created for a work order, decide
-whether ServiceFusion already has it — by mapping, by check number, or by a similar job for the same
-customer in a time window — log every decision, and queue near matches for staff review.
-
-Customer matching (R33) lives in ``sync.policies.customer_match`` and is re-exported here.
-"""
+"""Job deduplication scoring (R31-R32, R34): whether ServiceFusion already has a work order's job — by
+mapping, check number, or a similar job of the same customer in a time window. What a decision records and
+staff's review of near matches live in ``sync.policies.dedup_records``; both are re-exported here."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,20 +9,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Trim
 from django.utils import timezone
 from rapidfuzz.utils import default_process
 
-from sync.loaders.fact_edits import current_work_order, work_order_record
 from sync.loaders.rows import BY_ID_UP_TO, Lookup, current_rows
 from sync.models import DuplicateCandidate, DuplicateDetectionLog
 from sync.policies.customer_match import CustomerMatch, cached_match_customer, match_customer
+from sync.policies.dedup_records import (
+    link_work_order_to_job,
+    log_row,
+    opens_candidate,
+    record,
+    resolve_candidate,
+)
 from sync.policies.flags import Flags
-from sync.policies.signals import work_order_released
 from warehouse.models import CustomerMapping, FactJob, FactWorkOrder
-from warehouse.scd import merge
 
 __all__ = [
     "CustomerMatch",
@@ -240,7 +240,7 @@ class DedupService:
         if own is not None:
             return self._decide(MAPPING_SCORE, "mapping", int(own), f"work order already has SF job {own}")
         customer = self._customer_of(work_order)
-        # A work order prepare() did not see (or saw before a re-read moved it) is read for here.
+        # A work order prepare() did not see is read for here.
         self._jobs.cover(work_orders=[wo_id], references=_references(work_order), customers=[customer])
         job = self._jobs.by_work_order.get(wo_id)
         if job is not None:
@@ -314,7 +314,7 @@ class DedupService:
     def record(self, decision: DedupDecision, work_order_id: int,
                sync_run_id: int | None = None) -> DuplicateDetectionLog:
         log = record(decision, work_order_id, sync_run_id)
-        if _opens_candidate(decision):
+        if opens_candidate(decision):
             self._decided.setdefault(work_order_id, {}).setdefault(
                 decision.sf_job_id, DuplicateCandidate.State.PENDING
             )
@@ -324,81 +324,12 @@ class DedupService:
                      sync_run_id: int | None = None) -> None:
         """``record`` a decision that only needs its log row, in one insert with the others (``flush``);
         one that links or opens a review is recorded at once."""
-        if (decision.is_duplicate and decision.backfill) or _opens_candidate(decision):
+        if (decision.is_duplicate and decision.backfill) or opens_candidate(decision):
             self.record(decision, work_order_id, sync_run_id)
             return
-        self._pending_logs.append(_log_row(decision, work_order_id, sync_run_id))
+        self._pending_logs.append(log_row(decision, work_order_id, sync_run_id))
 
     def flush(self) -> None:
         """Write the log rows ``record_later`` kept."""
         DuplicateDetectionLog.objects.bulk_create(self._pending_logs, batch_size=500)
         self._pending_logs = []
-
-
-def link_work_order_to_job(work_order_id: int, sf_job_id: int, *, reason: str,
-                           sync_run_id: int | None = None) -> bool:
-    """Give the current ``fact_work_orders`` row the SF job id (a new version); False if it had it."""
-    current = current_work_order(work_order_id)
-    if current is None or current["sf_job_id"] == sf_job_id:
-        return False
-    merge(FactWorkOrder, [work_order_record(current, sf_job_id=sf_job_id)], sync_run_id=sync_run_id,
-          change_reason=reason[:200])
-    return True
-
-
-def _log_row(decision: DedupDecision, work_order_id: int, sync_run_id: int | None) -> DuplicateDetectionLog:
-    return DuplicateDetectionLog(
-        work_order_id=work_order_id, sf_job_id=decision.sf_job_id, rule=decision.rule,
-        score=decision.score, decision=decision.decision, reason=decision.reason, sync_run_id=sync_run_id,
-    )
-
-
-def _opens_candidate(decision: DedupDecision) -> bool:
-    """A near match of its own (not a pending one found again) goes to staff as a DuplicateCandidate."""
-    return decision.decision == "review" and decision.rule != "review" and decision.sf_job_id is not None
-
-
-def record(decision: DedupDecision, work_order_id: int,
-           sync_run_id: int | None = None) -> DuplicateDetectionLog:
-    """Log a decision in ``duplicate_detection_log`` (R32); back-fill the job id of an exact match (R31b);
-    queue a near match for review as a DuplicateCandidate."""
-    with transaction.atomic():
-        log = _log_row(decision, work_order_id, sync_run_id)
-        log.save()
-        if decision.is_duplicate and decision.backfill and decision.sf_job_id is not None:
-            link_work_order_to_job(work_order_id, decision.sf_job_id, sync_run_id=sync_run_id,
-                                   reason=f"dedup {decision.rule}: {decision.reason}")
-        if _opens_candidate(decision):
-            DuplicateCandidate.objects.get_or_create(
-                work_order_id=work_order_id, sf_job_id=decision.sf_job_id,
-                defaults={"rule": decision.rule, "score": decision.score, "reason": decision.reason,
-                          "sync_run_id": sync_run_id},
-            )
-    return log
-
-
-def resolve_candidate(candidate: DuplicateCandidate, action: str, user, note: str = "") -> DuplicateCandidate:
-    """Staff decide a near match: ``link`` (the work order is that job: it takes the job's id) or ``push``
-    (not a duplicate: create a job). The decision is logged like any other."""
-    if action not in ("link", "push"):
-        raise ValueError(f"action must be 'link' or 'push', got {action!r}")
-    who = getattr(user, "get_username", lambda: "system")()
-    with transaction.atomic():
-        candidate.state = (DuplicateCandidate.State.LINKED if action == "link"
-                           else DuplicateCandidate.State.PUSHED)
-        candidate.decided_by = user
-        candidate.decided_at = timezone.now()
-        candidate.note = note
-        candidate.save()
-        why = f"staff ({who}) {'linked' if action == 'link' else 'pushed'}: {note}".rstrip(": ")
-        if action == "link":
-            link_work_order_to_job(candidate.work_order_id, candidate.sf_job_id, reason=why)
-        DuplicateDetectionLog.objects.create(
-            work_order_id=candidate.work_order_id, sf_job_id=candidate.sf_job_id, rule="review",
-            score=candidate.score, decision="duplicate" if action == "link" else "create", reason=why,
-        )
-        if action == "push":
-            transaction.on_commit(lambda: work_order_released.send(
-                sender=DuplicateCandidate, work_order_id=candidate.work_order_id, reason=why,
-                source="duplicate_review"))
-    return candidate

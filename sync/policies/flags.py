@@ -171,8 +171,9 @@ FLAGS: tuple[FlagSpec, ...] = (
              "record still present) and hold work orders with unit problems for staff correction. Trips on "
              "by itself after SAFE_MODE_TRIP_AFTER consecutive push failures.", _parse_bool),
     FlagSpec("PW_WO_VERIFY_STRICT", _BOOL, "false",
-             "Steps 10-11 re-read each PW work order: strict skips it on any mismatch with the warehouse "
-             "(status, building, unit); flexible warns and uses the fresh values.", _parse_bool,
+             "Steps 10-11 read each PW work order just before writing: strict holds the write on any "
+             "mismatch with what was planned (status, building, unit); flexible holds a job only for a "
+             "changed building or unit and warns about the rest.", _parse_bool,
              aliases=("FEATURE_FLAG_PW_WO_VERIFY_STRICT",)),
     FlagSpec("PW_OPEN_STATUSES", "status list", DEFAULT_OPEN_STATUSES,
              "Comma-separated, case-insensitive PW statuses that count as open; replaces the built-in list.",

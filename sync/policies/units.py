@@ -1,11 +1,6 @@
-"""Unit-id validation (business rules §6, R22-R25): which unit a work order's job goes to, clearing unit
-ids that would send a technician to the wrong door, keeping the original, and the staff corrections.
-
-``validate_unit`` is pure. The rest applies decisions to the warehouse: a corrected work order gets a new
-``fact_work_orders`` version (via ``warehouse.scd.merge``) while the row as first received stays in
-``fact_work_orders_original``; a cleared unit opens a ``UnitCorrection`` that holds the push while
-SAFE_MODE is on.
-"""
+"""Unit-id validation (business rules §6, R22-R25): which unit a work order's job goes to — decided once,
+when the job is planned (``decide_job_unit``) — and the warehouse side: staff corrections, the originals
+kept in ``fact_work_orders_original``, and the correction cases that hold a push while SAFE_MODE is on."""
 from __future__ import annotations
 
 import json
@@ -22,24 +17,25 @@ from django.utils import timezone
 from sync.loaders.fact_edits import current_work_order, work_order_record
 from sync.models import UnitCorrection
 from sync.policies.flags import Flags
-from sync.policies.signals import work_order_released
 from warehouse.models import DimBuilding, DimUnit, FactWorkOrder, FactWorkOrderOriginal
 from warehouse.scd import merge
 
 __all__ = [
     "UNIT_IS_BUILDING",
     "UNIT_NOT_IN_BUILDING",
+    "JobUnit",
     "UnitDecision",
     "apply_unit_correction",
-    "apply_unit_rules",
     "building_facts",
-    "unit_ids_by_building",
     "correct_units",
+    "decide_job_unit",
     "flag_unit_problem",
     "held_work_order_ids",
     "is_multi_unit",
     "keep_originals",
     "select_unit",
+    "unit_cases",
+    "unit_ids_by_building",
     "validate_unit",
 ]
 
@@ -211,33 +207,50 @@ def flag_unit_problem(work_order_id: int, decision: UnitDecision, *, building_id
     return correction
 
 
-def apply_unit_rules(record: Mapping, building: Mapping | None, unit_ids_in_building: set[int], *,
-                     flags: Flags, sync_run_id: int | None = None) -> tuple[dict, UnitDecision]:
-    """On ingest (R24): the record to merge with ``unit_id``, ``building_level`` and ``unit_problem`` set.
+@dataclass(frozen=True)
+class JobUnit:
+    """Where a work order's job goes (``decision``); ``hold``: why it waits for staff instead;
+    ``open_case``: the unit was cleared and no correction case names it yet."""
 
-    A cleared unit keeps the record as received in ``fact_work_orders_original`` and opens a correction
-    case; a unit staff already corrected for the same bad id is applied again, so a re-pull does not undo
-    the correction. Call before resolving the record's dimension keys.
-    """
-    decision = validate_unit(record, building, unit_ids_in_building)
-    work_order_id = _work_order_id(record)
-    if decision.cleared:
-        earlier = UnitCorrection.objects.filter(work_order_id=work_order_id,
-                                                original_unit_id=decision.original_unit_id).first()
-        staff_choice = None
-        if earlier is not None and earlier.state == UnitCorrection.State.CORRECTED:
-            chosen = {"building_id": _get(record, "building_id"), "unit_id": earlier.corrected_unit_id}
-            staff_choice = validate_unit(chosen, building, unit_ids_in_building)
-        if staff_choice is not None and not staff_choice.cleared:
-            decision = staff_choice
-        else:
-            keep_originals([record], sync_run_id=sync_run_id)
-            flag_unit_problem(work_order_id, decision, building_id=_int(_get(record, "building_id")),
-                              flags=flags, sync_run_id=sync_run_id)
-    out = dict(record)
-    out.update(unit_id=decision.unit_id, building_level=decision.building_level,
-               unit_problem=decision.problem[:255])
-    return out, decision
+    decision: UnitDecision
+    hold: str = ""
+    open_case: bool = False
+
+
+def unit_cases(work_order_ids: Iterable[int] | None = None) -> dict[int, dict[int, dict]]:
+    """The correction cases of these work orders (all when None): work order → original unit → case."""
+    rows = UnitCorrection.objects.all()
+    if work_order_ids is not None:
+        rows = rows.filter(work_order_id__in=list(set(work_order_ids)))
+    out: dict[int, dict[int, dict]] = defaultdict(dict)
+    for case in rows.values("work_order_id", "original_unit_id", "state", "corrected_unit_id", "problem"):
+        out[case["work_order_id"]][case["original_unit_id"]] = case
+    return out
+
+
+def decide_job_unit(wo: Mapping, building: Mapping | None, unit_ids_in_building: set[int],
+                    cases: Mapping[int, Mapping], *, safe_mode: bool) -> JobUnit:
+    """R22-R24 for a work order's job, with staff's decisions (``cases``: its correction cases by original
+    unit, from ``unit_cases``). A case still held keeps the job waiting while SAFE_MODE is on; a unit staff
+    corrected is used for the unit PropertyWare keeps sending; a released one goes building-level; a newly
+    cleared unit waits in safe mode and goes building-level without it."""
+    held = next((c for c in cases.values() if c["state"] == UnitCorrection.State.HELD), None)
+    if held is not None and safe_mode:
+        why = f"unit problem: {held['problem']} (held for unit correction)"
+        return JobUnit(UnitDecision(None, True), hold=why)
+    decision = validate_unit(wo, building, unit_ids_in_building)
+    if not decision.cleared:
+        return JobUnit(decision)
+    case = cases.get(decision.original_unit_id)
+    if case is not None and case["state"] == UnitCorrection.State.CORRECTED:
+        chosen = {"building_id": _get(wo, "building_id"), "unit_id": case["corrected_unit_id"]}
+        staff_choice = validate_unit(chosen, building, unit_ids_in_building)
+        if not staff_choice.cleared:
+            return JobUnit(staff_choice)
+    if case is not None and case["state"] == UnitCorrection.State.RELEASED:
+        return JobUnit(decision)
+    hold = f"unit problem: {decision.problem} (held for unit correction)" if safe_mode else ""
+    return JobUnit(decision, hold=hold, open_case=case is None)
 
 
 def held_work_order_ids() -> set[int]:
@@ -278,7 +291,4 @@ def apply_unit_correction(correction: UnitCorrection, unit_id: int | None, user,
         correction.decided_at = timezone.now()
         correction.reason = reason.strip()
         correction.save()
-        transaction.on_commit(lambda: work_order_released.send(
-            sender=UnitCorrection, work_order_id=correction.work_order_id, reason=correction.reason,
-            source="unit_correction"))
     return correction

@@ -1,13 +1,6 @@
-"""getPWWorkOrders: PW work orders into fact_work_orders (SCD2), with vendors (dim_vendor) and the PW
-statuses seen (dim_status).
-
-Each work order's unit is validated on ingest (R22–R24): a cleared unit is recorded on the row
-(building_level, unit_problem), the record as first received goes to fact_work_orders_original, and a
-unit correction is opened for staff. Incremental runs read only the work orders modified since the cursor
-(less a small overlap, SYNC_PULL_OVERLAP_SECONDS), in batches committed with their cursor: a quiet run costs
-one short page whatever the number of work orders. --full reads them all and tombstones work orders PW no
-longer has.
-"""
+"""getPWWorkOrders: PW work orders as PropertyWare sent them into fact_work_orders (SCD2; the unit a job
+goes to is decided when it is planned), with vendors (dim_vendor) and the PW statuses seen (dim_status).
+Incremental runs read what changed since the cursor in batches committed with it; --full reads all."""
 
 from __future__ import annotations
 
@@ -26,7 +19,7 @@ from sync.loaders.rows import (
     version_keys,
 )
 from sync.policies.status import is_open
-from sync.policies.units import apply_unit_rules, building_facts
+from sync.policies.units import select_unit
 from warehouse.models import (
     DimBuilding,
     DimPortfolio,
@@ -57,15 +50,21 @@ def _int_or_none(value):
 
 
 def work_order_record(wo, sf_job_id) -> dict:
-    """The fact_work_orders record as received; the unit policy then settles unit_id (R22–R24)."""
+    """The fact_work_orders record as received, its unit the one PropertyWare names (R22: a single entry of
+    unitIDs); whether a job may go there is R24's question, asked when the job is planned."""
     vendor_ids = [int(v) for v in (wo.vendor_ids or ())]
+    unit_ids = [int(u) for u in (wo.unit_ids or ())]
+    unit_id = select_unit({"unit_ids": unit_ids})
     return {
         "source_system": "pw",
         "work_order_id": int(wo.id),
         "number": _int_or_none(wo.number),
         "portfolio_id": int(wo.portfolio_id) if wo.portfolio_id else None,
         "building_id": int(wo.building_id) if wo.building_id else None,
-        "unit_ids": [int(u) for u in (wo.unit_ids or ())],
+        "unit_ids": unit_ids,
+        "unit_id": unit_id,
+        "building_level": unit_id is None,
+        "unit_problem": "",
         "vendor_id": vendor_ids[0] if vendor_ids else None,
         "lease_id": int(wo.lease_id) if wo.lease_id else None,
         "status": text(wo.status),
@@ -91,7 +90,6 @@ def work_order_record(wo, sf_job_id) -> dict:
 def _load_batch(ctx, batch, statuses: set, full: bool, cursor, read_so_far: int):
     ids = [int(wo.id) for wo in batch]
     known = current_rows(FactWorkOrder, "work_order_id", ids, ["sf_job_id"])
-    buildings, units = building_facts({int(wo.building_id) for wo in batch if wo.building_id})
     field = ctx.flags.pw_sf_job_id_field
     with transaction.atomic():
         records = []
@@ -100,19 +98,8 @@ def _load_batch(ctx, batch, statuses: set, full: bool, cursor, read_so_far: int)
             sf_job_id = _int_or_none((wo.custom_fields or {}).get(field)) if field else None
             if sf_job_id is None:
                 sf_job_id = (known.get(int(wo.id)) or {}).get("sf_job_id")
-            building_id = int(wo.building_id) if wo.building_id else None
-            # Keeps the original and opens a unit correction when the unit is cleared.
-            record, decision = apply_unit_rules(
-                work_order_record(wo, sf_job_id),
-                buildings.get(building_id),
-                units.get(building_id, set()),
-                flags=ctx.flags,
-                sync_run_id=ctx.run_id,
-            )
-            records.append(record)
+            records.append(work_order_record(wo, sf_job_id))
             statuses.add(text(wo.status))
-            if decision.cleared:
-                ctx.count("unit_cleared")
         _add_dimension_keys(records)
         result = load(ctx, FactWorkOrder, records, full=full)
         save_progress(cursor, read=read_so_far + len(batch))
