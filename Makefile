@@ -1,4 +1,5 @@
-# GreenLight: `make demo` runs the main job, `make test` runs the tests. Both set up what they need.
+# GreenLight: `make demo` runs the main job, `make test` runs the tests, `make lint` checks style and imports.
+# Each sets up what it needs.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -29,8 +30,10 @@ demo: venv
 test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff, then the import contracts of .importlinter (design.md "Imports run one way").
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) greenlight.sqlite3* staticfiles test-artifacts

@@ -4,6 +4,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
+from sync.admin.actions import sync_now_view
+from sync.web.dashboard import dashboard_context
+
 
 class GreenLightAdminSite(admin.AdminSite):
     site_header = "GreenLight back office"
@@ -12,15 +15,11 @@ class GreenLightAdminSite(admin.AdminSite):
     index_template = "admin/greenlight/dashboard.html"
 
     def index(self, request, extra_context=None):
-        from sync.web.dashboard import dashboard_context
-
         context = dashboard_context(request)
         context.update(extra_context or {})
         return super().index(request, extra_context=context)
 
     def get_urls(self):
-        from sync.admin.actions import sync_now_view
-
         # The apps' admin modules load with the URLconf, not at startup (greenlight.apps).
         admin.autodiscover()
 

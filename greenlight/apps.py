@@ -24,6 +24,7 @@ class GreenLightAdminConfig(SimpleAdminConfig):
         # SimpleAdminConfig's checks, with discovery before the ModelAdmins are checked.
         checks.register(check_dependencies, checks.Tags.admin)
         checks.register(check_admin_modules, checks.Tags.admin)
+        # Imported in ready(): sync.admin's modules import models, which cannot load while apps.py does.
         from sync.admin.groups import sync_access_groups
 
         # Once per migrate/flush: keep the staff groups and their permissions in step with the models.

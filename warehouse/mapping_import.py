@@ -14,6 +14,7 @@ from django.utils import timezone
 from import_export.formats import base_formats
 from import_export.results import RowResult
 
+from warehouse.models import MappingImport
 from warehouse.resources import (
     IMPORT_COLUMNS,
     INFO_COLUMNS,
@@ -179,8 +180,6 @@ def _load(job):
 
 def check_mapping_import(import_id: int) -> str:
     """django-q2 task: dry-run a stored file and record what importing it would do."""
-    from warehouse.models import MappingImport
-
     job = MappingImport.objects.get(pk=import_id)
     try:
         dataset = _load(job)
@@ -201,8 +200,6 @@ def check_mapping_import(import_id: int) -> str:
 
 def run_mapping_import(import_id: int) -> str:
     """django-q2 task: import a confirmed file in one transaction (all rows or none)."""
-    from warehouse.models import MappingImport
-
     claimed = MappingImport.objects.filter(pk=import_id, state=MappingImport.State.IMPORTING)
     job = claimed.first()
     if job is None:

@@ -19,32 +19,20 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .models.base import SCD2Model
+from .scd_postgres import merge_postgres
+from .scd_result import MergeMeta, MergeResult
 from .scd_rows import Batch, MergeError, read_batch, spec_for
 
 __all__ = ["MergeError", "MergeResult", "merge"]
 
 # Rows per IN (...) lookup and per bulk statement on the ORM path: well under SQLite's variable limit.
 CHUNK = 500
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    inserted: int = 0  # records seen for the first time
-    changed: int = 0  # Type-2 change (or re-appearance after a tombstone): old version closed, new one open
-    type1_updated: int = 0  # Type-1-only change written in place
-    unchanged: int = 0
-    tombstoned: int = 0  # full reconciliation: absent from the batch, closed and marked deleted
-
-    @property
-    def written(self) -> int:
-        return self.inserted + self.changed + self.type1_updated + self.tombstoned
 
 
 def merge(
@@ -70,13 +58,11 @@ def merge(
         raise MergeError("scope only applies to a full reconciliation (full=True)")
     batch = read_batch(spec, records)
     using = router.db_for_write(model)
-    meta = _Meta(at=at, sync_run_id=sync_run_id, change_reason=change_reason or "")
+    meta = MergeMeta(at=at, sync_run_id=sync_run_id, change_reason=change_reason or "")
     scope_q = _scope_q(model, scope)
     try:
         with transaction.atomic(using=using):
             if connections[using].vendor == "postgresql":
-                from .scd_postgres import merge_postgres  # imports this module: loaded on first use
-
                 return merge_postgres(batch, meta, using=using, full=full, scope=scope_q)
             return _merge_orm(batch, meta, using=using, full=full, scope=scope_q)
     except IntegrityError as exc:
@@ -86,13 +72,6 @@ def merge(
                 "would close (merges of one record must move forward in time)"
             ) from exc
         raise
-
-
-@dataclass(frozen=True)
-class _Meta:
-    at: dt.datetime
-    sync_run_id: int | None
-    change_reason: str
 
 
 def _scope_q(model, scope) -> Q:
@@ -108,7 +87,7 @@ def _scope_q(model, scope) -> Q:
 # --- ORM path (SQLite and any other backend) ------------------------------------------------------
 
 
-def _merge_orm(batch: Batch, meta: _Meta, *, using: str, full: bool, scope: Q) -> MergeResult:
+def _merge_orm(batch: Batch, meta: MergeMeta, *, using: str, full: bool, scope: Q) -> MergeResult:
     spec = batch.spec
     model = spec.model
     manager = model._default_manager.db_manager(using)
@@ -196,7 +175,7 @@ def _fetch_open(manager, batch: Batch, attnames: list[str], pk_name: str) -> dic
     return found
 
 
-def _version(model, attnames, row, hashes: tuple[str, str], meta: _Meta):
+def _version(model, attnames, row, hashes: tuple[str, str], meta: MergeMeta):
     values = dict(zip(attnames, row, strict=True))
     return model(
         **values,

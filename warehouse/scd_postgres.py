@@ -16,7 +16,7 @@ from django.db import connections
 from django.db.models import Q
 from psycopg import sql
 
-from .scd import MergeResult
+from .scd_result import MergeMeta, MergeResult
 from .scd_rows import Batch
 
 STAGE = sql.Identifier("_scd_stage")
@@ -32,7 +32,7 @@ def _cols(prefix: str, columns) -> sql.Composable:
     return sql.SQL(", ").join(sql.SQL(prefix + "{}").format(c) for c in columns)
 
 
-def merge_postgres(batch: Batch, meta, *, using: str, full: bool, scope: Q) -> MergeResult:
+def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, scope: Q) -> MergeResult:
     spec = batch.spec
     model = spec.model
     connection = connections[using]

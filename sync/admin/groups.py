@@ -1,5 +1,5 @@
-"""The staff groups of the back office and the permissions each holds (superusers need no group).
-Applied by the data migration that creates the groups and by a post_migrate hook that keeps them in step.
+"""The staff groups of the back office and the permissions each holds (superusers need no group). Kept in
+step by a post_migrate hook; the data migration 0005_access_groups created them from its own frozen copy.
 """
 from __future__ import annotations
 

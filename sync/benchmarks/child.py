@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
+from sync.policies.flags import set_flag
+
 from .process import ProcessResult, run_measured
 
 MANAGE_PY = Path(settings.BASE_DIR) / "manage.py"
@@ -28,8 +30,6 @@ def reset_database() -> None:
 
 def prepare_flags(reason: str, **overrides) -> list[str]:
     """Let the sync write (DRY_RUN off) and apply ``overrides``; returns what was set."""
-    from sync.policies.flags import set_flag
-
     wanted = {"DRY_RUN": False, **overrides}
     for name, value in wanted.items():
         set_flag(name, value, reason=reason)

@@ -9,6 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sync.models import DuplicateCandidate, OutboxItem, StepRun, SyncError, SyncRun, UnitCorrection
+from warehouse.models import CustomerMapping, FactWorkOrder
+
 from .scenarios import parse_stamp
 
 _WO_REF = re.compile(r"^WO-(\d+)$")
@@ -70,8 +73,6 @@ def _pw_id(rec: dict, key: str) -> int | None:
 
 def parked_work_orders() -> dict[int, str]:
     """Work orders the sync visibly set aside, with why (outbox, review queues, error log)."""
-    from sync.models import DuplicateCandidate, OutboxItem, SyncError, UnitCorrection
-
     parked: dict[int, str] = {}
     for key, state, error in OutboxItem.objects.filter(kind=OutboxItem.Kind.JOB).exclude(
             state__in=[OutboxItem.State.SENT, OutboxItem.State.PLANNED]).values_list(
@@ -93,8 +94,6 @@ def parked_work_orders() -> dict[int, str]:
 # Invariant 1: every open work order whose building is mapped has exactly one SF job, or is visibly parked
 # (a dead-lettered, held or failing outbox item, a review-queue entry, an error_logs row).
 def check_one_job_per_open_work_order(sims, open_statuses: frozenset[str]) -> Check:
-    from warehouse.models import CustomerMapping
-
     mapped = set(CustomerMapping.objects.filter(entity_type="building", status="mapped",
                                                 sf_customer_id__isnull=False)
                  .values_list("pw_building_id", flat=True))
@@ -141,8 +140,6 @@ def check_no_orphan_jobs(sims, jobs_before: set[int]) -> Check:
 def check_pw_changes_versioned(sims, edits: list[tuple[int, dict]], since) -> Check:
     """Current warehouse rows match PW for every work order changed since ``since``; each drill edit is a
     version."""
-    from warehouse.models import FactWorkOrder
-
     problems = []
     changed = [w for w in sims.pw.store.work_orders()
                if (modified_at(w) or since) > since]
@@ -171,8 +168,6 @@ def check_pw_changes_versioned(sims, edits: list[tuple[int, dict]], since) -> Ch
 # Invariant 4: every failure is visible: no run left "running", failed runs/steps/items carry their error,
 # no item stuck in "sending".
 def check_failures_visible() -> Check:
-    from sync.models import OutboxItem, StepRun, SyncError, SyncRun
-
     problems = []
     for run in SyncRun.objects.filter(status=SyncRun.Status.RUNNING):
         problems.append(f"run {run.pk} still 'running' (a killed run must be marked)")
@@ -197,8 +192,6 @@ def check_failures_visible() -> Check:
 
 
 def dead_letter_keys() -> set[str]:
-    from sync.models import OutboxItem
-
     return set(OutboxItem.objects.filter(state=OutboxItem.State.DEAD).values_list("key", flat=True))
 
 
@@ -206,8 +199,6 @@ def dead_letter_keys() -> set[str]:
 def check_dead_letters_kept(ever_dead: set[str]) -> Check:
     """Every dead letter is still dead, unless its write turned out to have happened (a later run found
     the record and settled the row as sent, recovered): that one is resolved, not lost."""
-    from sync.models import OutboxItem
-
     now_dead = dead_letter_keys()
     gone = ever_dead - now_dead
     found = set(

@@ -10,6 +10,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sync.simulators.datasets import build_dataset
+from sync.simulators.propertyware import PropertyWareSimulator
+from sync.simulators.servicefusion import ServiceFusionSimulator
+
 from .floor import Limits
 
 
@@ -47,8 +51,6 @@ class Simulators:
     """PropertyWare and ServiceFusion simulators over one dataset; a context manager."""
 
     def __init__(self, config: SimConfig, dataset: Any | None = None) -> None:
-        from sync.simulators.datasets import build_dataset
-
         self.config = config
         self.dataset = dataset if dataset is not None else build_dataset(config.dataset, seed=config.seed)
         self._stack = ExitStack()
@@ -57,9 +59,6 @@ class Simulators:
         self.sf = None
 
     def __enter__(self) -> Simulators:
-        from sync.simulators.propertyware import PropertyWareSimulator
-        from sync.simulators.servicefusion import ServiceFusionSimulator
-
         limits = self.config.limits
         try:
             self.pw = self._stack.enter_context(PropertyWareSimulator(

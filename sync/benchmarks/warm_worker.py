@@ -29,6 +29,7 @@ def main(argv: list[str]) -> None:
     django.setup()
     from django.core.management import execute_from_command_line
 
+    # Imported after django.setup(), in main(): these load models, and importing them is this worker's job.
     import sync.clients.propertyware.client  # noqa: F401
     import sync.clients.servicefusion.client  # noqa: F401
     import sync.engine.runner  # noqa: F401

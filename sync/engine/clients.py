@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.core.cache import cache
+
+from sync.clients.propertyware.client import PropertyWareClient
+from sync.clients.servicefusion.client import ServiceFusionClient
+
 __all__ = ["build_client"]
 
 
 def build_client(system: str):
     """A fresh client for ``"pw"`` or ``"sf"`` (one per step: clients are not shared across threads)."""
     if system == "pw":
-        from datetime import timedelta
-
-        from sync.clients.propertyware.client import PropertyWareClient
-
         # The pulls subtract their overlap themselves (SYNC_PULL_OVERLAP_SECONDS, via cursors.pw_since) and
         # record the bound they asked for; the client's own default would silently widen every read.
         return PropertyWareClient.from_settings(overlap=timedelta(0))
     if system == "sf":
-        from django.core.cache import cache
-
-        from sync.clients.servicefusion.client import ServiceFusionClient
-
         # The token lives in the shared cache: SF's rate limit is per token, so every worker uses one.
         return ServiceFusionClient.from_settings(token_store=cache)
     raise ValueError(f"unknown system {system!r}; expected 'pw' or 'sf'")

@@ -13,6 +13,7 @@ from typing import Any
 
 from sync.engine.metering import Meter, Metered
 from sync.errors import IntegrationError
+from sync.models import SyncError
 from sync.observability.metrics import record_client_stats
 
 __all__ = ["CircuitOpen", "StepContext", "StepSkipped", "log_error"]
@@ -40,8 +41,6 @@ def log_error(
     with_stack: bool = True,
 ):
     """Write one ``error_logs`` row (R37) and log it; never raises."""
-    from sync.models import SyncError
-
     if isinstance(error, BaseException):
         text = f"{type(error).__name__}: {error}"
         stack = "".join(traceback.format_exception(error)) if with_stack else ""

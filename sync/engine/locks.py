@@ -21,6 +21,8 @@ from django.db import IntegrityError, connections
 from django.db.models import Q
 from django.utils import timezone
 
+from sync.models import SyncLock
+
 __all__ = ["DEFAULT_LOCK_NAME", "SyncLockHeld", "lock_key", "sync_lock"]
 
 DEFAULT_LOCK_NAME = "greenlight-sync"
@@ -107,8 +109,6 @@ def _process_started(pid: int) -> float | None:
 
 class _RowLock:
     def __init__(self, using: str, name: str, ttl: timedelta) -> None:
-        from sync.models import SyncLock
-
         self.name = name
         self.ttl = ttl
         self._rows = SyncLock.objects.using(using)

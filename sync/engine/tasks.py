@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from croniter import croniter
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from greenlight.admin_tools import log_changes
+from sync.engine.runner import run_sync
+from sync.models import SyncRun
 from sync.policies import unit_fixes
 from sync.policies.flags import read_flags
 
@@ -37,14 +40,12 @@ SCHEDULE_NAME = "greenlight-sync"
 SCHEDULE_CRON = "*/30 12-23 * * 1-5"
 SCHEDULE_FUNC = "sync.engine.tasks.run_scheduled_sync"
 FIX_UNIT_IDS_GROUP = "fix_unit_ids"
-_CRON_TYPE = "C"  # Schedule.CRON; spelled out so the data migration's historical model can use it
+_CRON_TYPE = "C"  # Schedule.CRON; spelled out so a historical Schedule model works too
 
 
 def _user(user_id: int | None):
     if user_id is None:
         return None
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(pk=user_id).first()
 
 
@@ -54,8 +55,6 @@ def run_pipeline(*, steps: list[str] | None = None, dry_run: bool | None = None,
 
     The runner takes the sync lock itself and records a "refused" run while another holds it (R4).
     """
-    from sync.engine.runner import run_sync  # imported late: this module loads without the engine
-
     run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id))
     return run.pk
 
@@ -73,8 +72,6 @@ def run_scheduled_sync() -> str:
     """
     if not read_flags().sync_schedule_enabled:
         return "skipped: SYNC_SCHEDULE_ENABLED is off"
-    from sync.models import SyncRun
-
     run = SyncRun.objects.get(pk=run_pipeline(trigger="schedule"))
     return f"run {run.pk}: {run.status}"
 
@@ -116,7 +113,7 @@ def ensure_schedule(schedule_model=None):
     """Create or repair the one sync schedule, by name; safe to call on every deploy.
 
     Extra rows with the same name (left by code that used ``create``) are removed; a schedule staff
-    paused (repeats 0) stays paused. ``schedule_model`` lets the data migration pass its historical model.
+    paused (repeats 0) stays paused. ``schedule_model`` may be a historical model.
     """
     if schedule_model is None:
         from django_q.models import Schedule as schedule_model

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.conf import settings
 
+from warehouse.scd import merge
+
 __all__ = [
     "BY_ID_UP_TO",
     "Lookup",
@@ -125,8 +127,6 @@ def version_keys(model, id_field: str, ids: Iterable) -> dict:
 def load(ctx, model, records, *, full: bool | None = None, system: str = "pw", change_reason: str = ""):
     """Merge a batch for a step: its run id and name on the versions; with ``full`` the batch is the whole
     set of ``system``'s records, so current rows missing from it are tombstoned."""
-    from warehouse.scd import merge
-
     full = ctx.full if full is None else full
     return merge(
         model,

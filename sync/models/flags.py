@@ -1,7 +1,7 @@
 """Feature flags staff edit at runtime (business rules §9), their audited history, and the push-failure
 streak that trips safe mode on by itself.
 
-What each flag means, its type and default live in ``sync.policies.flags`` (the registry); a row here only
+What each flag means, its type and default live in ``sync.policies.flag_registry``; a row here only
 holds the text staff set. Every change, from ``set_flag`` or the admin alike, writes a history row with who,
 when, why and the value before and after.
 """
@@ -12,6 +12,8 @@ from django.db import models
 from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
+
+from sync.policies.flag_registry import FlagError, canonical_name, spec_for
 
 __all__ = ["FeatureFlag", "PushFailureStreak"]
 
@@ -47,10 +49,7 @@ class FeatureFlag(models.Model):
         return f"{self.name}={self.value}"
 
     def clean(self) -> None:
-        # Admin edits go through the same strict parsing as set_flag; the registry import is local because
-        # sync.policies.flags imports this module.
-        from sync.policies.flags import FlagError, canonical_name, spec_for
-
+        # Admin edits go through the same strict parsing as set_flag.
         try:
             self.name = canonical_name(self.name)
             self.value = spec_for(self.name).to_text(self.value)

@@ -12,6 +12,8 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
 
+from sync.policies.flags import read_flags
+
 from . import runstate
 
 logger = logging.getLogger(__name__)
@@ -168,10 +170,6 @@ class DatabaseCollector:
                                 value=SyncError.objects.count())
 
     def _flags(self) -> Iterator[Metric]:
-        try:
-            from sync.policies.flags import read_flags
-        except ImportError:
-            return
         flags = read_flags()
         yield GaugeMetricFamily("greenlight_safe_mode", "1 while SAFE_MODE is on.",
                                 value=int(flags.safe_mode))

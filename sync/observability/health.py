@@ -9,10 +9,14 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from croniter import croniter
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connections
 from django.utils import timezone
+from django_q.models import Schedule
+
+from sync.policies.flags import read_flags
 
 from . import runstate
 
@@ -64,11 +68,7 @@ def check_workers() -> dict[str, Any]:
 
 def _previous_slots(schedule, now: datetime, count: int) -> list[datetime]:
     """The last ``count`` times ``schedule`` was due at or before ``now``, newest first."""
-    from django_q.models import Schedule
-
     if schedule.schedule_type == Schedule.CRON and schedule.cron:
-        from croniter import croniter
-
         it = croniter(schedule.cron, timezone.localtime(now))
         return [it.get_prev(datetime) for _ in range(count)]
     step = {
@@ -87,10 +87,6 @@ def _previous_slots(schedule, now: datetime, count: int) -> list[datetime]:
 
 def _sync_schedules() -> Iterable[Any]:
     """Active sync schedules; none while staff have switched scheduled runs off (the task then skips)."""
-    from django_q.models import Schedule
-
-    from sync.policies.flags import read_flags
-
     if not read_flags().sync_schedule_enabled:
         return []
     return Schedule.objects.filter(func__startswith="sync.").exclude(repeats=0)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, PlatformCollector, ProcessCollector
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from .dbmetrics import DatabaseCollector
+
 #: the systems a call can be counted against
 SYSTEMS = ("propertyware", "servicefusion")
 #: normalised call outcomes
@@ -118,8 +120,6 @@ def scrape_registry() -> CollectorRegistry:
 
     In multiprocess mode the per-process files are summed instead of this process's own counters.
     """
-    from .dbmetrics import DatabaseCollector  # reads models: imported only when Django is ready
-
     # Run several processes (gunicorn + django-q2 workers) with PROMETHEUS_MULTIPROC_DIR set to a shared
     # directory and prometheus-client's multiprocess mode sums every process's counts at scrape time.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

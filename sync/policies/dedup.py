@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from sync.loaders.rows import BY_ID_UP_TO, Lookup, current_rows
 from sync.models import DuplicateCandidate, DuplicateDetectionLog
 from sync.policies.customer_match import CustomerMatch, cached_match_customer, match_customer
 from sync.policies.dedup_records import (
+    DedupDecision,
     link_work_order_to_job,
     log_row,
     opens_candidate,
@@ -42,23 +42,6 @@ __all__ = [
 
 MAPPING_SCORE = CHECK_NUMBER_SCORE = 1.0
 TEMPORAL_SCORE = 0.9
-
-
-@dataclass(frozen=True)
-class DedupDecision:
-    """``decision``: create | duplicate | review; ``rule``: mapping | check_number | temporal | review |
-    none; ``sf_job_id``: the matched job; ``backfill``: the work order should take that job's id."""
-
-    decision: str
-    score: float
-    rule: str
-    sf_job_id: int | None
-    reason: str
-    backfill: bool = False
-
-    @property
-    def is_duplicate(self) -> bool:
-        return self.decision == "duplicate"
 
 
 def _tokens(text: str | None) -> set[str]:

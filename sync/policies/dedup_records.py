@@ -1,8 +1,8 @@
-"""What a dedup decision leaves behind: the duplicate_detection_log row, the work order's back-filled SF
+"""The dedup decision and what it leaves behind: the duplicate_detection_log row, the work order's back-filled SF
 job id (R31b), the near match queued for staff, and staff's link / push decisions on that queue (R32)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,10 +12,26 @@ from sync.models import DuplicateCandidate, DuplicateDetectionLog
 from warehouse.models import FactWorkOrder
 from warehouse.scd import merge
 
-if TYPE_CHECKING:  # annotations only: sync.policies.dedup imports this module
-    from sync.policies.dedup import DedupDecision
+__all__ = [
+    "DedupDecision", "link_work_order_to_job", "log_row", "opens_candidate", "record", "resolve_candidate",
+]
 
-__all__ = ["link_work_order_to_job", "log_row", "opens_candidate", "record", "resolve_candidate"]
+
+@dataclass(frozen=True)
+class DedupDecision:
+    """``decision``: create | duplicate | review; ``rule``: mapping | check_number | temporal | review |
+    none; ``sf_job_id``: the matched job; ``backfill``: the work order should take that job's id."""
+
+    decision: str
+    score: float
+    rule: str
+    sf_job_id: int | None
+    reason: str
+    backfill: bool = False
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.decision == "duplicate"
 
 
 def link_work_order_to_job(work_order_id: int, sf_job_id: int, *, reason: str,

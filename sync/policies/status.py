@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sync.models import StatusMapping
 from sync.policies.flags import Flags
 
 __all__ = [
@@ -118,8 +119,6 @@ class StatusMap:
 
 
 def load_status_map(*, using: str = "default") -> StatusMap:
-    from sync.models import StatusMapping
-
     return StatusMap(
         StatusMapping.objects.using(using).values_list("sf_status", "sf_code", "pw_status", "is_closed")
     )
@@ -154,7 +153,8 @@ def status_update_for(pw_status: str | None, sf_status: str, flags: Flags, *, co
 def seed_status_mappings(model) -> int:
     """Create the default rows that are missing (by code or name); never touches staff edits.
 
-    Takes the model class so the data migration can pass its historical model. Returns rows created.
+    Takes the model class (a historical one works too); 0002_policies_seed holds its own frozen copy of
+    the rows. Returns rows created.
     """
     created = 0
     for name, code, category, closed in DEFAULT_STATUS_MAPPINGS:

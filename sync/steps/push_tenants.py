@@ -9,6 +9,7 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
+from sync.engine.context import StepSkipped
 from sync.engine.unchanged import Reconciliation, building_customers, cached_customers, versions
 from sync.loaders.mappings import mapped_customers, pw_ids_of_customer
 from sync.loaders.rows import BY_ID_UP_TO
@@ -192,8 +193,6 @@ def _push(ctx) -> None:
     customers = mapped_customers("building")
     if ctx.flags.tenant_push_mode == "child_customer":
         if not ctx.flags.enable_service_fusion:
-            from sync.engine.context import StepSkipped
-
             raise StepSkipped("ENABLE_SERVICE_FUSION is off: no child customers created")
         push_child_customers(ctx, leases, tenants, customers)
     else:

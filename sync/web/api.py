@@ -10,7 +10,9 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from sync.models import ApiToken
+from sync.engine import tasks
+from sync.engine.pipeline import get_step
+from sync.models import ApiToken, SyncRun
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ def _params(request) -> dict:
     if steps is not None and (not isinstance(steps, list) or not all(isinstance(s, str) for s in steps)):
         raise BadRequest("steps: expected a list of step names")
     if steps:
-        from sync.engine.pipeline import get_step
-
         try:
             steps = [get_step(s).name for s in steps]
         except ValueError as exc:
@@ -88,7 +88,6 @@ def trigger_sync(request):
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=400)
 
-    from sync.engine import tasks
     trigger = "api"
     log.info("sync triggered over HTTP by token %s (mode=%s, dry_run=%s)", api_token.name,
              params["mode"], params["dry_run"])
@@ -96,8 +95,6 @@ def trigger_sync(request):
         task_id = tasks.enqueue_sync(steps=params["steps"], dry_run=params["dry_run"], full=params["full"],
                                      trigger=trigger)
         return JsonResponse({"queued": True, "task_id": task_id, "dry_run": params["dry_run"]}, status=202)
-
-    from sync.models import SyncRun
 
     run = SyncRun.objects.get(pk=tasks.run_pipeline(steps=params["steps"], dry_run=params["dry_run"],
                                                     full=params["full"], trigger=trigger))

@@ -18,6 +18,7 @@ from warehouse.mapping_import import FORMATS, FileProblem, check_dataset, read_d
 from warehouse.models import CustomerMapping, DimBuilding, SfCustomerCache
 from warehouse.resources import CustomerMappingResource
 
+from .imports import start_background_import
 from .unmapped import unmapped_buildings_view
 
 
@@ -169,8 +170,6 @@ class CustomerMappingAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         if request.method == "POST" and self.has_import_permission(request):
             form = self.create_import_form(request)
             if form.is_valid() and len(form.dataset) > settings.MAPPING_IMPORT_BACKGROUND_ROWS:
-                from .imports import start_background_import
-
                 job = start_background_import(request, form)
                 messages.info(request, format_html(
                     "{} has {} rows, so it is being checked in the background. Nothing is imported until "

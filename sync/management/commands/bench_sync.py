@@ -6,6 +6,7 @@ import contextlib
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from sync.benchmarks.child import database_label, prepare_flags, reset_database, run_sync_child
@@ -13,14 +14,13 @@ from sync.benchmarks.floor import floor, needed_requests
 from sync.benchmarks.report import RunFigures, format_detail, format_row, format_table
 from sync.benchmarks.scenarios import Snapshot, typical_window, work_between
 from sync.benchmarks.simulators import SimConfig, Simulators
+from sync.models import StepRun, SyncRun
 
 SCENARIOS = ("initial", "noop", "incremental")
 DATASETS = ("tiny", "demo", "large")
 
 
 def _last_run_seconds() -> float | None:
-    from sync.models import SyncRun
-
     run = SyncRun.objects.order_by("-pk").first()
     if run is None or run.finished_at is None:
         return None
@@ -29,15 +29,11 @@ def _last_run_seconds() -> float | None:
 
 def _overlap_seconds() -> float:
     """How far back an incremental pull re-reads before its cursor (the longest of the streams')."""
-    from django.conf import settings
-
     return max(settings.SYNC["PULL_OVERLAP_SECONDS"], settings.SYNC["SF_JOBS_OVERLAP_SECONDS"])
 
 
 def _rss_by_step(result) -> dict[str, float]:
     """Highest resident size sampled while each step of the last run ran, in MB."""
-    from sync.models import StepRun
-
     out = {}
     steps = StepRun.objects.filter(run=StepRun.objects.order_by("-run_id").values("run_id")[:1],
                                    started_at__isnull=False, finished_at__isnull=False)
@@ -80,8 +76,6 @@ class Command(BaseCommand):
                             help="confirm that the configured database may be emptied")
 
     def handle(self, *args, **opts):
-        from django.conf import settings
-
         datasets = [d.strip() for d in opts["dataset"].split(",") if d.strip()]
         unknown = [d for d in datasets if d not in DATASETS]
         if unknown or not datasets:

@@ -12,6 +12,8 @@ from sync.benchmarks import invariants as inv
 from sync.benchmarks.child import database_label, prepare_flags, reset_database, run_sync_child
 from sync.benchmarks.faults import DRILL_CLIENT_ENV, Disturbances, FaultProfile
 from sync.benchmarks.simulators import SimConfig, Simulators
+from sync.models import SyncRun
+from sync.policies.flags import read_flags
 
 PW_WRITE_OPERATIONS = ("updateWorkOrder", "attachNoteToWorkOrder", "closeWorkOrder", "createWorkOrder")
 KILL_POINTS = ("requests", "sf_posts", "pw_writes")  # during reads, mid-push to SF, during write-back
@@ -87,8 +89,6 @@ class Command(BaseCommand):
 
     # --- the drill -----------------------------------------------------------------------------------
     def run(self, sims, env, label: str, *, kill_point: tuple[str, int] | None = None, disturb: bool = True):
-        from sync.models import SyncRun
-
         kill_when = None
         if kill_point is not None:
             counter = COUNTERS[kill_point[0]]
@@ -112,8 +112,6 @@ class Command(BaseCommand):
         return result, status
 
     def drill(self, sims, profile: FaultProfile, kills: int, max_runs: int) -> list[inv.Check]:
-        from sync.policies.flags import read_flags
-
         env = {**sims.child_env(), **DRILL_CLIENT_ENV}
         jobs_before = {int(j["id"]) for j in sims.sf.store.jobs()}
         started = sims.pw.store.now()

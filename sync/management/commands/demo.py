@@ -17,6 +17,9 @@ from sync.engine.runner import run_sync
 from sync.engine.summary import format_summary, summarize
 from sync.policies.flags import read_flags, set_flag
 from sync.policies.status import is_open
+from sync.simulators.propertyware import PropertyWareSimulator
+from sync.simulators.servicefusion import ServiceFusionSimulator
+from warehouse.models import CustomerMapping, FactWorkOrder
 
 DEMO_USER = "demo"
 
@@ -36,9 +39,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from sync.simulators.propertyware import PropertyWareSimulator
-        from sync.simulators.servicefusion import ServiceFusionSimulator
-
         say = self.stdout.write
         say(
             f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} "
@@ -116,8 +116,6 @@ class Command(BaseCommand):
 
     def _act_as_users(self, pw, sf) -> list[str]:
         """Edit a work order, add new ones in PropertyWare; move jobs to Completed and invoice one in SF."""
-        from warehouse.models import CustomerMapping, FactWorkOrder
-
         done: list[str] = []
         flags = read_flags()
         linked = list(

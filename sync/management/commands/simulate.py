@@ -8,6 +8,10 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sync.simulators.datasets import build_dataset, load_dataset
+from sync.simulators.propertyware import PropertyWareSimulator
+from sync.simulators.servicefusion import ServiceFusionSimulator
+
 
 class Command(BaseCommand):
     help = "Run both simulators (PropertyWare SOAP, ServiceFusion REST) on loopback until interrupted."
@@ -29,10 +33,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from sync.simulators.datasets import build_dataset, load_dataset
-        from sync.simulators.propertyware import PropertyWareSimulator
-        from sync.simulators.servicefusion import ServiceFusionSimulator
-
         name = options["dataset"]
         try:
             dataset = load_dataset(name) if name.endswith(".json") else build_dataset(name, options["seed"])

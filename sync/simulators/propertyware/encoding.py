@@ -14,6 +14,7 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 from lxml import etree
 
+from . import dtos
 from . import schema as s
 from .faults import SoapFault, client_fault
 
@@ -104,24 +105,24 @@ class _Decoder:
             xsi_type = el.get(_XSI_TYPE, "")
             actual = _local_type(xsi_type)
             if s.is_array(type_ref) or actual == "Array":
-                item = s.array_item(type_ref) if s.is_array(type_ref) else s.ANY
+                item = dtos.array_item(type_ref) if s.is_array(type_ref) else s.ANY
                 return [self.decode(child, item, f"{path}[{i}]") for i, child in enumerate(el)]
             if type_ref == s.ANY:
-                if actual in s.TYPES:
+                if actual in dtos.TYPES:
                     return self.decode_complex(el, actual, path)
                 if xsi_type and f"xsd:{actual}" in s.SIMPLE_TYPES:
                     return decode_simple(el.text or "", f"xsd:{actual}", path, self.tz)
                 return el.text or ""
             if s.is_complex(type_ref):
                 declared = s.local(type_ref)
-                name = actual if actual in s.subtypes(declared) else declared
+                name = actual if actual in dtos.subtypes(declared) else declared
                 return self.decode_complex(el, name, path)
             return decode_simple(el.text or "", type_ref, path, self.tz)
         finally:
             self.depth -= 1
 
     def decode_complex(self, el: Element, type_name: str, path: str) -> dict:
-        fields = s.field_map(type_name)
+        fields = dtos.field_map(type_name)
         out: dict[str, Any] = {}
         for child in el:
             name = _local(child.tag)
@@ -209,7 +210,7 @@ class _Encoder:
             return
         el = etree.SubElement(parent, name)
         if s.is_array(type_ref):
-            item = s.array_item(type_ref)
+            item = dtos.array_item(type_ref)
             item_ref = _qtype(item) if item != s.ANY else "xsd:anyType"
             el.set(_XSI_TYPE, "soapenc:Array")
             el.set(_ENC_ARRAY_TYPE, f"{item_ref}[{len(value)}]")
@@ -237,7 +238,7 @@ class _Encoder:
 
     def fill(self, el: etree._Element, record: dict, type_ref: str) -> None:
         el.set(_XSI_TYPE, _qtype(type_ref))
-        for f in s.all_fields(s.local(type_ref)):
+        for f in dtos.all_fields(s.local(type_ref)):
             value = record.get(f.name)
             if value is None and f.type in s.PRIMITIVES:
                 value = _PRIMITIVE_DEFAULTS[f.type]  # Java primitives are always serialised

@@ -12,18 +12,17 @@ import re
 import socket
 import struct
 import time
+from datetime import tzinfo
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from ..keepalive import AnnouncedClose
 from . import encoding, operations
-from .faults import Decision, SoapFault, client_fault
+from .faults import Decision, FaultInjector, SoapFault, client_fault
+from .replies import ReplyCache
 from .wsdl import encoding_schema
-
-if TYPE_CHECKING:
-    from .simulator import PropertyWareSimulator
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +58,33 @@ EMPTY_BODY = (
 )
 
 
+class Service(Protocol):
+    """What the HTTP side asks of the simulator (``PropertyWareSimulator``), so it never imports it."""
+
+    username: str
+    password: str
+    latency: float
+    multiref: bool
+    send_nulls: bool
+    lenient_namespace: bool
+    tz: tzinfo
+    faults: FaultInjector
+    replies: ReplyCache
+
+    def count(self, operation: str) -> None: ...
+
+    def wsdl(self) -> bytes: ...
+
+    def context(self) -> operations.Context: ...
+
+    def control(self, method: str, path: str, body: dict, query: dict) -> tuple[int, Any]: ...
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], sim: PropertyWareSimulator) -> None:
+    def __init__(self, address: tuple[str, int], sim: Service) -> None:
         self.sim = sim
         super().__init__(address, _Handler)
 
@@ -106,7 +127,7 @@ class _Handler(AnnouncedClose, BaseHTTPRequestHandler):
     # --- plumbing -----------------------------------------------------------------------------------------
 
     @property
-    def sim(self) -> PropertyWareSimulator:
+    def sim(self) -> Service:
         return self.server.sim
 
     def _send(

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from ..datasets import Dataset
-from ..generator import iso
+from ..dataset_model import Dataset, iso
+from . import dtos
 from . import schema as s
 
 ENTITIES = ("portfolios", "buildings", "units", "contacts", "leases", "vendors", "work_orders")
@@ -31,7 +31,7 @@ DATE_FILTERS = {
 }
 #: WorkOrder fields that belong to the server, never written by a user edit or a full replace
 SERVER_FIELDS = frozenset({"ID", "number", "createdDate", "notes", "documents", "clientData"})
-_WO_FIELDS = s.field_map("WorkOrder")
+_WO_FIELDS = dtos.field_map("WorkOrder")
 
 
 class Store:
@@ -251,7 +251,7 @@ class Store:
 def default_work_order() -> dict:
     """Every WorkOrder field at the value a full replace resets it to."""
     out: dict[str, Any] = {}
-    for f in s.all_fields("WorkOrder"):
+    for f in dtos.all_fields("WorkOrder"):
         if f.type in s.PRIMITIVES:
             out[f.name] = {"xsd:boolean": False, "xsd:int": 0, "xsd:long": 0, "xsd:double": 0.0}[f.type]
         elif s.is_array(f.type):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from . import dtos
 from . import schema as s
 
 #: where the bundled copy points; the client always takes the address from its settings anyway
@@ -83,12 +84,12 @@ def build_wsdl(address: str = PLACEHOLDER_ADDRESS, impl_namespace: str = s.DEFAU
 
     dto_schema = etree.SubElement(types, _xsd("schema"), nsmap={None: s.XSD}, targetNamespace=s.TYPES_NS)
     _add_imports(dto_schema, impl_namespace)
-    for t in s.TYPES.values():
+    for t in dtos.TYPES.values():
         _complex_type(dto_schema, t)
 
     impl_schema = etree.SubElement(types, _xsd("schema"), nsmap={None: s.XSD}, targetNamespace=impl_namespace)
     _add_imports(impl_schema, s.TYPES_NS)
-    for name, item in s.ARRAYS.items():
+    for name, item in dtos.ARRAYS.items():
         _array_type(impl_schema, name, item)
 
     for op in s.OPERATIONS.values():

@@ -6,26 +6,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
 
 from . import control, resources
 from .auth import OAuth, bearer_token
 from .faults import Faults
 from .listing import first
 from .ratelimit import RateLimiter
-from .responses import ApiError, Response, ValidationFailed, gateway_page, method_not_allowed
+from .responses import ApiError, Request, Response, ValidationFailed, gateway_page, method_not_allowed
 from .store import SimStore
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: Any  # email.message.Message (case-insensitive .get)
-    body: bytes
-    client: str
 
 
 class SimApp:

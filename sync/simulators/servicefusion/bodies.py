@@ -6,13 +6,11 @@ nothing is written unless the whole body is valid.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import seed
 from .checks import Checker, label
-
-if TYPE_CHECKING:
-    from .store import SimStore
+from .lookups import Lookups
 
 NAME_MAX = 45  # the documented example: "Name is too long (maximum is 45 characters)."
 
@@ -48,7 +46,7 @@ _LOCATION_TEXT = (
 )
 
 
-def customer_record(body: dict, store: SimStore, now: datetime) -> dict[str, Any]:
+def customer_record(body: dict, store: Lookups, now: datetime) -> dict[str, Any]:
     """Validate a CustomerBody and build the stored customer (without id)."""
     c = Checker(body)
     name = c.text("customer_name", required=True, max_len=NAME_MAX)
@@ -110,7 +108,7 @@ def customer_record(body: dict, store: SimStore, now: datetime) -> dict[str, Any
     return rec
 
 
-def job_record(body: dict, store: SimStore, now: datetime, kind: str = "jobs") -> tuple[dict, dict | None]:
+def job_record(body: dict, store: Lookups, now: datetime, kind: str = "jobs") -> tuple[dict, dict | None]:
     """Validate a JobBody (or EstimateBody) and build the record; also a contact to add, if any."""
     c = Checker(body)
     customer = _reference(c, "customer_name", store.find_customer, required=True)
@@ -238,7 +236,7 @@ def _header(c: Checker, key: str, finder, header_key: str | None) -> str | None:
     return found[header_key] if header_key else f"{found['first_name']} {found['last_name']}"
 
 
-def _people(c: Checker, key: str, store: SimStore) -> list[int]:
+def _people(c: Checker, key: str, store: Lookups) -> list[int]:
     """``techs_assigned[]`` / ``agents[]``: each ``{id}`` or ``{first_name, last_name}``."""
     ids = []
     for i, item in enumerate(c.array(key)):

@@ -6,12 +6,28 @@ No authentication, no rate limit, no faults: the simulator only listens on loopb
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .responses import ApiError, Response, ValidationFailed, parse_json
+from .auth import OAuth
+from .faults import Faults
+from .ratelimit import RateLimiter
+from .responses import ApiError, Request, Response, ValidationFailed, parse_json
+from .store import SimStore
 
-if TYPE_CHECKING:
-    from .app import Request, SimApp
+
+class Controlled(Protocol):
+    """What the control API drives (``SimApp`` is one), so this module does not import the app."""
+
+    store: SimStore
+    oauth: OAuth
+    limiter: RateLimiter
+    faults: Faults
+
+    def request_counts(self) -> dict[str, int]: ...
+
+    def status_counts(self) -> dict[int, int]: ...
+
+    def reset_counts(self) -> None: ...
 
 _JOB = re.compile(r"^/_control/jobs/(\d+)/(status|invoices)$")
 _STATUS = re.compile(r"^/_control/job-statuses/([0-9A-Za-z_]+)$")
@@ -40,7 +56,7 @@ def _call(fn, *args, **kwargs) -> Any:
         raise ApiError(400, str(exc)) from exc
 
 
-def handle(app: SimApp, req: Request) -> Response:
+def handle(app: Controlled, req: Request) -> Response:
     path, method = req.path.rstrip("/"), req.method
     store = app.store
     try:
@@ -49,7 +65,7 @@ def handle(app: SimApp, req: Request) -> Response:
         return exc.response()
 
 
-def _route(app: SimApp, store, req: Request, path: str, method: str) -> Response:
+def _route(app: Controlled, store, req: Request, path: str, method: str) -> Response:
     if path == "/_control/state" and method == "GET":
         return Response(
             200,

@@ -8,13 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import listing, views
 from .responses import ApiError, Response, parse_json
-
-if TYPE_CHECKING:
-    from .store import SimStore
+from .store import SimStore
 
 
 @dataclass

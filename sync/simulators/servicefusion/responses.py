@@ -1,6 +1,6 @@
-"""Responses the simulator sends: the documented error bodies, JSON/XML rendering, socket actions.
-Handlers raise ``ApiError`` or ``ValidationFailed`` (the 422 bare array) and return ``Response``; the server
-turns either into bytes, or into a dropped/reset connection when a fault asks for one.
+"""The request the server read and the responses the simulator sends: documented error bodies, JSON/XML
+rendering, socket actions. Handlers raise ``ApiError`` or ``ValidationFailed`` (the 422 bare array) or
+return ``Response``; the server turns either into bytes, or drops/resets the connection when a fault asks.
 """
 
 from __future__ import annotations
@@ -53,6 +53,18 @@ REASONS = {
 }
 JSON_TYPE = "application/json; charset=UTF-8"
 XML_TYPE = "application/xml; charset=UTF-8"
+
+
+@dataclass
+class Request:
+    """One HTTP request as the server read it, handed to the app and the control API."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Any  # email.message.Message (case-insensitive .get)
+    body: bytes
+    client: str
 
 
 @dataclass

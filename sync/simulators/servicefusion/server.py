@@ -14,13 +14,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..datasets import build_dataset
 from ..keepalive import AnnouncedClose
-from .app import Request, SimApp
+from .app import SimApp
 from .auth import OAuth
 from .clock import SimClock
 from .faults import Faults
 from .ratelimit import RateLimiter
-from .responses import REASONS, ApiError, encode
+from .responses import REASONS, ApiError, Request, encode
 from .store import SimStore
 from .tls import server_context
 
@@ -338,8 +339,6 @@ class ServiceFusionSimulator:
         if dataset is None:
             return
         if isinstance(dataset, str):
-            from sync.simulators.datasets import build_dataset  # the shared dataset builder
-
             dataset = build_dataset(dataset, seed=self.seed)
         get = (
             dataset.get

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .clock import format_date, format_ts
-
-if TYPE_CHECKING:
-    from .store import SimStore
+from .lookups import Lookups
 
 ALL = frozenset({"*"})
 
@@ -146,7 +144,7 @@ def shape(base: dict, relations: dict, fields: list[str] | None) -> dict:
     return wire(out)
 
 
-def custom_field_values(store: SimStore, entity: str, values: dict) -> list[dict]:
+def custom_field_values(store: Lookups, entity: str, values: dict) -> list[dict]:
     """Every defined field with its value (the default when never sent), with all documented keys."""
     return [
         {
@@ -162,7 +160,7 @@ def custom_field_values(store: SimStore, entity: str, values: dict) -> list[dict
     ]
 
 
-def customer(store: SimStore, rec: dict, expand, fields: list[str] | None = None) -> dict:
+def customer(store: Lookups, rec: dict, expand, fields: list[str] | None = None) -> dict:
     parent = store.customers_by_id.get(rec["parent_customer_id"]) if rec["parent_customer_id"] else None
     base = {key: rec.get(key) for key in _CUSTOMER_FIELDS}
     base["parent_customer"] = parent["customer_name"] if parent else None
@@ -185,7 +183,7 @@ def _contact(contact: dict, expand) -> dict:
     return out
 
 
-def job(store: SimStore, rec: dict, expand, fields: list[str] | None = None, kind: str = "jobs") -> dict:
+def job(store: Lookups, rec: dict, expand, fields: list[str] | None = None, kind: str = "jobs") -> dict:
     statuses = store.estimate_statuses if kind == "estimates" else store.statuses
     cust = store.customers_by_id[rec["customer_id"]]
     parent = store.customers_by_id.get(cust["parent_customer_id"]) if cust["parent_customer_id"] else None
@@ -256,7 +254,7 @@ def invoice(rec: dict, fields: list[str] | None) -> dict:
     return shape({k: v for k, v in rec.items() if k != "job_id"}, {}, fields)
 
 
-def equipment(store: SimStore, rec: dict, expand, fields: list[str] | None = None) -> dict:
+def equipment(store: Lookups, rec: dict, expand, fields: list[str] | None = None) -> dict:
     base = {k: v for k, v in rec.items() if k != "custom_fields"}
     rel = {}
     if wants(expand, "custom_fields"):
