@@ -1,5 +1,5 @@
-"""The dedup decision and what it leaves behind: the duplicate_detection_log row, the work order's back-filled SF
-job id (R31b), the near match queued for staff, and staff's link / push decisions on that queue (R32)."""
+"""The dedup decision and what it leaves behind: the duplicate_detection_log row, the work order's
+back-filled SF job id (R31b), the near match queued for staff, and staff's link / push decisions (R32)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
