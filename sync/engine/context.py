@@ -1,6 +1,5 @@
-"""What a step receives: its run and step rows, the flags read at its start, lazily built (metered)
-clients, counters, the error log and the circuit breaker (business rules R3, R36, R37, §10).
-"""
+"""What a step receives (``StepContext``): its run and step rows, flags, lazily built metered clients,
+counters, the error log (R37) and the circuit breaker (§10)."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from typing import Any
 
 from sync.engine.metering import Meter, Metered
 from sync.errors import IntegrationError
+from sync.models import SyncError
 from sync.observability.metrics import record_client_stats
 
 __all__ = ["CircuitOpen", "StepContext", "StepSkipped", "log_error"]
@@ -40,8 +40,6 @@ def log_error(
     with_stack: bool = True,
 ):
     """Write one ``error_logs`` row (R37) and log it; never raises."""
-    from sync.models import SyncError
-
     if isinstance(error, BaseException):
         text = f"{type(error).__name__}: {error}"
         stack = "".join(traceback.format_exception(error)) if with_stack else ""
@@ -75,6 +73,8 @@ class StepContext:
     flags: Any
     full: bool = False
     client_factory: Any = None
+    #: where this step's PropertyWare calls queue in the shared throttle (pipeline.urgency)
+    urgency: int = 0
     counts: Counter = field(default_factory=Counter)
     meters: dict[str, Meter] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
@@ -96,7 +96,7 @@ class StepContext:
         """The metered client for ``"pw"`` or ``"sf"``, built on first use."""
         if system not in self._clients:
             meter = self.meters.setdefault(system, Meter(system))
-            self._clients[system] = Metered(self.client_factory(system), meter)
+            self._clients[system] = Metered(self.client_factory(system, urgency=self.urgency), meter)
         return self._clients[system]
 
     @property

@@ -1,7 +1,5 @@
-"""``run_sync``: one run of the pipeline under the sync lock, recorded as a SyncRun with a StepRun per step.
-
-Every entry point (management command, django-q2 task, admin action, demo) calls this one function.
-"""
+"""``run_sync``: one run of the pipeline under the sync lock, recorded as a SyncRun with a StepRun per step;
+every entry point (management command, django-q2 task, admin action, demo) calls it."""
 
 from __future__ import annotations
 
@@ -17,7 +15,6 @@ from django.db import connection, connections
 from django.utils import timezone
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from sync.clients.propertyware.throttle import calls_at
 from sync.engine import pipeline
 from sync.engine.clients import build_client
 from sync.engine.context import CircuitOpen, StepContext, StepSkipped, log_error
@@ -43,14 +40,15 @@ def run_sync(
     user=None,
     progress: Progress | None = None,
     *,
-    client_factory: Callable[[str], Any] | None = None,
+    client_factory: Callable[..., Any] | None = None,
 ) -> SyncRun:
     """Run the pipeline (every step, or the named ones) and return its SyncRun.
 
     ``dry_run``: None follows the DRY_RUN flag at each step start; True or False overrides it for the
     whole run. ``full``: pulls reconcile completely and detect deletions. While another run holds the
     sync lock nothing runs: the returned SyncRun has status "refused" (R4). ``progress`` is called with a
-    dict per event (run_started, step_started, step_finished, run_finished).
+    dict per event (run_started, step_started, step_finished, run_finished). ``client_factory(system, *,
+    urgency)`` builds each step's clients (default ``build_client``).
     """
     selected = pipeline.select(list(steps) if steps else None)  # unknown names fail before anything starts
     report = _logged(progress or (lambda event: None))
@@ -202,11 +200,7 @@ class _StepExecutor:
     def run_step(self, step: pipeline.Step) -> bool:
         in_worker = threading.get_ident() != self.main_thread
         try:
-            # Set here, in the thread that runs the step: worker threads do not inherit context variables.
-            # A step's PropertyWare calls queue at its urgency; a step that makes none (getSFJobs, which
-            # the invoices wait on) must not hold PropertyWare's free slots back for itself.
-            urgency = pipeline.urgency(step.name) if step.calls_propertyware else 0
-            with log_context(run_id=self.run.pk, step=step.name), calls_at(urgency):
+            with log_context(run_id=self.run.pk, step=step.name):
                 return self._run(step)
         finally:
             if in_worker:
@@ -267,6 +261,9 @@ class _StepExecutor:
                 flags=flags,
                 full=self.full,
                 client_factory=self.factory,
+                # Urgency orders PropertyWare's throttle only: a step that makes no PropertyWare call
+                # (getSFJobs, which the invoices wait on) takes none.
+                urgency=pipeline.urgency(step.name) if step.calls_propertyware else 0,
             )
             self._call_with_retries(step, ctx)
             row.status = StepRun.Status.SUCCEEDED

@@ -1,17 +1,19 @@
-"""django-q2 entry points (thin: the work is ``sync.engine.runner.run_sync``) and the sync schedule (R6, R7).
+"""django-q2 entry points (thin: the work is ``sync.engine.runner.run_sync``) and the sync schedule
+(R6, R7)."""
 
-The schedule runs every 30 minutes, 12:00-23:59 UTC, Monday-Friday. It is switched off without a deploy
-by the flag SYNC_SCHEDULE_ENABLED (audited) or by setting the schedule's repeats to 0 in the admin;
-``ensure_schedule()`` keeps either choice. Missed slots are not replayed (Q_CLUSTER catch_up is off).
-"""
 from __future__ import annotations
 
 from datetime import datetime
 
 from croniter import croniter
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task
 
+from sync.engine.runner import run_sync
+from sync.models import SyncRun
 from sync.policies.flags import read_flags
 
 __all__ = [
@@ -26,7 +28,9 @@ __all__ = [
 ]
 
 SCHEDULE_NAME = "greenlight-sync"
-#: Standard cron, Monday=1 (R6). Not AWS's 2-6 nor node-cron's six fields.
+#: Every 30 minutes, 12:00-23:59 UTC, Monday-Friday (R6): standard cron, Monday=1, not AWS's 2-6 nor
+#: node-cron's six fields. Switched off without a deploy by the flag SYNC_SCHEDULE_ENABLED (audited) or by
+#: the schedule's repeats set to 0 in the admin; missed slots are not replayed (Q_CLUSTER catch_up is off).
 SCHEDULE_CRON = "*/30 12-23 * * 1-5"
 SCHEDULE_FUNC = "sync.engine.tasks.run_scheduled_sync"
 _CRON_TYPE = "C"  # Schedule.CRON; spelled out so the data migration's historical model can use it
@@ -35,8 +39,6 @@ _CRON_TYPE = "C"  # Schedule.CRON; spelled out so the data migration's historica
 def _user(user_id: int | None):
     if user_id is None:
         return None
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(pk=user_id).first()
 
 
@@ -46,8 +48,6 @@ def run_pipeline(*, steps: list[str] | None = None, dry_run: bool | None = None,
 
     The runner takes the sync lock itself and records a "refused" run while another holds it (R4).
     """
-    from sync.engine.runner import run_sync  # imported late: this module loads without the engine
-
     run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id))
     return run.pk
 
@@ -65,8 +65,6 @@ def run_scheduled_sync() -> str:
     """
     if not read_flags().sync_schedule_enabled:
         return "skipped: SYNC_SCHEDULE_ENABLED is off"
-    from sync.models import SyncRun
-
     run = SyncRun.objects.get(pk=run_pipeline(trigger="schedule"))
     return f"run {run.pk}: {run.status}"
 
@@ -74,8 +72,6 @@ def run_scheduled_sync() -> str:
 def enqueue_sync(*, steps: list[str] | None = None, dry_run: bool | None = None, full: bool = False,
                  user=None, trigger: str = "manual") -> str:
     """Queue a run for the workers (admin action, HTTP trigger); returns the django-q2 task id."""
-    from django_q.tasks import async_task
-
     label = "sync " + (",".join(steps) if steps else "all steps")
     return async_task(
         "sync.engine.tasks.run_pipeline", steps=steps, dry_run=dry_run, full=full, trigger=trigger,
@@ -94,8 +90,7 @@ def ensure_schedule(schedule_model=None):
     Extra rows with the same name (left by code that used ``create``) are removed; a schedule staff
     paused (repeats 0) stays paused. ``schedule_model`` lets the data migration pass its historical model.
     """
-    if schedule_model is None:
-        from django_q.models import Schedule as schedule_model
+    schedule_model = schedule_model or Schedule
     with transaction.atomic():
         rows = list(schedule_model.objects.select_for_update().filter(name=SCHEDULE_NAME).order_by("pk"))
         for extra in rows[1:]:
