@@ -246,25 +246,30 @@ class _StepExecutor:
             return False
         started = time.monotonic()
         row.status, row.started_at = StepRun.Status.RUNNING, timezone.now()
-        ctx = None
+        ctx = StepContext(
+            run=self.run,
+            step_run=row,
+            name=step.name,
+            flags=None,  # read below, inside the step's error handling
+            full=self.full,
+            client_factory=self.factory,
+            # Urgency orders PropertyWare's throttle only: a step that makes no PropertyWare call
+            # (getSFJobs, which the invoices wait on) takes none.
+            urgency=pipeline.urgency(step.name) if step.calls_propertyware else 0,
+        )
         try:
+            if ctx.urgency:
+                # A read others wait on holds its place in PropertyWare's throttle from the step's start
+                # until it is recorded (its client joins when built and leaves when closed), not only
+                # from its first call: less urgent callers leave it free slots meanwhile.
+                ctx.client("pw")
             flags = read_flags()  # R36: read when the step starts, never cached
             if self.dry_run is not None:
                 flags = flags_with(flags, dry_run=self.dry_run)
+            ctx.flags = flags
             row.flags = flags.as_dict()
             row.save(update_fields=["status", "started_at", "flags"])
             self.report({"event": "step_started", "step": step.name, "dry_run": flags.dry_run})
-            ctx = StepContext(
-                run=self.run,
-                step_run=row,
-                name=step.name,
-                flags=flags,
-                full=self.full,
-                client_factory=self.factory,
-                # Urgency orders PropertyWare's throttle only: a step that makes no PropertyWare call
-                # (getSFJobs, which the invoices wait on) takes none.
-                urgency=pipeline.urgency(step.name) if step.calls_propertyware else 0,
-            )
             self._call_with_retries(step, ctx)
             row.status = StepRun.Status.SUCCEEDED
         except StepSkipped as exc:
@@ -289,26 +294,27 @@ class _StepExecutor:
                 step=row,
             )
         finally:
-            if ctx is not None:
-                ctx.close()
-                row.counts = dict(ctx.counts)
-                row.api_calls = ctx.api_calls()
-                if not row.message and ctx.counts:
-                    row.message = ", ".join(f"{k} {v}" for k, v in sorted(ctx.counts.items()))
+            row.counts = dict(ctx.counts)
+            row.api_calls = ctx.api_calls()
+            if not row.message and ctx.counts:
+                row.message = ", ".join(f"{k} {v}" for k, v in sorted(ctx.counts.items()))
             row.finished_at = timezone.now()
             if row.status == StepRun.Status.RUNNING:
                 row.status = StepRun.Status.FAILED
-            row.save()
-            self.report(
-                {
-                    "event": "step_finished",
-                    "step": step.name,
-                    "status": row.status,
-                    "message": row.message,
-                    "counts": dict(row.counts),
-                    "seconds": round(time.monotonic() - started, 3),
-                }
-            )
+            try:
+                row.save()
+                self.report(
+                    {
+                        "event": "step_finished",
+                        "step": step.name,
+                        "status": row.status,
+                        "message": row.message,
+                        "counts": dict(row.counts),
+                        "seconds": round(time.monotonic() - started, 3),
+                    }
+                )
+            finally:
+                ctx.close()
         return row.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
 
 
