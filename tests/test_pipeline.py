@@ -9,7 +9,9 @@ import time
 import pytest
 from django.db import connection, connections
 
+from sync.clients.propertyware.throttle import shared_throttle
 from sync.engine import pipeline
+from sync.engine.clients import build_client
 from sync.engine.locks import sync_lock
 from sync.engine.runner import run_sync
 from sync.models import StepRun, SyncRun
@@ -201,6 +203,29 @@ def test_under_the_pw_cap_the_leases_wait_for_the_chain_the_invoices_wait_on(set
         before_leases = set(calls[: calls.index("getLeases")])
         chain = {"getAllPortfolios", "getBuildings", "getUnits", "getVendors", "getWorkOrders"}
         assert before_leases >= chain
+
+
+@pytest.mark.django_db
+def test_each_step_builds_its_pw_client_at_its_urgency_and_frees_the_throttle_when_it_ends(sims, settings):
+    pw, sf = sims
+    settings.PROPERTYWARE = {**settings.PROPERTYWARE, "MAX_RPS": 4.0}
+    live()
+    built: list = []
+
+    def factory(system: str, *, urgency: int = 0):
+        client = build_client(system, urgency=urgency)
+        built.append((system, client))
+        return client
+
+    run = run_sync(steps=["getPWPortfolios", "getPWBuildings", "getSFJobs"], client_factory=factory)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_summary
+    assert sorted(c.urgency for system, c in built if system == "pw") == [2, 3]
+    assert [system for system, _ in built].count("sf") == 1  # getSFJobs builds no PW client
+    # The steps ended, so their clients no longer hold slots back: a caller of no urgency goes at once.
+    throttle = shared_throttle((pw.url, pw.username), 4.0)
+    time.sleep(0.3)  # past the slot after the run's last call
+    assert throttle.wait() < 0.05
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from sync.clients.propertyware import PropertyWareClient
-from sync.clients.propertyware.throttle import Throttle, calls_at
+from sync.clients.propertyware.throttle import Throttle
 from sync.errors import AuthError
 from sync.simulators.propertyware import PropertyWareSimulator
 from tests import pw_helpers
@@ -71,15 +71,21 @@ def test_buildings_resolve_their_portfolio(client):
     assert all(b.portfolio_id == portfolio for b in for_portfolio)
 
 
-def test_known_portfolios_resolve_buildings_without_listing_them_again(sim, client):
+def test_given_portfolios_resolve_buildings_without_listing_them_again(sim, client):
     known = [{"ID": p["ID"], "name": p["name"], "abbreviation": p["abbreviation"]} for p in TINY.portfolios]
-    client.know_portfolios(known)
-    buildings = list(client.iter_buildings())
+    buildings = list(client.iter_buildings(portfolios=known))
     assert all(b.portfolio_id == BUILDINGS[b.id]["_portfolioID"] for b in buildings)
     assert "getAllPortfolios" not in sim.request_counts()
-    client.know_portfolios(known[1:])  # a label it does not know lists the portfolios once
-    assert all(b.portfolio_id == BUILDINGS[b.id]["_portfolioID"] for b in client.iter_buildings())
+    # A label they lack lists the portfolios once for the call, however many buildings carry it.
+    lacking = known[1:]
+    assert sum(b["_portfolioID"] == known[0]["ID"] for b in TINY.buildings) > 1
+    assert all(
+        b.portfolio_id == BUILDINGS[b.id]["_portfolioID"] for b in client.iter_buildings(portfolios=lacking)
+    )
     assert sim.request_counts()["getAllPortfolios"] == 1
+    # Nothing is kept on the client: the next call without them lists the portfolios again.
+    assert all(b.portfolio_id == BUILDINGS[b.id]["_portfolioID"] for b in client.iter_buildings())
+    assert sim.request_counts()["getAllPortfolios"] == 2
 
 
 def test_units_all_and_by_building(client):
@@ -339,9 +345,8 @@ def test_the_throttle_spaces_calls():
 
 def _call_in_thread(throttle: Throttle, urgency: int, order: list) -> threading.Thread:
     def call() -> None:
-        with calls_at(urgency):
-            throttle.wait()
-            order.append((urgency, time.monotonic()))
+        throttle.wait(urgency)
+        order.append((urgency, time.monotonic()))
 
     thread = threading.Thread(target=call)
     thread.start()
@@ -364,16 +369,7 @@ def test_at_each_slot_the_most_urgent_waiting_caller_goes_first():
 def test_a_less_urgent_caller_leaves_a_free_slot_to_a_running_urgent_step_for_one_interval():
     throttle = Throttle(max_rps=4)
     order: list = []
-    step_running, step_done = threading.Event(), threading.Event()
-
-    def urgent_step() -> None:  # runs, and asks for no slot until it is told to end
-        with calls_at(3):
-            step_running.set()
-            step_done.wait(timeout=5)
-
-    step = threading.Thread(target=urgent_step)
-    step.start()
-    step_running.wait(timeout=5)
+    throttle.join(3)  # an urgent step runs, and asks for no slot until it ends
     started = time.monotonic()
     _call_in_thread(throttle, 0, order).join(timeout=5)
     assert 0.24 <= order[0][1] - started < 0.5  # the free slot waited one interval, then was taken
@@ -381,10 +377,35 @@ def test_a_less_urgent_caller_leaves_a_free_slot_to_a_running_urgent_step_for_on
     late = _call_in_thread(throttle, 0, order)
     time.sleep(0.05)
     ended = time.monotonic()
-    step_done.set()
-    step.join(timeout=5)
+    throttle.leave(3)
     late.join(timeout=5)
     assert order[1][1] - order[0][1] >= 0.24 and order[1][1] - ended < 0.3
+
+
+def test_a_client_queues_its_calls_at_its_urgency_and_holds_it_until_closed(sim):
+    # max_rps 4.5 is this test's own: the shared throttle of this account at that rate is fresh.
+    low = PropertyWareClient(sim.url, sim.username, sim.password, max_rps=4.5)
+    urgent = PropertyWareClient(sim.url, sim.username, sim.password, max_rps=4.5, urgency=2)
+    throttle = urgent._throttle
+    assert low._throttle is throttle and (low.urgency, urgent.urgency) == (0, 2)
+    for client in (low, urgent):  # WSDLs loaded, so the calls below differ only in their queue
+        client.echo("x")
+    throttle.wait()  # the next slot is taken: both callers queue for the one after
+    low_call = threading.Thread(target=lambda: list(low.iter_leases()))
+    low_call.start()
+    time.sleep(0.05)
+    urgent_call = threading.Thread(target=lambda: list(urgent.iter_portfolios()))  # arrives later
+    urgent_call.start()
+    for thread in (low_call, urgent_call):
+        thread.join(timeout=10)
+    calls = sim.recent_calls()
+    assert calls.index("getAllPortfolios") < calls.index("getLeases")
+    # Open, the urgent client holds its place: a less urgent caller leaves it a free slot first.
+    time.sleep(0.5)
+    assert throttle.wait() >= 0.2
+    urgent.close()
+    time.sleep(0.5)
+    assert throttle.wait() < 0.05
 
 
 def test_clients_of_one_account_share_the_throttle_so_the_cap_is_the_processs(sim):

@@ -12,12 +12,15 @@ from sync.clients.servicefusion.client import ServiceFusionClient
 __all__ = ["build_client"]
 
 
-def build_client(system: str):
-    """A fresh client for ``"pw"`` or ``"sf"`` (one per step: clients are not shared across threads)."""
+def build_client(system: str, *, urgency: int = 0):
+    """A fresh client for ``"pw"`` or ``"sf"`` (one per step: clients are not shared across threads).
+
+    ``urgency``: where the step's PropertyWare calls queue in the process's shared PW throttle (higher goes
+    first); ServiceFusion paces by its own headers and has no queue to order."""
     if system == "pw":
         # The pulls subtract their overlap themselves (SYNC_PULL_OVERLAP_SECONDS, via cursors.pw_since) and
         # record the bound they asked for; the client's own default would silently widen every read.
-        return PropertyWareClient.from_settings(overlap=timedelta(0))
+        return PropertyWareClient.from_settings(overlap=timedelta(0), urgency=urgency)
     if system == "sf":
         # The token lives in the shared cache: SF's rate limit is per token, so every worker uses one.
         return ServiceFusionClient.from_settings(token_store=cache)

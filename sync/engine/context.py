@@ -1,6 +1,5 @@
-"""What a step receives: its run and step rows, the flags read at its start, lazily built (metered)
-clients, counters, the error log and the circuit breaker (business rules R3, R36, R37, §10).
-"""
+"""What a step receives (``StepContext``): its run and step rows, flags, lazily built metered clients,
+counters, the error log (R37) and the circuit breaker (§10)."""
 
 from __future__ import annotations
 
@@ -74,6 +73,8 @@ class StepContext:
     flags: Any
     full: bool = False
     client_factory: Any = None
+    #: where this step's PropertyWare calls queue in the shared throttle (pipeline.urgency)
+    urgency: int = 0
     counts: Counter = field(default_factory=Counter)
     meters: dict[str, Meter] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
@@ -95,7 +96,7 @@ class StepContext:
         """The metered client for ``"pw"`` or ``"sf"``, built on first use."""
         if system not in self._clients:
             meter = self.meters.setdefault(system, Meter(system))
-            self._clients[system] = Metered(self.client_factory(system), meter)
+            self._clients[system] = Metered(self.client_factory(system, urgency=self.urgency), meter)
         return self._clients[system]
 
     @property

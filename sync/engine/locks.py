@@ -1,10 +1,5 @@
-"""The sync lock (business rules R4): only one run at a time, whoever starts it.
-
-PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) held on a connection of its own, so
-nothing the run does with its ORM connection can drop it, and a killed process releases it with its
-socket. Other databases (SQLite): a row claimed with a conditional UPDATE, with an expiry and a
-same-host liveness check so a killed process does not block the next run for long.
-"""
+"""The sync lock (business rules R4): only one run at a time, whoever starts it; a PostgreSQL advisory lock,
+or on other databases (SQLite) a row claimed with a conditional UPDATE."""
 from __future__ import annotations
 
 import hashlib
@@ -51,6 +46,9 @@ def lock_key(name: str) -> int:
 
 
 class _AdvisoryLock:
+    """``pg_try_advisory_lock`` on a connection of its own, so nothing the run does with its ORM connection
+    can drop it, and a killed process releases it with its socket."""
+
     def __init__(self, using: str, name: str) -> None:
         self.name = name
         self.key = lock_key(name)
@@ -108,6 +106,9 @@ def _process_started(pid: int) -> float | None:
 
 
 class _RowLock:
+    """A row claimed with a conditional UPDATE, with an expiry and a same-host liveness check so a killed
+    process does not block the next run for long."""
+
     def __init__(self, using: str, name: str, ttl: timedelta) -> None:
         self.name = name
         self.ttl = ttl

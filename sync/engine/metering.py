@@ -1,8 +1,4 @@
-"""Counting and timing of API calls per system and operation, by wrapping a client.
-
-Hand-rolled because the figures must come out the same for both clients whatever their own ``stats``
-look like; the wrapper is a thin proxy over public methods (generators are timed per item).
-"""
+"""Counting and timing of API calls per system and operation, by wrapping a client."""
 
 from __future__ import annotations
 
@@ -52,7 +48,10 @@ class Meter:
 
 
 class Metered:
-    """Proxy around a client: every public method call (and every item a generator yields) is timed."""
+    """Proxy around a client: every public method call (and every item a generator yields) is timed.
+
+    Hand-rolled because the figures must come out the same for both clients whatever their own ``stats``
+    look like."""
 
     def __init__(self, client: Any, meter: Meter) -> None:
         self._client = client

@@ -1,6 +1,5 @@
 """The step graph, in one place: every step's business name, module, dependencies and kind, and the
-scheduler that runs independent reads in parallel and pushes in the rules' fixed order (business rules §3).
-"""
+scheduler that runs independent reads in parallel and pushes in the rules' fixed order (business rules §3)."""
 
 from __future__ import annotations
 

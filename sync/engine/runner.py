@@ -1,7 +1,5 @@
-"""``run_sync``: one run of the pipeline under the sync lock, recorded as a SyncRun with a StepRun per step.
-
-Every entry point (management command, django-q2 task, admin action, demo) calls this one function.
-"""
+"""``run_sync``: one run of the pipeline under the sync lock, recorded as a SyncRun with a StepRun per step;
+every entry point (management command, django-q2 task, admin action, demo) calls it."""
 
 from __future__ import annotations
 
@@ -17,7 +15,6 @@ from django.db import connection, connections
 from django.utils import timezone
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from sync.clients.propertyware.throttle import calls_at
 from sync.engine import pipeline
 from sync.engine.clients import build_client
 from sync.engine.context import CircuitOpen, StepContext, StepSkipped, log_error
@@ -43,14 +40,15 @@ def run_sync(
     user=None,
     progress: Progress | None = None,
     *,
-    client_factory: Callable[[str], Any] | None = None,
+    client_factory: Callable[..., Any] | None = None,
 ) -> SyncRun:
     """Run the pipeline (every step, or the named ones) and return its SyncRun.
 
     ``dry_run``: None follows the DRY_RUN flag at each step start; True or False overrides it for the
     whole run. ``full``: pulls reconcile completely and detect deletions. While another run holds the
     sync lock nothing runs: the returned SyncRun has status "refused" (R4). ``progress`` is called with a
-    dict per event (run_started, step_started, step_finished, run_finished).
+    dict per event (run_started, step_started, step_finished, run_finished). ``client_factory(system, *,
+    urgency)`` builds each step's clients (default ``build_client``).
     """
     selected = pipeline.select(list(steps) if steps else None)  # unknown names fail before anything starts
     report = _logged(progress or (lambda event: None))
@@ -202,11 +200,7 @@ class _StepExecutor:
     def run_step(self, step: pipeline.Step) -> bool:
         in_worker = threading.get_ident() != self.main_thread
         try:
-            # Set here, in the thread that runs the step: worker threads do not inherit context variables.
-            # A step's PropertyWare calls queue at its urgency; a step that makes none (getSFJobs, which
-            # the invoices wait on) must not hold PropertyWare's free slots back for itself.
-            urgency = pipeline.urgency(step.name) if step.calls_propertyware else 0
-            with log_context(run_id=self.run.pk, step=step.name), calls_at(urgency):
+            with log_context(run_id=self.run.pk, step=step.name):
                 return self._run(step)
         finally:
             if in_worker:
@@ -252,22 +246,30 @@ class _StepExecutor:
             return False
         started = time.monotonic()
         row.status, row.started_at = StepRun.Status.RUNNING, timezone.now()
-        ctx = None
+        ctx = StepContext(
+            run=self.run,
+            step_run=row,
+            name=step.name,
+            flags=None,  # read below, inside the step's error handling
+            full=self.full,
+            client_factory=self.factory,
+            # Urgency orders PropertyWare's throttle only: a step that makes no PropertyWare call
+            # (getSFJobs, which the invoices wait on) takes none.
+            urgency=pipeline.urgency(step.name) if step.calls_propertyware else 0,
+        )
         try:
+            if ctx.urgency:
+                # A read others wait on holds its place in PropertyWare's throttle from the step's start
+                # until it is recorded (its client joins when built and leaves when closed), not only
+                # from its first call: less urgent callers leave it free slots meanwhile.
+                ctx.client("pw")
             flags = read_flags()  # R36: read when the step starts, never cached
             if self.dry_run is not None:
                 flags = flags_with(flags, dry_run=self.dry_run)
+            ctx.flags = flags
             row.flags = flags.as_dict()
             row.save(update_fields=["status", "started_at", "flags"])
             self.report({"event": "step_started", "step": step.name, "dry_run": flags.dry_run})
-            ctx = StepContext(
-                run=self.run,
-                step_run=row,
-                name=step.name,
-                flags=flags,
-                full=self.full,
-                client_factory=self.factory,
-            )
             self._call_with_retries(step, ctx)
             row.status = StepRun.Status.SUCCEEDED
         except StepSkipped as exc:
@@ -292,26 +294,27 @@ class _StepExecutor:
                 step=row,
             )
         finally:
-            if ctx is not None:
-                ctx.close()
-                row.counts = dict(ctx.counts)
-                row.api_calls = ctx.api_calls()
-                if not row.message and ctx.counts:
-                    row.message = ", ".join(f"{k} {v}" for k, v in sorted(ctx.counts.items()))
+            row.counts = dict(ctx.counts)
+            row.api_calls = ctx.api_calls()
+            if not row.message and ctx.counts:
+                row.message = ", ".join(f"{k} {v}" for k, v in sorted(ctx.counts.items()))
             row.finished_at = timezone.now()
             if row.status == StepRun.Status.RUNNING:
                 row.status = StepRun.Status.FAILED
-            row.save()
-            self.report(
-                {
-                    "event": "step_finished",
-                    "step": step.name,
-                    "status": row.status,
-                    "message": row.message,
-                    "counts": dict(row.counts),
-                    "seconds": round(time.monotonic() - started, 3),
-                }
-            )
+            try:
+                row.save()
+                self.report(
+                    {
+                        "event": "step_finished",
+                        "step": step.name,
+                        "status": row.status,
+                        "message": row.message,
+                        "counts": dict(row.counts),
+                        "seconds": round(time.monotonic() - started, 3),
+                    }
+                )
+            finally:
+                ctx.close()
         return row.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
 
 

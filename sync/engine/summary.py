@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from django.db.models import Count, Q
+
 from sync.models import OutboxItem, SyncRun
 
 __all__ = ["format_summary", "summarize"]
@@ -88,8 +90,6 @@ def summarize(run: SyncRun, *, report_limit: int = 50) -> dict[str, Any]:
 
 
 def _grouped(rows):
-    from django.db.models import Count, Q
-
     held = Q(hold_reason="") | Q(hold_reason__isnull=True)
     for row in rows.annotate(held=~held).values("kind", "state", "held").annotate(n=Count("id")):
         yield row["kind"], row["state"], row["held"], row["n"]

@@ -1,10 +1,6 @@
-"""django-q2 entry points (thin: the work is ``sync.engine.runner.run_sync`` or ``fix_unit_ids``) and the
-sync schedule (R6, R7).
+"""django-q2 entry points (thin: the work is ``sync.engine.runner.run_sync`` or
+``sync.policies.unit_fixes``) and the sync schedule (R6, R7)."""
 
-The schedule runs every 30 minutes, 12:00-23:59 UTC, Monday-Friday. It is switched off without a deploy
-by the flag SYNC_SCHEDULE_ENABLED (audited) or by setting the schedule's repeats to 0 in the admin;
-``ensure_schedule()`` keeps either choice. Missed slots are not replayed (Q_CLUSTER catch_up is off).
-"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,6 +9,7 @@ from croniter import croniter
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from greenlight.admin_tools import log_changes
@@ -36,7 +33,9 @@ __all__ = [
 ]
 
 SCHEDULE_NAME = "greenlight-sync"
-#: Standard cron, Monday=1 (R6). Not AWS's 2-6 nor node-cron's six fields.
+#: Every 30 minutes, 12:00-23:59 UTC, Monday-Friday (R6): standard cron, Monday=1, not AWS's 2-6 nor
+#: node-cron's six fields. Switched off without a deploy by the flag SYNC_SCHEDULE_ENABLED (audited) or by
+#: the schedule's repeats set to 0 in the admin; missed slots are not replayed (Q_CLUSTER catch_up is off).
 SCHEDULE_CRON = "*/30 12-23 * * 1-5"
 SCHEDULE_FUNC = "sync.engine.tasks.run_scheduled_sync"
 FIX_UNIT_IDS_GROUP = "fix_unit_ids"
@@ -115,8 +114,7 @@ def ensure_schedule(schedule_model=None):
     Extra rows with the same name (left by code that used ``create``) are removed; a schedule staff
     paused (repeats 0) stays paused. ``schedule_model`` may be a historical model.
     """
-    if schedule_model is None:
-        from django_q.models import Schedule as schedule_model
+    schedule_model = schedule_model or Schedule
     with transaction.atomic():
         rows = list(schedule_model.objects.select_for_update().filter(name=SCHEDULE_NAME).order_by("pk"))
         for extra in rows[1:]:

@@ -1,13 +1,5 @@
-"""Reconciliation passes that can tell they would change nothing.
-
-syncUnitsToSF and pushLeaseTenantsToSF (contact mode) compare every unit or tenant with ServiceFusion on
-every run, which costs in proportion to the whole portfolio rather than to what changed. Each complete
-pass keeps digests of the rows it reads, taken before it reads them, and of the rows it writes, taken
-after (warehouse versions by key and ``values_hash``, mappings and cached SF lists as stored); the next
-pass first takes both again and, when they are the same, nothing the pass depends on moved, so it is
-skipped. A change anywhere in those rows, by a pull, by staff
-in the admin or by hand, makes the digest differ and the pass runs. ``--full`` always runs it.
-"""
+"""Reconciliation passes (syncUnitsToSF, pushLeaseTenantsToSF) skipped when the digests of the rows they
+read and wrote are those their last complete pass kept; see docs/sync-engine.md."""
 
 from __future__ import annotations
 
@@ -90,6 +82,10 @@ def cached_customers(field: str) -> QuerySet:
 
 class Reconciliation:
     """``run(reconcile)``: the digests compared before the pass, kept after it.
+
+    A whole-table comparison with ServiceFusion costs in proportion to the portfolio, not to what changed;
+    a change anywhere in those rows (by a pull, by staff in the admin or by hand) makes a digest differ and
+    the pass runs. ``--full`` always runs it.
 
     ``inputs`` and ``outputs`` give the querysets the pass reads and the ones it writes. The inputs are
     digested before the pass (a change while it runs then shows next time: the pass runs again, never

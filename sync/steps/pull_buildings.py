@@ -1,12 +1,10 @@
-"""getPWBuildings: PW buildings and their units into dim_building and dim_unit.
-
-Incremental runs read what changed since the cursor (less an overlap) in committed batches; --full reads
-everything and tombstones buildings and units PW no longer has.
-"""
+"""getPWBuildings: PW buildings and their units into dim_building and dim_unit (incremental by cursor, in
+committed batches; --full reads everything and tombstones what PW no longer has)."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from sync.engine.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
@@ -71,18 +69,18 @@ def _load(ctx, *, entity: str, model, records_iter, parent_model, parent_field: 
 def run(ctx) -> None:
     pw = ctx.pw
     # Buildings name their portfolio by label: resolve it through the portfolios the previous step merged
-    # rather than listing them all again (the client lists them only for a label it does not know).
-    pw.know_portfolios(
-        {"ID": pid, "name": name, "abbreviation": abbreviation}
-        for pid, name, abbreviation in DimPortfolio.objects.filter(is_current=True).values_list(
-            "portfolio_id", "name", "abbreviation"
-        )
+    # rather than listing them all again (the client lists them only for a label these lack). A lazy
+    # queryset: read only once a building comes back.
+    portfolios = DimPortfolio.objects.filter(is_current=True).values(
+        "name", "abbreviation", ID=F("portfolio_id")
     )
     _load(
         ctx,
         entity="buildings",
         model=DimBuilding,
-        records_iter=lambda bound: (building_record(b) for b in pw.iter_buildings(modified_since=bound)),
+        records_iter=lambda bound: (
+            building_record(b) for b in pw.iter_buildings(modified_since=bound, portfolios=portfolios)
+        ),
         parent_model=DimPortfolio,
         parent_field="portfolio_id",
         key_field="portfolio_key",

@@ -1,8 +1,5 @@
-"""getPWPortfolios: every PW portfolio into dim_portfolio (one listing; --full tombstones the missing).
-
-getAllPortfolios has no filter, so every run lists them all; a reply byte for byte the same as the last
-one merged (its SHA-256 is kept in the cursor) is not parsed or merged again. --full always merges.
-"""
+"""getPWPortfolios: every PW portfolio into dim_portfolio, from the one unfiltered listing every run makes
+(not merged again when byte for byte the last one merged); --full always merges and tombstones the missing."""
 
 from __future__ import annotations
 
@@ -30,6 +27,8 @@ def record(p) -> dict:
 def run(ctx) -> None:
     started = timezone.now()
     cursor = get_cursor("propertyware", "portfolios")
+    # getAllPortfolios has no filter: the SHA-256 of the last reply merged, kept in the cursor, spares
+    # parsing and merging an unchanged one.
     previous = None if ctx.full else (cursor.state or {}).get("reply_digest")
     start_pass(cursor, started=started, mode="full" if ctx.full else "all")
     listing = ctx.pw.portfolios_if_changed(previous)

@@ -1,9 +1,5 @@
-"""``SoapCaller``: how the PropertyWare client calls the service, whatever the operation.
-
-It loads the WSDL lazily through the hardened transport, turns plain dicts into zeep objects (filling the
-non-nillable primitives Axis insists on), retries reads with tenacity (exponential backoff, jitter),
-sends writes exactly once (AmbiguousWriteError when the outcome is unknown), throttles, pages, and counts
-every call by outcome. Results come back as plain dicts and lists, never zeep objects.
+"""``SoapCaller``: how the PropertyWare client calls any operation (WSDL, typed parameters, retries,
+single-shot writes, throttle, paging, stats); results come back as plain dicts and lists.
 """
 
 from __future__ import annotations
@@ -11,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -63,6 +60,7 @@ class SoapCaller:
         page_cap: int = 10000,
         vendors_timeout: float = 300,
         overlap: timedelta = timedelta(minutes=5),
+        urgency: int = 0,
     ) -> None:
         if not url or not username or not password:
             raise ValueError("PropertyWareClient needs a service URL, a username and a password")
@@ -78,6 +76,11 @@ class SoapCaller:
         self._session = make_session(username, password, verify=verify)
         self._username = username
         self._throttle = shared_throttle((url, username), max_rps)
+        # Every call queues at ``urgency``; the client stays joined at it until closed, so less urgent
+        # callers leave it free slots between its calls (the finalizer leaves for a client never closed).
+        self.urgency = urgency
+        self._throttle.join(urgency)
+        self._leave = weakref.finalize(self, self._throttle.leave, urgency)
         self._lock = threading.Lock()
         self._service: Any = None
         self._zeep: zeep.Client | None = None
@@ -88,6 +91,10 @@ class SoapCaller:
 
     def __repr__(self) -> str:  # credentials stay out of logs and tracebacks
         return f"<{type(self).__name__} {self.url} as {self._username}>"
+
+    def close(self) -> None:
+        """Done calling: less urgent callers stop leaving free slots to this client (idempotent)."""
+        self._leave()
 
     # --- statistics ---------------------------------------------------------------------------------------
     @property
@@ -149,7 +156,7 @@ class SoapCaller:
         """
         service = self._load()
         typed = self._typed_params(op, params)
-        self._throttle.wait()
+        self._throttle.wait(self.urgency)
         assert self._transport is not None
         self._transport.set_call(op, timeout, known_digest=unless_digest or "")
         try:

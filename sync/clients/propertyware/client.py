@@ -1,19 +1,16 @@
-"""``PropertyWareClient``: the typed, resilient PropertyWare SOAP client (spec propertyware-soap.md §10).
-
-Reads are retried (tenacity: exponential backoff with jitter) on timeouts, resets, 5xx and maintenance
-pages; writes are never retried: an outcome the client cannot know raises AmbiguousWriteError, so the
-caller re-reads before writing again. Paged reads stream page by page. Records out, sync.errors out.
-The plumbing (WSDL, retries, paging, typed parameters) is ``SoapCaller`` in calls.py.
-"""
+"""``PropertyWareClient``: PropertyWare's SOAP operations as typed methods returning records (spec §10)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from sync.errors import NotFound, PermanentError
 
@@ -39,20 +36,18 @@ class Listing:
 class PropertyWareClient(SoapCaller):
     """PropertyWare's operations as typed methods; see docs/propertyware-client.md.
 
+    Reads are retried (tenacity: exponential backoff with jitter) on timeouts, resets, 5xx and maintenance
+    pages; writes are never retried: an outcome the client cannot know raises AmbiguousWriteError, so the
+    caller re-reads before writing again. Paged reads stream page by page.
+
     ``PropertyWareClient(url, username, password, *, wsdl_url=None, timeout=90, verify=True, max_rps=2.0,
     retries=3, retry_min_wait=1, retry_max_wait=30, page_cap=10000, vendors_timeout=300,
-    overlap=timedelta(minutes=5))``
+    overlap=timedelta(minutes=5), urgency=0)``
     """
-
-    #: portfolio abbreviation/name → ID, for buildings (which name their portfolio by a string)
-    _portfolio_index: dict[str, int] | None = None
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> PropertyWareClient:
         """A client from ``settings.PROPERTYWARE``; missing values raise ImproperlyConfigured naming PW_*."""
-        from django.conf import settings
-        from django.core.exceptions import ImproperlyConfigured
-
         conf = dict(getattr(settings, "PROPERTYWARE", {}) or {})
         for key, env in (("URL", "PW_URL"), ("USERNAME", "PW_USERNAME"), ("PASSWORD", "PW_PASSWORD")):
             if not conf.get(key):
@@ -81,9 +76,7 @@ class PropertyWareClient(SoapCaller):
         return convert.text(self._read("echoString", arg=text))
 
     def iter_portfolios(self) -> Iterator[Portfolio]:
-        rows = self._read("getAllPortfolios") or []
-        self._portfolio_index = _portfolio_index(rows)
-        for row in rows:
+        for row in self._read("getAllPortfolios") or []:
             yield convert.to_portfolio(row)
 
     def portfolios_if_changed(self, digest: str | None) -> Listing:
@@ -92,15 +85,8 @@ class PropertyWareClient(SoapCaller):
         rows = self._read("getAllPortfolios", unless_digest=digest or "")
         if rows is UNCHANGED:
             return Listing(digest or "", None)
-        rows = rows or []
-        self._portfolio_index = _portfolio_index(rows)
         digest = self.reply_digests.get("getAllPortfolios", "")
-        return Listing(digest, [convert.to_portfolio(r) for r in rows])
-
-    def know_portfolios(self, portfolios: Iterable[Mapping]) -> None:
-        """Resolve buildings' portfolio labels through ``portfolios`` (records with ``ID``, ``name`` and
-        ``abbreviation``, such as the warehouse's); a label they lack still lists the portfolios."""
-        self._portfolio_index = _portfolio_index(portfolios)
+        return Listing(digest, [convert.to_portfolio(r) for r in rows or []])
 
     def vendors_if_changed(self, digest: str | None) -> Listing:
         """getVendors, as ``portfolios_if_changed`` reads the portfolios."""
@@ -113,9 +99,15 @@ class PropertyWareClient(SoapCaller):
         for row in self._read("getBuildingsForPortfolio", portfolioID=int(portfolio_id)) or []:
             yield convert.to_building(row, int(portfolio_id))
 
-    def iter_buildings(self, modified_since: datetime | None = None) -> Iterator[Building]:
+    def iter_buildings(
+        self, modified_since: datetime | None = None, *, portfolios: Iterable[Mapping] | None = None
+    ) -> Iterator[Building]:
+        """Buildings name their portfolio by a label (its abbreviation, or name): ``portfolios``, records
+        with ``ID``, ``name`` and ``abbreviation`` (the caller's copy, say the warehouse's), resolve it
+        without a call. Without them, or for a label they lack, getAllPortfolios is listed, once a call."""
+        labels = _PortfolioLabels(portfolios or (), self._list_portfolios)
         for row in self._pages("getBuildings", self._since(modified_since)):
-            yield convert.to_building(row, self._portfolio_id(row.get("portfolio")))
+            yield convert.to_building(row, labels.id_of(row.get("portfolio")))
 
     def iter_units(
         self, building_id: int | None = None, modified_since: datetime | None = None
@@ -343,23 +335,17 @@ class PropertyWareClient(SoapCaller):
         return convert.to_note(note)
 
     # --- helpers ------------------------------------------------------------------------------------------
-    def _portfolio_id(self, label: Any) -> int:
-        """Buildings name their portfolio by a string (its abbreviation); resolve it to the ID."""
-        key = convert.text(label).strip().lower()
-        if self._portfolio_index is None or key not in self._portfolio_index:
-            self._portfolio_index = _portfolio_index(self._read("getAllPortfolios") or [])
-        if key not in self._portfolio_index:
-            log.warning("propertyware: building names unknown portfolio %r", label)
-            return 0
-        return self._portfolio_index[key]
+    def _list_portfolios(self) -> list[Mapping]:
+        return self._read("getAllPortfolios") or []
 
     def _location_of(self, building_id: int) -> str:
         building = self._read("getBuilding", criteria={"ids": [building_id], "pageNumber": 1})
         if not building:
             raise NotFound(f"building {building_id} does not exist", system=SYSTEM, operation="getBuilding")
-        portfolios = {p["ID"]: p for p in self._read("getAllPortfolios") or []}
-        pid = self._portfolio_id(building.get("portfolio"))
-        abbr = convert.text(portfolios.get(pid, {}).get("abbreviation") or building.get("portfolio"))
+        rows = self._list_portfolios()
+        pid = _PortfolioLabels(rows, None).id_of(building.get("portfolio"))
+        portfolio = next((p for p in rows if p.get("ID") == pid), {})
+        abbr = convert.text(portfolio.get("abbreviation") or building.get("portfolio"))
         return f"{abbr} | {convert.text(building.get('abbreviation'))}"
 
 
@@ -374,7 +360,29 @@ def parse_verify(value: Any) -> bool | str:
     return text
 
 
-def _portfolio_index(rows: Iterable[Mapping]) -> dict[str, int]:
+class _PortfolioLabels:
+    """Portfolio label → ID for one call: the given records (read on the first label), then, the first
+    time a label is missing, PropertyWare's own listing (``list_all``, called at most once)."""
+
+    def __init__(self, known: Iterable[Mapping], list_all: Callable[[], Iterable[Mapping]] | None) -> None:
+        self._known: Iterable[Mapping] | None = known
+        self._index: dict[str, int] = {}
+        self._list_all = list_all
+
+    def id_of(self, label: Any) -> int:
+        if self._known is not None:
+            self._index, self._known = _label_index(self._known), None
+        key = convert.text(label).strip().lower()
+        if key not in self._index and self._list_all is not None:
+            self._index.update(_label_index(self._list_all()))  # PropertyWare's own labels win
+            self._list_all = None
+        if key not in self._index:
+            log.warning("propertyware: building names unknown portfolio %r", label)
+            return 0
+        return self._index[key]
+
+
+def _label_index(rows: Iterable[Mapping]) -> dict[str, int]:
     index: dict[str, int] = {}
     for p in rows:
         for key in (p.get("name"), p.get("abbreviation")):  # abbreviations win over names

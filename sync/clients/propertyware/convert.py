@@ -1,8 +1,5 @@
-"""Conversions between zeep values and the client's records (no zeep object leaves this module's callers).
-
-Inbound: zeep objects → plain dicts (``plain``) → frozen records. Outbound: record-style field names →
-PropertyWare DTO names for read-modify-write updates.
-"""
+"""Conversions: zeep values → plain dicts (``plain``) → the client's records, and record-style field names →
+PropertyWare DTO names for read-modify-write updates. No zeep object leaves this module's callers."""
 
 from __future__ import annotations
 

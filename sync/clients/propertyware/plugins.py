@@ -1,11 +1,4 @@
-"""zeep plugins that make requests look like Axis 1 expects and check that responses answer the call.
-
-zeep sends RPC/encoded messages without ``encodingStyle``, ``xsi:type`` or ``soapenc:arrayType``; Axis
-needs them to pick deserialisers, so ``AxisEncodingPlugin`` adds them from the WSDL's own types.
-``ResponseCheckPlugin`` refuses an envelope whose body is neither the ``<opResponse>`` nor a Fault (zeep
-itself would read whatever element comes first), and drops ``xsi:nil`` elements: zeep turns a nil
-complex element into an object full of None, which could not even be sent back.
-"""
+"""zeep plugins that make requests look like Axis 1 expects and check that responses answer the call."""
 
 from __future__ import annotations
 
@@ -38,6 +31,9 @@ def _array_item_type(xsd_type):
 
 
 class AxisEncodingPlugin(Plugin):
+    """zeep sends RPC/encoded messages without ``encodingStyle``, ``xsi:type`` or ``soapenc:arrayType``;
+    Axis needs them to pick deserialisers, so they are added from the WSDL's own types."""
+
     def egress(self, envelope, http_headers, operation, binding_options):
         body = envelope.find(f"{{{SOAP_ENV}}}Body")
         if body is None or len(body) == 0:
@@ -99,6 +95,10 @@ def _with_namespaces(envelope: etree._Element, extra: dict[str, str]) -> etree._
 
 
 class ResponseCheckPlugin(Plugin):
+    """Refuses an envelope whose body is neither the ``<opResponse>`` nor a Fault (zeep itself would read
+    whatever element comes first), and drops ``xsi:nil`` elements: zeep turns a nil complex element into an
+    object full of None, which could not even be sent back."""
+
     def ingress(self, envelope, http_headers, operation):
         body = envelope.find(f"{{{SOAP_ENV}}}Body")
         first = body[0] if body is not None and len(body) else None

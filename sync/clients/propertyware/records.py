@@ -1,9 +1,5 @@
-"""Typed PropertyWare records the client returns: frozen dataclasses of plain Python values.
-
-Ids are ints, money is Decimal, hours float, timestamps aware datetimes (lease dates are dates), and
-missing text is "". Nothing from zeep leaks out: ``WorkOrder.raw`` is the record as received, as plain
-dicts and lists, kept so an update can echo every field back (the service replaces the whole record).
-"""
+"""Typed PropertyWare records the client returns: frozen dataclasses of plain values (ids int, money Decimal,
+hours float, timestamps aware, lease dates dates, missing text ""); nothing from zeep leaks out."""
 
 from __future__ import annotations
 
@@ -119,6 +115,8 @@ class WorkOrder:
     total_hours: float
     approved: bool
     custom_fields: dict[str, str] = field(default_factory=dict, hash=False)
+    # The record as received, as plain dicts and lists, so an update can echo every field back (the
+    # service replaces the whole record).
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
 

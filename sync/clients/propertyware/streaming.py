@@ -1,17 +1,5 @@
-"""Array replies read a slice at a time: a PropertyWare listing as plain dicts without its whole tree.
-
-zeep parses a reply into one lxml tree and then into zeep objects, all of it alive at once: for
-``getAllPortfolios`` on a large organisation (a 4–5 MB envelope) that is some 45 MB of tree and 11 MB of
-objects for 3 MB of plain dicts. Here the envelope is parsed incrementally; every ``CHUNK`` complete items
-of the array move into an envelope of their own (the same elements, attributes and namespaces down to
-the array), which goes through zeep's own reply processing (the client's ingress plugins, then the
-operation's deserialisation). The values are the ones zeep gives for the whole reply, as
-``convert.plain`` gives them.
-
-Anything else is left to zeep whole: a reply that is not HTTP 200, SOAP header entries, a Fault, a body
-that does not start with the operation's response (ResponseCheckPlugin refuses it there), multiRef/href
-bodies (the referenced elements follow the array), and a reply without items.
-"""
+"""Array replies read a slice at a time: a PropertyWare listing as plain dicts without its whole lxml tree
+and zeep objects alive at once (tens of MB for a large organisation's ``getAllPortfolios``)."""
 
 from __future__ import annotations
 
@@ -43,7 +31,13 @@ def is_array_reply(operation: Any) -> bool:
 
 
 def read_array_reply(client: Any, binding: Any, operation: Any, response: Any) -> Any:
-    """The reply of an array operation (``is_array_reply``) as ``convert.plain`` would give it."""
+    """The reply of an array operation (``is_array_reply``) as ``convert.plain`` would give it.
+
+    The envelope is parsed incrementally; every ``CHUNK`` complete items of the array move into an envelope
+    of their own, which goes through zeep's own reply processing (the client's ingress plugins, then the
+    operation's deserialisation). Anything else is left to zeep whole: a reply that is not HTTP 200, SOAP
+    header entries, a Fault, a body that does not start with the operation's response (ResponseCheckPlugin
+    refuses it there), multiRef/href bodies (the referenced elements follow the array), and no items."""
     content = response.content
     if response.status_code != 200 or b"href=" in content or not _is_xml(response):
         return _whole(client, binding, operation, response)

@@ -1,11 +1,4 @@
-"""HTTP for the PropertyWare client: a hardened ``requests`` session and the zeep Transport over it.
-
-The transport serves the SOAP-encoding schema from the bundled copy, refuses every other remote URL but
-the WSDL's own origin, closes its connection pool after every response (PropertyWare hangs up idle
-sockets), applies per-call timeouts, and turns every non-SOAP answer into the sync.errors family before
-zeep sees it: 401/403, 5xx pages, HTML or malformed XML with HTTP 200 (zeep's non-strict parser would
-otherwise "recover" a truncated document into a silently short result).
-"""
+"""HTTP for the PropertyWare client: a hardened ``requests`` session and the zeep Transport over it."""
 
 from __future__ import annotations
 
@@ -64,6 +57,12 @@ def _close_pool(session: requests.Session) -> None:
 
 
 class PropertyWareTransport(Transport):
+    """Serves the SOAP-encoding schema from the bundled copy, refuses every other remote URL but the WSDL's
+    own origin, closes its connection pool after every response (PropertyWare hangs up idle sockets),
+    applies per-call timeouts, and turns every non-SOAP answer into the sync.errors family before zeep sees
+    it: 401/403, 5xx pages, HTML or malformed XML with HTTP 200 (zeep's non-strict parser would otherwise
+    "recover" a truncated document into a silently short result)."""
+
     def __init__(self, session: requests.Session, *, timeout: float, wsdl_origin: str | None) -> None:
         super().__init__(session=session, timeout=timeout, operation_timeout=timeout)
         self._local = threading.local()

@@ -1,15 +1,15 @@
-"""``ServiceFusionClient``: the typed operations the sync uses on ServiceFusion API v1.
-
-List, get and create only (the API has nothing else). Lists page with ``per-page=50`` and always send a
-``sort``, stopping when ``currentPage >= pageCount``. Transport concerns (tokens, pacing, retries, error
-mapping) live in ``transport.py``; business rules live in the sync, never here.
-"""
+"""``ServiceFusionClient``: the typed list, get and create operations (the API has nothing else) the sync
+uses on ServiceFusion API v1; tokens, pacing, retries and errors live in ``transport.py``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 
 from .query import encode_filters
 from .records import (
@@ -59,9 +59,6 @@ class ServiceFusionClient:
         cls, settings_dict: Mapping[str, Any] | None = None, token_store: TokenStore | None = None
     ) -> ServiceFusionClient:
         """Build from settings.SERVICEFUSION (SF_* variables); tokens shared through Django's cache."""
-        from django.conf import settings
-        from django.core.exceptions import ImproperlyConfigured
-
         conf = dict(settings_dict if settings_dict is not None else settings.SERVICEFUSION)
         for key, var in (
             ("BASE_URL", "SF_BASE_URL"),
@@ -80,8 +77,6 @@ class ServiceFusionClient:
             "no": False,
         }.get(verify_raw.lower(), verify_raw)
         if token_store is None:
-            from django.core.cache import cache
-
             token_store = cache
         try:
             return cls(

@@ -1,11 +1,4 @@
-"""Client-side pacing by ServiceFusion's own X-Rate-Limit-* headers, and the wait after a 429.
-
-Hand-rolled on purpose: the pacing libraries (ratelimit, pyrate-limiter, tenacity) count against a fixed
-local budget; ServiceFusion tells us its live budget on every response, and only following it uses the
-whole allowance without provoking 429s. The server refills continuously, so from Limit, Remaining and
-Reset (seconds until the allowance is full, or that moment as epoch seconds) the pacer estimates what is
-left at any instant, spends it freely, and once it is spent waits just long enough for one more request.
-"""
+"""Client-side pacing by ServiceFusion's own X-Rate-Limit-* headers, and the wait after a 429."""
 
 from __future__ import annotations
 
@@ -56,7 +49,13 @@ def wait_after_429(headers: Mapping[str, str], attempt: int, *, rng: random.Rand
 
 
 class Pacer:
-    """Shared by every thread of one client (one token): ``acquire`` before a request, ``done`` after."""
+    """Shared by every thread of one client (one token): ``acquire`` before a request, ``done`` after.
+
+    Hand-rolled on purpose: the pacing libraries (ratelimit, pyrate-limiter, tenacity) count against a fixed
+    local budget; ServiceFusion tells us its live budget on every response, and only following it uses the
+    whole allowance without provoking 429s. The server refills continuously, so from Limit, Remaining and
+    Reset (seconds until the allowance is full, or that moment as epoch seconds) the pacer estimates what
+    is left at any instant, spends it freely, and once it is spent waits just long enough for one more."""
 
     def __init__(
         self,

@@ -1,8 +1,5 @@
-"""Query-string encoding for ServiceFusion lists: ``filters[field]``, ``filters[field][gte|lte]``, CSV.
-
-Timestamps go out as RFC 3339 in UTC with +00:00 (updated/closed ranges), business dates as Y-m-d
-(start/end dates), lists as comma-separated values (the API reads CSV as OR).
-"""
+"""Query-string encoding for ServiceFusion lists: ``filters[field]``, ``filters[field][gte|lte]``; timestamps
+as RFC 3339 UTC, business dates (start/end) as Y-m-d, lists as CSV (which the API reads as OR)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Typed ServiceFusion records the client returns, parsed from the API's JSON views.
-
-Ids are ints (the API may send numeric strings), money is Decimal, timestamps are aware datetimes,
-dates are dates, missing text is "". References come back as header strings (status name, category …).
-"""
+"""Typed ServiceFusion records the client returns, parsed from the API's JSON views: ids int (from numeric
+strings too), money Decimal, timestamps aware, missing text ""; references are header strings (status …)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""OAuth access tokens for the ServiceFusion client: fetched, cached in a shared store, renewed early.
-
-The rate limit is per token, so every worker should share one token: the store is any object with
-``get(key)`` / ``set(key, value, timeout)`` (Django's cache fits). Fetching is single-flight per token key
-within the process: clients built by parallel steps wait for the one request in flight and then find its
-token in the store, instead of each fetching their own. Tokens are renewed ``renew_before``
-seconds before expiry (5 minutes, or half the lifetime of a shorter-lived token) with the refresh
-token, falling back to client_credentials when the refresh is refused. The client secret is sent only in
-the token request body and never appears in logs, errors or reprs.
-"""
+"""OAuth access tokens for the ServiceFusion client: fetched single-flight, cached in a shared store (the rate
+limit is per token), renewed early; the secret goes only in the token request body, never in logs or reprs."""
 
 from __future__ import annotations
 
@@ -90,7 +82,13 @@ def token_error(resp: requests.Response) -> AuthError | PermanentError | Transie
 
 
 class TokenManager:
-    """Hands out a valid access token; ``send`` posts the grant form and returns the raw response."""
+    """Hands out a valid access token; ``send`` posts the grant form and returns the raw response.
+
+    ``store`` is any object with ``get(key)`` / ``set(key, value, timeout)`` (Django's cache fits), so every
+    worker shares one token. Fetching is single-flight per token key within the process: clients built by
+    parallel steps wait for the one request in flight, then find its token in the store. Tokens are renewed
+    ``renew_before`` seconds before expiry (at most half the lifetime of a shorter-lived token) with the
+    refresh token, falling back to client_credentials when the refresh is refused."""
 
     def __init__(
         self,
