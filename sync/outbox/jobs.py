@@ -182,7 +182,8 @@ class JobHandler(WriteHandler):
 
 class PwLinkHandler(PwWorkOrderWriter):
     """R21: the SF job id into the PW work order's custom field when it has one (``context.pw_field``), else
-    a note; with the custom field, the job's first status (R28) goes in the same update."""
+    a note; with the custom field, the job's first status (R28) goes in the same update, which leaves out a
+    unit PW would refuse (``PwWorkOrderWriter.update``)."""
 
     kind = OutboxItem.Kind.PW_JOB_LINK
     # Most links start from the copy their job's check read (handed over): nothing to gather.
@@ -220,12 +221,13 @@ class PwLinkHandler(PwWorkOrderWriter):
                 # Never reopen or re-status a work order PW has closed meanwhile (R28: closed stays closed).
                 if status and is_open(fresh.status, ctx.flags):
                     changes["status"] = status
-                updated = ctx.pw.update_work_order(wo_id, current=fresh, **changes)
+                updated, cleared = self.update(ctx, fresh, **changes)
                 return {
                     "id": row.payload["sf_job_id"],
                     "via": "custom_field",
                     "status": updated.status if "status" in changes else None,
                     "at": timezone.now().isoformat(),
+                    **({"units_cleared": cleared} if cleared else {}),
                 }
             subject, body = self._note(row)
             note = ctx.pw.attach_note(wo_id, subject, body)
@@ -234,6 +236,7 @@ class PwLinkHandler(PwWorkOrderWriter):
             raise Hold(f"PW work order {wo_id} cannot take the job id: {exc}") from exc
 
     def apply(self, ctx, row, result) -> None:
+        self.record_cleared_units(ctx, row, result)
         if result.get("status"):
             record_pw_status(
                 ctx,

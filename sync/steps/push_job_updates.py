@@ -26,9 +26,9 @@ def status_key(work_order_id: int, sf_status: str) -> str:
     return f"pw:status:WO-{work_order_id}:{text(sf_status)}"
 
 
-# A closed SF status also sets completedDate and, with PW_CLOSE_ON_SF_CLOSED, closes the work order.
-# Conflicts (PW closed while SF open, PW work order missing, "already closed") are held for review and never
-# retried.
+# A closed SF status also sets completedDate and, with PW_CLOSE_ON_SF_CLOSED, closes the work order; the
+# update leaves out a unit PW would refuse (PwWorkOrderWriter.update). Conflicts (PW closed while SF open,
+# PW work order missing, "already closed") are held for review and never retried.
 class PwStatusHandler(PwWorkOrderWriter):
     kind = PW_STATUS
 
@@ -69,9 +69,10 @@ class PwStatusHandler(PwWorkOrderWriter):
         )
         if row.payload.get("closed"):
             changes["completed_date"] = completed or timezone.now()
+        cleared: dict = {}
         try:
             if needs_update:
-                ctx.pw.update_work_order(wo_id, current=fresh, **changes)
+                _, cleared = self.update(ctx, fresh, **changes)
             if needs_close:
                 ctx.pw.close_work_order(
                     wo_id,
@@ -85,9 +86,12 @@ class PwStatusHandler(PwWorkOrderWriter):
         result = {"id": wo_id, "status": "Closed" if row.payload.get("close") else target}
         if "completed_date" in changes:
             result["completed_date"] = changes["completed_date"].isoformat()
+        if cleared:
+            result["units_cleared"] = cleared
         return result
 
     def apply(self, ctx, row, result) -> None:
+        self.record_cleared_units(ctx, row, result)
         record_pw_status(
             ctx,
             row.context["work_order_id"],
