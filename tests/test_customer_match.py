@@ -1,5 +1,5 @@
-"""Customer matching (R11, R33): legacy scores, address normalisation, the sibling rule, thresholds from
-the flags, and the one-hour cache of links."""
+"""Customer matching (R11, R33): candidates within the entity's portfolio, legacy scores, address
+normalisation, the sibling rule, thresholds from the flags, and the one-hour cache of links."""
 import pytest
 from django.core.cache import cache
 
@@ -8,6 +8,7 @@ from sync.policies.customer_match import (
     cached_match_customer,
     candidate_view,
     email_score,
+    in_scope,
     match_customer,
     name_score,
     normalise_address,
@@ -73,10 +74,41 @@ def test_exact_name_under_the_same_parent_links():
     assert match.mapping_method == "exact_name"
 
 
-def test_the_same_address_under_another_parent_only_goes_to_review():
+def test_a_building_is_never_matched_to_a_customer_under_another_portfolio():
+    """R10/R11: a building's customer is a child of its portfolio's customer, so the same address (or even
+    its PW id) under another portfolio's customer is neither linked nor sent to review."""
     entity = {"kind": "building", "pw_id": 1, "name": "123 Main St", "address": "123 Main St",
               "parent_sf_id": 5}
-    match = match_customer(entity, [customer(12, "123 Main St", 6)], FLAGS)
+    elsewhere = [customer(12, "123 Main St", 6), customer(13, "123 Main Street", None),
+                 customer(14, "x", 7, fields={"buildingId": "1"})]
+    match = match_customer(entity, elsewhere, FLAGS)
+    assert (match.decision, match.sf_customer_id, match.reason) == ("create", None, "no candidate")
+    # The same customer under the building's own portfolio links.
+    match = match_customer(entity, [*elsewhere, customer(15, "123 main st", 5)], FLAGS)
+    assert (match.decision, match.sf_customer_id, match.score) == ("link", 15, 1.0)
+    assert in_scope(entity, customer(15, "", 5)) and not in_scope(entity, customer(12, "", 6))
+
+
+def test_a_building_without_a_portfolio_customer_has_no_candidate():
+    entity = {"kind": "building", "pw_id": 1, "name": "123 Main St", "address": "123 Main St",
+              "parent_sf_id": None}
+    candidates = [customer(12, "123 Main St"), customer(13, "123 Main St", 6)]
+    assert match_customer(entity, candidates, FLAGS).decision == "create"
+
+
+def test_a_portfolio_is_matched_only_against_top_level_customers():
+    entity = {"kind": "portfolio", "pw_id": 3, "name": "Acme Holdings", "emails": ["owner@acme.test"],
+              "parent_sf_id": None}
+    contacts = [{"emails": [{"email": "owner@acme.test"}], "phones": []}]
+    children = [customer(30, "Acme Holdings", 9), customer(31, "Acme Holdingz", 9, contacts=contacts)]
+    assert match_customer(entity, children, FLAGS).decision == "create"
+    match = match_customer(entity, [*children, customer(32, "ACME Holdings ")], FLAGS)
+    assert (match.decision, match.sf_customer_id, match.rule) == ("link", 32, "exact_name")
+
+
+def test_a_tenant_named_like_a_customer_under_another_parent_only_goes_to_review():
+    entity = {"kind": "tenant", "pw_id": 1, "name": "Dana Reyes", "parent_sf_id": 5}
+    match = match_customer(entity, [customer(12, "Dana Reyes", 6)], FLAGS)
     assert (match.decision, match.score) == ("review", 0.8)
     assert "another parent" in match.reason and match.mapping_method == "fuzzy_review"
 

@@ -1,6 +1,5 @@
-"""Customer matching (business rules R11, R33): scoring a PW portfolio, building or tenant against cached
-ServiceFusion customers, with the legacy scores, so steps 7 and 9 link instead of creating duplicates.
-Pure functions over plain mappings; the push steps decide what to write. Text distance is rapidfuzz's.
+"""Customer matching (R11, R33): which cached SF customers a PW portfolio, building or tenant may match
+(within its own portfolio), and the legacy scores that link, send to review or create. Pure functions.
 """
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ __all__ = [
     "address_score",
     "cached_match_customer",
     "email_score",
+    "in_scope",
     "match_customer",
     "name_score",
     "normalise_address",
@@ -30,8 +30,8 @@ __all__ = [
 ]
 
 ID_SCORE, EMAIL_SCORE, PHONE_SCORE, SIBLING_SCORE = 1.0, 0.98, 0.95, 0.85
-#: A name or address match under another parent customer is at most sent to review, never linked:
-#: "123 Main St" may exist under two owners.
+#: A tenant's name or address match under another parent customer is at most sent to review, never linked:
+#: "123 Main St" may exist under two owners. (Portfolios and buildings never see such candidates: in_scope.)
 CROSS_PARENT_CAP = 0.8
 SIBLING_MIN_SIMILARITY = 0.8
 
@@ -172,6 +172,24 @@ def _score(entity: Mapping, candidate: Mapping, flags: Flags) -> tuple[float, st
     return best
 
 
+def in_scope(entity: Mapping[str, Any], candidate: Mapping[str, Any]) -> bool:
+    """Whether ``candidate`` may be ``entity``'s customer at all (R11: "under the same parent", R10).
+
+    A building's customer is a child of its portfolio's customer (R10), so only children of
+    ``parent_sf_id`` are candidates: a customer under another portfolio's customer is never its customer,
+    however alike the addresses ("123 Main St" may be a building of two owners). A building with no
+    portfolio customer has no candidate (the step holds it). A portfolio's customer is top-level (R9):
+    only customers without a parent are candidates. Other kinds (tenants) may match anywhere.
+    """
+    parent = candidate.get("parent_customer_id") or None
+    if entity.get("kind") == "portfolio":
+        return parent is None
+    if entity.get("kind") == "building":
+        own = entity.get("parent_sf_id") or None
+        return own is not None and parent == own
+    return True
+
+
 def candidate_view(row: Mapping[str, Any]) -> dict[str, Any]:
     """What ``match_customer`` reads of an ``sf_customer_cache``-shaped row: its ids, name and custom
     fields, its contacts' emails and phones, its locations' streets. A caller holding every cached
@@ -194,15 +212,18 @@ def candidate_view(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def match_customer(entity: Mapping[str, Any], candidates: Iterable[Mapping[str, Any]],
                    flags: Flags) -> CustomerMatch:
-    """Score ``entity`` against every candidate and decide by the flags' thresholds.
+    """Score ``entity`` against every candidate in scope (``in_scope``) and decide by the flags' thresholds.
 
     entity: ``kind`` (portfolio | building | tenant), ``pw_id``, ``name``, ``address``, ``emails``,
     ``phones``, ``parent_sf_id`` (the SF customer it should sit under; None for portfolios).
     candidates: ``sf_customer_cache``-shaped mappings: ``sf_customer_id``, ``name``,
-    ``parent_customer_id``, ``custom_fields``, ``contacts``, ``locations``.
+    ``parent_customer_id``, ``custom_fields``, ``contacts``, ``locations``; those out of scope are
+    ignored, so a caller may pass every cached customer (or, faster, only the children of ``parent_sf_id``).
     """
     best: tuple[float, str, str, int | None] = (0.0, "none", "no candidate", None)
     for candidate in candidates:
+        if not in_scope(entity, candidate):
+            continue
         score, rule, reason = _score(entity, candidate, flags)
         if score > best[0]:
             best = (score, rule, reason, candidate.get("sf_customer_id"))

@@ -1,6 +1,5 @@
-"""pushPortfoliosToSF: SF customers for portfolios, then for buildings as their children (R9–R12). Unmapped
-ones are matched against the SF customer cache (R11) or planned in the outbox (``customer:portfolio:<id>``,
-``customer:building:<id>``) and sent; a building whose portfolio has no customer yet is held.
+"""pushPortfoliosToSF: SF customers for portfolios, then for buildings as their children (R9–R12): matched
+within their portfolio's customers (R11) or planned (``customer:<portfolio|building>:<id>``) and sent.
 """
 
 from __future__ import annotations
@@ -10,12 +9,13 @@ from collections.abc import Callable
 from functools import cache
 
 from django.db import transaction
+from django.db.models import Q
 
 from sync.engine.context import StepSkipped
 from sync.loaders.mappings import mapped_customers, save_mapping
 from sync.loaders.rows import BY_ID_UP_TO
 from sync.models import OutboxItem
-from sync.outbox.core import Sender, hold_again, plan_write, settle_unneeded
+from sync.outbox.core import Sender, hold_again, plan_write, retry_items, settle_unneeded
 from sync.outbox.customers import BUILDING, PORTFOLIO, CustomerHandler, customer_labels
 from sync.outbox.payloads import building_customer_body, portfolio_customer_body
 from sync.policies.customer_match import candidate_view, match_customer
@@ -36,17 +36,35 @@ PORTFOLIO_FIELDS = ("portfolio_id", "name", "owner_first_name", "owner_last_name
 BUILDING_FIELDS = ("building_id", "portfolio_id", "name", "multi_unit", *ADDRESS_FIELDS)
 UNIT_FIELDS = ("unit_id", "building_id", "name", "abbreviation", *ADDRESS_FIELDS)
 TENANT_FIELDS = ("contact_id", "lease_id", "first_name", "last_name", "email", "phone")
+#: How an outbox row this step settled because its customer was matched begins its reason.
+MATCHED = "matched SF customer"
 
 
-def _cache_rows() -> list[dict]:
-    """Every cached SF customer, a candidate for each entity: only what matching reads of it.
+def _cache_rows() -> dict[int | None, list[dict]]:
+    """Every cached SF customer by its parent customer's id (None: top-level), with only what matching
+    reads of it. Matching looks only under an entity's own parent (R11, ``in_scope``), so each entity is
+    scored against its portfolio's children, not the whole account.
 
     Read on first use (see ``cache`` below): a run where every customer is mapped or held needs none.
     """
     rows = SfCustomerCache.objects.values(
         "sf_customer_id", "name", "parent_customer_id", "custom_fields", "contacts", "locations"
     )
-    return [candidate_view(row) for row in rows.iterator(chunk_size=500)]
+    by_parent: dict[int | None, list[dict]] = defaultdict(list)
+    for row in rows.iterator(chunk_size=500):
+        by_parent[row["parent_customer_id"]].append(candidate_view(row))
+    return by_parent
+
+
+def _chosen_create(entity_type: str) -> set[int]:
+    """PW ids whose mapping says "create" (staff's "let the sync create it", or a create already planned):
+    that choice is final, and matching never replaces it with a link or a review."""
+    id_field = "pw_building_id" if entity_type == "building" else "pw_portfolio_id"
+    return set(
+        CustomerMapping.objects.filter(entity_type=entity_type, status="create")
+        .exclude(**{f"{id_field}__isnull": True})
+        .values_list(id_field, flat=True)
+    )
 
 
 def _plan_one(
@@ -59,16 +77,21 @@ def _plan_one(
     portfolio_id,
     building_id,
     body,
-    candidates: Callable[[], list[dict]],
+    candidates: Callable[[], dict[int | None, list[dict]]],
+    create_chosen=False,
     hold_reason="",
 ) -> None:
-    """Link, send to review, hold or plan one customer; the mapping row changes in the same transaction."""
+    """Link, send to review, hold or plan one customer; the mapping row changes in the same transaction.
+
+    ``create_chosen``: the mapping already says "create"; it is planned as it is, never matched again.
+    """
     mapping = {"portfolio_id": portfolio_id, "building_id": building_id}
     with transaction.atomic():
-        if not hold_reason:
+        if not hold_reason and not create_chosen:
             # R11/R33: a customer SF already has is linked (or sent to review), never created again: a PW id
             # in custom fields or an exact name under the same parent links it; a fuzzy match goes to review.
-            match = match_customer(entity, candidates(), ctx.flags)
+            # Only customers under the entity's own parent are candidates (in_scope).
+            match = match_customer(entity, candidates().get(entity["parent_sf_id"], ()), ctx.flags)
             if match.decision in ("link", "review"):
                 ctx.count("linked" if match.decision == "link" else "review")
                 if not ctx.dry_run:
@@ -80,15 +103,21 @@ def _plan_one(
                         confidence=min(1.0, match.score),
                         status="mapped" if match.decision == "link" else "review",
                     )
-                    settle_unneeded(key, f"matched SF customer ({match.reason}); not created")
+                    settle_unneeded(key, f"{MATCHED} ({match.reason}); not created")
                 return
-            if ctx.flags.safe_mode:
-                refused = CustomerHandler(kind, entity_type).validate(ctx, body, {})
-                hold_reason = f"safe mode: {refused}" if refused else ""
+        if not ctx.dry_run:
+            # A row an earlier match settled is written after all: staff chose "create", or the match was
+            # outside the portfolio (_reviews_outside_portfolio).
+            retry_items(OutboxItem.objects.filter(key=key, state=OutboxItem.State.IGNORED,
+                                                  hold_reason__startswith=MATCHED))
+        if not hold_reason and ctx.flags.safe_mode:
+            refused = CustomerHandler(kind, entity_type).validate(ctx, body, {})
+            hold_reason = f"safe mode: {refused}" if refused else ""
         _, outcome = plan_write(
             ctx, key, kind, body, context={"entity_type": entity_type, **mapping}, hold_reason=hold_reason
         )
-        if outcome == "planned" and not ctx.dry_run:
+        # A mapping that already says "create" keeps its row as it is (staff's method, its history).
+        if outcome == "planned" and not ctx.dry_run and not create_chosen:
             save_mapping(
                 entity_type,
                 **mapping,
@@ -129,6 +158,7 @@ def plan_portfolios(ctx) -> None:
     if not todo:
         return
     labels, candidates = customer_labels(ctx.flags), cache(_cache_rows)
+    chosen = _chosen_create("portfolio")
     for p in todo:
         _plan_one(
             ctx,
@@ -146,6 +176,7 @@ def plan_portfolios(ctx) -> None:
             building_id=None,
             body=portfolio_customer_body(p, labels),
             candidates=candidates,
+            create_chosen=p["portfolio_id"] in chosen,
         )
 
 
@@ -171,15 +202,36 @@ def _units_and_tenants(building_ids: list[int]) -> tuple[dict, dict]:
     return units, tenants
 
 
+def _reviews_outside_portfolio(parents: dict) -> set[int]:
+    """Buildings waiting in review for a customer that is not a child of their portfolio's customer (as
+    matching proposed before it kept to the portfolio, R11): they are matched again."""
+    proposed = CustomerMapping.objects.filter(
+        entity_type="building", status="review", sf_customer_id__isnull=False
+    )
+    parent_of = dict(
+        SfCustomerCache.objects.filter(sf_customer_id__in=proposed.values("sf_customer_id")).values_list(
+            "sf_customer_id", "parent_customer_id"
+        )
+    )
+    return {
+        building
+        for building, portfolio, sf_id in proposed.values_list(
+            "pw_building_id", "pw_portfolio_id", "sf_customer_id"
+        )
+        if parents.get(portfolio) and parent_of.get(sf_id, parents[portfolio]) != parents[portfolio]
+    }
+
+
 def plan_buildings(ctx) -> None:
-    buildings = DimBuilding.objects.filter(is_current=True, active=True).exclude(
-        building_id__in=_skip("building")
+    parents: dict = mapped_customers("portfolio")
+    buildings = DimBuilding.objects.filter(is_current=True, active=True).filter(
+        ~Q(building_id__in=_skip("building")) | Q(building_id__in=_reviews_outside_portfolio(parents))
     )
     todo = list(buildings.order_by("building_id").values(*BUILDING_FIELDS))
     if not todo:
         return
     labels, candidates = customer_labels(ctx.flags), cache(_cache_rows)
-    parents: dict = mapped_customers("portfolio")
+    chosen = _chosen_create("building")
     inactive = set(
         DimPortfolio.objects.filter(is_current=True, active=False).values_list("portfolio_id", flat=True)
     )
@@ -215,6 +267,7 @@ def plan_buildings(ctx) -> None:
             portfolio_id=b["portfolio_id"],
             building_id=b["building_id"],
             candidates=candidates,
+            create_chosen=b["building_id"] in chosen,
             body=body,
         )
     for key, body, context, reason in hold_again(ctx, BUILDING, held):
