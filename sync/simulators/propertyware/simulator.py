@@ -66,7 +66,8 @@ class PropertyWareSimulator:
         self._counts_lock = threading.Lock()
         self._recent: deque[str] = deque(maxlen=1000)
         self._server = _Server((host, port), self)
-        self.host, self.port = self._server.server_address[:2]
+        address = self._server.server_address
+        self.host, self.port = str(address[0]), address[1]
         self.impl_namespace = impl_namespace or schema.DEFAULT_IMPL_NS
         self._wsdl: bytes | None = None
         self._thread: threading.Thread | None = None
