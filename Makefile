@@ -30,10 +30,11 @@ demo: venv
 test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# ruff, then the import contracts of .importlinter (design.md "Imports run one way").
+# ruff, the import contracts of .importlinter (design.md "Imports run one way"), then mypy.
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) greenlight.sqlite3* staticfiles test-artifacts

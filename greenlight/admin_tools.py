@@ -33,7 +33,7 @@ class ReasonField(forms.CharField):
 
 
 class ReasonForm(forms.Form):
-    reason = ReasonField()
+    reason: forms.CharField = ReasonField()
 
 
 def log_change(user, obj, message: str, *, flag: int = CHANGE) -> LogEntry:
@@ -46,7 +46,7 @@ def log_change(user, obj, message: str, *, flag: int = CHANGE) -> LogEntry:
 def log_changes(user, objects, message: str, *, flag: int = CHANGE) -> None:
     objects = list(objects)
     if objects:
-        LogEntry.objects.log_actions(user.pk, objects, flag, change_message=message,
+        LogEntry.objects.log_actions(user.pk, objects, flag, change_message=message,  # type: ignore[call-overload]  # stubs take Literal, not bool
                                      single_object=len(objects) == 1)
 
 

@@ -13,6 +13,9 @@ class IntegrationError(Exception):
     system: str = ""
     #: whether repeating the same call later may succeed
     retryable: bool = False
+    #: the SOAP fault's code and string, set only on errors made from a PropertyWare fault
+    faultcode: str
+    faultstring: str
 
     def __init__(self, message: str, *, system: str = "", operation: str = "", status: int | None = None,
                  detail: str = "") -> None:

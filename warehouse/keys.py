@@ -121,17 +121,17 @@ def attach_keys(model, records: Iterable[Mapping], *, at: dt.datetime | None = N
     rule = KEY_RULES.get(model)
     if rule is None:
         raise ValueError(f"{model.__name__} has no dimension keys to attach")
-    records = [dict(r) for r in records]
+    rows = [dict(r) for r in records]
     default_at = at or timezone.now()
     indexes = {
-        key_field: VersionIndex(dim, (r.get(id_field) for r in records))
+        key_field: VersionIndex(dim, (r.get(id_field) for r in rows))
         for key_field, dim, id_field in rule.dimensions
     }
-    for record in records:
+    for record in rows:
         event = _as_datetime(record.get(rule.event_field)) if rule.event_field else None
         event = event or default_at
         for key_field, _dim, id_field in rule.dimensions:
             record[key_field] = indexes[key_field].key_at(record.get(id_field), event)
         for key_field, date_field in rule.dates:
             record[key_field] = date_key(record.get(date_field))
-    return records
+    return rows

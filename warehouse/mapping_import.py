@@ -167,7 +167,7 @@ def log_import(result, user_id: int | None, file_name: str) -> None:
     for import_type, flag in ((RowResult.IMPORT_TYPE_NEW, ADDITION), (RowResult.IMPORT_TYPE_UPDATE, CHANGE)):
         instances = [r.instance for r in result.rows if r.import_type == import_type and r.instance]
         if instances:
-            LogEntry.objects.log_actions(
+            LogEntry.objects.log_actions(  # type: ignore[call-overload]  # stubs take Literal, not bool
                 user_id, instances, flag, change_message=f"{import_type} through import of {file_name}",
                 single_object=len(instances) == 1,
             )

@@ -157,7 +157,9 @@ class CustomerMappingResource(resources.ModelResource):
         if dataset.headers:
             dataset.headers = [str(h or "").strip() for h in dataset.headers]
         # One query each for what the rows are checked against, instead of three per row.
-        portfolio_ids, building_ids, sf_ids = set(), set(), set()
+        portfolio_ids: set[int] = set()
+        building_ids: set[int] = set()
+        sf_ids: set[int] = set()
         for row in dataset.dict:
             for column, bucket in (("pw_portfolio_id", portfolio_ids), ("pw_building_id", building_ids),
                                    ("sf_customer_id", sf_ids)):

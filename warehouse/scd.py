@@ -100,7 +100,7 @@ def _merge_orm(batch: Batch, meta: MergeMeta, *, using: str, full: bool, scope: 
     to_insert: list[SCD2Model] = []
     type1_objs: list[SCD2Model] = []
     rehashed: list[SCD2Model] = []
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     t1_names = [attnames[p] for p in batch.present_type1]
 
     for key, fingerprint in batch.fingerprints.items():

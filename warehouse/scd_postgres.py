@@ -42,7 +42,7 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
     present = set(batch.present_type1)
     omitted = {p for p in spec.type1_positions if p not in present}
     names = {"table": table, "stage": STAGE, "src": src, "key": key, "new_version": NEW_VERSION}
-    names["key_type"] = sql.SQL(spec.fields[1].db_type(connection))
+    names["key_type"] = sql.SQL(spec.fields[1].db_type(connection) or "")
     names["insert_columns"] = sql.SQL("{}, {}").format(_cols("", columns), META_COLUMNS)
     names["on_key"] = sql.SQL("t.{key} = s.{key} AND t.{src} = s.{src}").format(**names)
     version_params = [meta.at, meta.change_reason, meta.sync_run_id]
@@ -140,7 +140,7 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
     )
 
 
-def _open_hashes(cursor, batch: Batch, names) -> dict[tuple, tuple[str, str, bool]]:
+def _open_hashes(cursor, batch: Batch, names) -> dict[tuple, tuple[str, bool]]:
     """(values_hash, is_deleted) of the open version of every natural key in the batch."""
     ids_by_system: dict[str, list] = {}
     for source_system, source_id in batch.keys():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from operator import itemgetter
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -161,7 +162,7 @@ def spec_for(model: type[SCD2Model]) -> RowSpec:
     names = (*model.SCD_NATURAL_KEY, *model.SCD_TYPE2_FIELDS, *model.SCD_TYPE1_FIELDS)
     if len(model.SCD_NATURAL_KEY) != 2 or len(set(names)) != len(names):
         raise MergeError(f"{model._meta.label}: SCD field lists must be disjoint with a 2-part natural key")
-    fields = tuple(model._meta.get_field(name) for name in names)
+    fields = cast(tuple[models.Field, ...], tuple(model._meta.get_field(name) for name in names))
     if not isinstance(fields[1], models.IntegerField):
         raise MergeError(f"{model._meta.label}: the source id of the natural key must be an integer field")
     index: dict[str, int] = {}

@@ -3,6 +3,8 @@ history of every change (who, when, why, before and after). Changes go through
 ``sync.policies.flags.set_flag``, the same strict parsing the runs use."""
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE
@@ -73,7 +75,7 @@ class FeatureFlagAdmin(admin.ModelAdmin):
         rows = flag_table()
         rows.sort(key=lambda r: (r["name"] not in PROMINENT, PROMINENT.index(r["name"])
                                  if r["name"] in PROMINENT else 0, r["name"]))
-        latest = {}
+        latest: dict[str, Any] = {}
         for h in (FeatureFlag.history.select_related("history_user").order_by("-history_date")[:200]):
             latest.setdefault(h.name, h)
         for row in rows:

@@ -4,6 +4,7 @@ queues fix_unit_ids."""
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -190,7 +191,7 @@ class UnitChoiceForm(forms.Form):
         choices = [(str(u.unit_id), f"{u.name or u.abbreviation or u.unit_id} (unit {u.unit_id})"
                     + (f" — {u.address}" if u.address else "")) for u in units]
         choices.append(("building", "No unit: release it building-level"))
-        self.fields["unit"].choices = choices
+        cast(forms.ChoiceField, self.fields["unit"]).choices = choices
 
 
 @admin.register(UnitCorrection)

@@ -1,6 +1,8 @@
 """Runs with their steps and errors, the error log, the outbox, and dead letters (retry / ignore)."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.urls import reverse
@@ -127,8 +129,9 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("key", "kind", "state", "attempts", "short_error", "updated_at", "run_link")
-    list_filter = ("state", "kind", "review")
+    list_display: tuple[str, ...] = (
+        "key", "kind", "state", "attempts", "short_error", "updated_at", "run_link")
+    list_filter: ClassVar[tuple[str, ...]] = ("state", "kind", "review")
     list_select_related = ("run",)
     search_fields = ("key", "last_error", "hold_reason")
     date_hierarchy = "updated_at"

@@ -66,7 +66,7 @@ def _pw_id(rec: dict, key: str) -> int | None:
     if isinstance(value, dict):
         value = value.get("ID")
     try:
-        return int(value) if value not in (None, "") else None
+        return int(value) if value is not None and value != "" else None
     except (TypeError, ValueError):
         return None
 

@@ -102,6 +102,7 @@ def _wait_until_ready(proc: subprocess.Popen, ready_file: str, *, poll_s: float)
 
 
 def _say_go(proc: subprocess.Popen) -> None:
+    assert proc.stdin is not None  # started with stdin=PIPE
     try:
         proc.stdin.write(b"go\n")
         proc.stdin.close()

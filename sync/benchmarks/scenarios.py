@@ -90,7 +90,7 @@ def work_between(before: Snapshot, after: Snapshot, *, previous: Snapshot | None
     # customers a run creates are cached as they are created.
     sf_rows_read = {"customers": len(before.sf_customers)} if first_run else {}
     for name, records in (("jobs", before.sf_jobs), ("invoices", before.sf_invoices)):
-        if first_run:
+        if previous is None:
             sf_rows_read[name] = len(records)
         else:
             stamps = (parse_stamp(r.get("updated_at")) for r in records.values())

@@ -8,13 +8,17 @@ import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync.simulators.datasets import build_dataset
 from sync.simulators.propertyware import PropertyWareSimulator
 from sync.simulators.servicefusion import ServiceFusionSimulator
 
 from .floor import Limits
+
+if TYPE_CHECKING:
+    from sync.simulators.propertyware import PropertyWareSimulator
+    from sync.simulators.servicefusion import ServiceFusionSimulator
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,8 @@ class Simulators:
         self.dataset = dataset if dataset is not None else build_dataset(config.dataset, seed=config.seed)
         self._stack = ExitStack()
         self._unthrottled = False
-        self.pw = None
-        self.sf = None
+        self.pw: PropertyWareSimulator  # set on entering
+        self.sf: ServiceFusionSimulator
 
     def __enter__(self) -> Simulators:
         limits = self.config.limits
@@ -102,6 +106,7 @@ class Simulators:
         env["DEBUG"] = "false"
         if not env.get("SECRET_KEY"):  # required with DEBUG off; the parent may be a DEBUG session
             env["SECRET_KEY"] = secrets.token_urlsafe(32)
+        assert self.sf.ca_path is not None  # set once the simulator serves
         env.update({
             "PW_URL": self.pw.url,
             # PW_WSDL_URL stays unset: production uses the bundled WSDL, so no run fetches it.

@@ -55,7 +55,7 @@ def main(argv: list[str]) -> None:
     except SystemExit as exc:
         code = exc.code
     finally:
-        if profiler:
+        if profiler and profile_to:
             profiler.disable()
             profiler.dump_stats(profile_to)
     # The run is over: a worker would take its next task here, not tear the interpreter down (which

@@ -213,7 +213,8 @@ class _StepExecutor:
         conf = settings.SYNC
 
         def note(state: RetryCallState) -> None:
-            exc = state.outcome.exception()
+            exc = state.outcome.exception() if state.outcome else None
+            assert exc is not None  # before_sleep follows a failed attempt
             ctx.count("step_retries")
             log_error(
                 step.name,
@@ -324,7 +325,7 @@ def _finish(run: SyncRun) -> None:
     for row in rows:
         for key, value in (row.counts or {}).items():
             if isinstance(value, (int, float)):
-                totals[key] += value
+                totals[key] += value  # type: ignore[assignment]  # typeshed's Counter counts ints only
     failed = [r for r in rows if r.status == StepRun.Status.FAILED]
     run.counts = dict(totals)
     run.api_calls = merge_calls(*(r.api_calls for r in rows))

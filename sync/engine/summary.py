@@ -30,7 +30,7 @@ def summarize(run: SyncRun, *, report_limit: int = 50) -> dict[str, Any]:
     for kind, state, held, n in _grouped(rows):
         # A dry run holds rows too: they stay dry-run rows but count as held.
         by_state[OutboxItem.State.HELD if held and state == OutboxItem.State.DRY_RUN else state][kind] += n
-    created = Counter()
+    created: Counter = Counter()
     for kind, n in by_state[OutboxItem.State.SENT].items():
         if kind in CREATES:
             created[CREATES[kind]] += n

@@ -120,7 +120,7 @@ def ensure_schedule(schedule_model=None):
         for extra in rows[1:]:
             extra.delete()
         current = rows[0] if rows else None
-        defaults = {"func": SCHEDULE_FUNC, "schedule_type": _CRON_TYPE, "cron": SCHEDULE_CRON}
+        defaults: dict = {"func": SCHEDULE_FUNC, "schedule_type": _CRON_TYPE, "cron": SCHEDULE_CRON}
         if current is None or current.cron != SCHEDULE_CRON or current.schedule_type != _CRON_TYPE:
             defaults["next_run"] = next_slot()
         schedule, _ = schedule_model.objects.update_or_create(

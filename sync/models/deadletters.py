@@ -17,7 +17,7 @@ class DeadLetter(OutboxItem):
     """An outbox write that failed for good, with a screen of its own: staff retry it or ignore it.
     A proxy: no table of its own."""
 
-    objects = DeadLetterManager()
+    objects = DeadLetterManager()  # type: ignore[misc,assignment]  # a proxy may narrow its manager
 
     class Meta:
         proxy = True

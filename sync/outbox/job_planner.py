@@ -149,10 +149,10 @@ class JobPlanner:
         return {c.strip().lower(): c for c in names}
 
     @cached_property
-    def techs(self) -> dict[int, int]:
+    def techs(self) -> dict[int | None, int]:
         return self._map_vendors_to_techs()
 
-    def _map_vendors_to_techs(self) -> dict[int, int]:
+    def _map_vendors_to_techs(self) -> dict[int | None, int]:
         """PW vendor → SF tech by email (dim_vendor.sf_tech_id, a Type-1 column updated in place)."""
         techs = {
             t["email"]: t["id"]
@@ -212,7 +212,7 @@ class JobPlanner:
                 return other["work_order_id"], f"description similarity {similarity:.2f}"
         return None
 
-    def category(self, pw_category: str) -> str:
+    def category(self, pw_category: str | None) -> str:
         found = self.categories.get(text(pw_category).lower())
         if found:
             return found

@@ -14,7 +14,7 @@ from sync.models import OutboxItem
 from sync.outbox.core import Hold, Ignore, WriteHandler, is_remote_id, plan
 from sync.outbox.propertyware import READ_PAGE, PwReads, PwWorkOrderWriter, record_pw_status
 from sync.policies.dedup_records import link_work_order_to_job
-from sync.policies.status import is_open, load_status_map, normalise_status, status_update_for
+from sync.policies.status import StatusMap, is_open, load_status_map, normalise_status, status_update_for
 from warehouse.models import FactJob, FactWorkOrder
 
 __all__ = ["JobHandler", "PwLinkHandler", "job_key", "link_key", "record_job_id", "unplanned_change"]
@@ -71,7 +71,7 @@ class JobHandler(WriteHandler):
     def __init__(self, reads: PwReads | None = None) -> None:
         self.reads = reads or PwReads()
         self._jobs: dict[int, object] = {}  # row pk → the Job the write returned, for apply()
-        self._status_map = None  # read on first use, once per step
+        self._status_map: StatusMap | None = None  # read on first use, once per step
 
     def validate(self, ctx, body, context) -> str:
         """Safe mode (R20, §9): mapped customer, required fields, the work order still in the warehouse."""
@@ -215,7 +215,7 @@ class PwLinkHandler(PwWorkOrderWriter):
             fresh = self.fresh(ctx, wo_id) if field else None
             if field and fresh is None:
                 raise NotFound(f"work order {wo_id} does not exist", system="pw", operation="updateWorkOrder")
-            if field and field in (fresh.custom_fields or {}):
+            if field and fresh is not None and field in (fresh.custom_fields or {}):
                 changes: dict = {"custom_fields": {field: str(row.payload["sf_job_id"])}}
                 status = row.payload.get("status")
                 # Never reopen or re-status a work order PW has closed meanwhile (R28: closed stays closed).

@@ -33,7 +33,7 @@ def check_number(work_order_id: int) -> str:
 
 
 def contact_body(
-    first: str, last: str, *, email: str = "", phone: str = "", primary: bool = False
+    first: str | None, last: str | None, *, email: str = "", phone: str = "", primary: bool = False
 ) -> dict | None:
     """An SF contact, or None when a name part is missing (SF requires fname and lname)."""
     first, last = _t(first), _t(last)

@@ -8,6 +8,7 @@ import logging
 import threading
 from datetime import datetime
 
+from sync.clients.propertyware.records import WorkOrder
 from sync.errors import IntegrationError
 from sync.loaders.fact_edits import current_work_order, work_order_record
 from sync.models import OutboxItem
@@ -117,7 +118,7 @@ class PwWorkOrderWriter(WriteHandler):
         """The work order as PropertyWare has it now (None if missing), for one write."""
         return self.reads.take(ctx, self.kind, work_order_id)
 
-    def update(self, ctx, fresh, **changes) -> tuple[object, dict]:
+    def update(self, ctx, fresh, **changes) -> tuple[WorkOrder, dict]:
         """updateWorkOrder from ``fresh`` (just read) with ``changes``, and what the write cleared.
 
         The update echoes the work order's units, and PropertyWare refuses the whole write ("Location is

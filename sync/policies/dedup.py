@@ -98,12 +98,12 @@ class _JobIndex:
         self.whole = True
 
     def cover(self, *, work_orders: Iterable[int] = (), references: Iterable[str] = (),
-              customers: Iterable[int] = ()) -> None:
+              customers: Iterable[int | None] = ()) -> None:
         """Read the jobs of these work orders, check/PO numbers and customers not read yet, in one query
         (prepare() gives it at most BY_ID_UP_TO work orders; beyond that the whole table is read)."""
         if self.whole:
             return
-        wanted = {"work_order_id": set(work_orders), "reference": set(references) - {""},
+        wanted: dict[str, set] = {"work_order_id": set(work_orders), "reference": set(references) - {""},
                   "customer_id": set(customers) - {None}}
         match = Q()
         for name, values in wanted.items():
@@ -178,7 +178,7 @@ class DedupService:
         """Forget what was read (after a pull during the same step): later checks read it again."""
         self._jobs = _JobIndex()
         self._decided = Lookup(_read_decisions)  # work order → {job: staff decision}
-        self._customers: dict[int, int] | None = None  # building → SF customer, read on first need
+        self._customers: dict[int | None, int | None] | None = None  # building → SF customer, read on need
         self._units: dict[int, int | None] = {}  # work order → unit, for the jobs compared by location
 
     def prepare(self, work_orders: list[Mapping]) -> None:

@@ -63,8 +63,8 @@ def set_flag(name: str, value: Any, *, user=None, reason: str, using: str = "def
         if flag is None:
             flag = FeatureFlag(name=canonical)
         flag.value = text
-        flag._history_user = user
-        flag._change_reason = reason.strip()
+        flag._history_user = user  # type: ignore[attr-defined]  # simple_history's hook, untyped
+        flag._change_reason = reason.strip()  # type: ignore[attr-defined]  # simple_history's hook, untyped
         flag.save(using=using)
     return spec.parse(text)
 

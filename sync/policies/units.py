@@ -155,6 +155,7 @@ def keep_originals(rows: Iterable[Mapping], *, sync_run_id: int | None = None,
     objs = []
     for row in rows:
         wo_id = _work_order_id(row)
+        assert wo_id is not None  # every work order carries its id
         objs.append(FactWorkOrderOriginal(
             source_system=_get(row, "source_system") or "pw", work_order_id=wo_id, received_at=received_at,
             sync_run_id=sync_run_id, unit_id=_int(_get(row, "unit_id", select_unit(row))),
@@ -168,7 +169,7 @@ def keep_originals(rows: Iterable[Mapping], *, sync_run_id: int | None = None,
     return len(fresh)
 
 
-def _unit_keys(unit_ids: Iterable[int]) -> dict[int, int]:
+def _unit_keys(unit_ids: Iterable[int]) -> dict[int | None, int]:
     current = DimUnit.objects.current().filter(unit_id__in=list(unit_ids))
     return dict(current.values_list("unit_id", "unit_key"))
 
@@ -217,12 +218,12 @@ class JobUnit:
     open_case: bool = False
 
 
-def unit_cases(work_order_ids: Iterable[int] | None = None) -> dict[int, dict[int, dict]]:
+def unit_cases(work_order_ids: Iterable[int] | None = None) -> dict[int, dict[int, Mapping]]:
     """The correction cases of these work orders (all when None): work order → original unit → case."""
     rows = UnitCorrection.objects.all()
     if work_order_ids is not None:
         rows = rows.filter(work_order_id__in=list(set(work_order_ids)))
-    out: dict[int, dict[int, dict]] = defaultdict(dict)
+    out: dict[int, dict[int, Mapping]] = defaultdict(dict)
     for case in rows.values("work_order_id", "original_unit_id", "state", "corrected_unit_id", "problem"):
         out[case["work_order_id"]][case["original_unit_id"]] = case
     return out
@@ -241,6 +242,7 @@ def decide_job_unit(wo: Mapping, building: Mapping | None, unit_ids_in_building:
     decision = validate_unit(wo, building, unit_ids_in_building)
     if not decision.cleared:
         return JobUnit(decision)
+    assert decision.original_unit_id is not None  # cleared: the unit it names
     case = cases.get(decision.original_unit_id)
     if case is not None and case["state"] == UnitCorrection.State.CORRECTED:
         chosen = {"building_id": _get(wo, "building_id"), "unit_id": case["corrected_unit_id"]}

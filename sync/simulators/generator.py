@@ -218,7 +218,7 @@ class Generator(WorkOrderDraw):
         for i in range(self.size.vendors):
             if i < FIELD_CREW_TECHS:
                 first, last = v.FIRST_NAMES[(i * 7) % len(v.FIRST_NAMES)], v.LAST_NAMES[(i * 11) % 30]
-                vendor = {
+                vendor: dict = {
                     "name": f"{first} {last}",
                     "companyName": v.FIELD_CREW_COMPANY,
                     "email": f"tech{i + 1}@fieldcrew.example",

@@ -123,7 +123,7 @@ class WorkOrderDraw(Draw):
         approved = rng.random() < 0.3
         source = rng.choice(v.SOURCES)
         fields = {d["fieldName"]: d for d in self.ds.custom_field_definitions["WorkOrder"]}
-        wo = {
+        wo: dict = {
             "ID": self.new_id(),
             "number": 0,
             "description": description,

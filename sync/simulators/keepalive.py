@@ -3,8 +3,15 @@ whenever the server closes the connection after it, as Tomcat and nginx do, and 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-class AnnouncedClose:
+if TYPE_CHECKING:
+    from http.server import BaseHTTPRequestHandler as _HandlerBase
+else:
+    _HandlerBase = object  # a mixin: the real base comes after it in the handler's bases
+
+
+class AnnouncedClose(_HandlerBase):
     """Mixin placed before ``BaseHTTPRequestHandler``. The stdlib handler closes after a request that asked
     for it (``Connection: close``, or HTTP/1.0 without keep-alive) without saying so in the answer; a pooling
     client then reuses a dead socket and fails with a reset. Here every final answer says so, whether the

@@ -61,7 +61,8 @@ def run(ctx) -> None:
     total = 0
     for batch in chunks(ctx.pw.iter_leases(modified_since=bound), size):
         known = current_rows(FactLease, "lease_id", [int(x.id) for x in batch])
-        leases, tenants = [], []
+        leases: list[dict] = []
+        tenants: list[dict] = []
         for lease in batch:
             # Active leases are loaded with their tenants; a lease already in the warehouse that is no longer
             # active gets a new version saying so.

@@ -31,7 +31,7 @@ def candidates(ctx) -> list[dict]:
     statuses = set(rows.values_list("status", flat=True).distinct())
     rows = rows.filter(status__in=[s for s in statuses if is_open(s, ctx.flags)]).order_by("work_order_id")
     found = list(rows.values(*WO_FIELDS))
-    settled = set()
+    settled: set[str] = set()
     for part in chunks([job_key(r["work_order_id"]) for r in found], 500):
         settled.update(
             OutboxItem.objects.filter(kind=JOB, key__in=part, state__in=OutboxItem.SETTLED)

@@ -70,8 +70,8 @@ def _match_units(ctx) -> None:
         for b in DimBuilding.objects.filter(is_current=True).values("building_id", "address", "multi_unit")
     }
     units_by_building = defaultdict(list)
-    units = DimUnit.objects.filter(is_current=True, active=True)
-    for u in units.values("unit_id", "building_id", "name", "abbreviation", "address"):
+    current_units = DimUnit.objects.filter(is_current=True, active=True)
+    for u in current_units.values("unit_id", "building_id", "name", "abbreviation", "address"):
         units_by_building[u["building_id"]].append(u)
     locations = dict(
         SfCustomerCache.objects.filter(sf_customer_id__in=list(customers.values())).values_list(

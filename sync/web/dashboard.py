@@ -2,7 +2,7 @@
 and runs, errors and jobs created per day over the last 30 days."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
@@ -28,7 +28,7 @@ def activity_chart(now=None):
     now = now or timezone.now()
     today = timezone.localdate(now)
     days = [today - timedelta(days=CHART_DAYS - 1 - i) for i in range(CHART_DAYS)]
-    since = timezone.make_aware(timezone.datetime.combine(days[0], timezone.datetime.min.time()))
+    since = timezone.make_aware(datetime.combine(days[0], datetime.min.time()))
     runs = _per_day(SyncRun.objects.all(), "started_at", since)
     errors = _per_day(SyncError.objects.all(), "timestamp", since)
     jobs = _per_day(OutboxItem.objects.filter(kind=OutboxItem.Kind.JOB, state=OutboxItem.State.SENT),
@@ -67,7 +67,7 @@ def problems() -> list[dict]:
          "url": reverse(changelist("sync", "outboxitem")) + "?review__exact=1&state__exact=held",
          "help": "conflicts between PropertyWare and ServiceFusion"},
     ]
-    if flag_error:
+    if flags is None:
         items.append({"label": "A feature flag cannot be read", "count": 1, "help": flag_error,
                       "url": reverse(changelist("sync", "featureflag"))})
     else:
@@ -85,7 +85,8 @@ def last_runs(limit: int = LAST_RUNS):
                 .annotate(n_errors=Count("errors", distinct=True))
                 .order_by("-started_at", "-id")[:limit])  # an aggregate drops Meta.ordering
     for run in runs:
-        run.step_list = sorted(run.steps.all(), key=lambda s: (s.position, s.pk))
+        # an extra attribute for the template
+        run.step_list = sorted(run.steps.all(), key=lambda s: (s.position, s.pk))  # type: ignore[attr-defined]
     return runs
 
 

@@ -1,6 +1,8 @@
 """Read-only views of the warehouse tables staff look things up in (the sync writes them)."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib import admin
 
 from greenlight.admin_tools import ReadOnlyAdminMixin
@@ -18,7 +20,7 @@ from warehouse.models import (
 class VersionedAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """SCD2 tables: every version is listed; the "current" filter narrows to the live ones."""
 
-    list_filter = ("is_current", "is_deleted")
+    list_filter: ClassVar[tuple[str, ...]] = ("is_current", "is_deleted")
     date_hierarchy = "valid_from"
     list_per_page = 50
 

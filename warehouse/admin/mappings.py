@@ -80,7 +80,8 @@ class CustomerMappingForm(forms.ModelForm):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("sf_customer_id") is not None:
             cleaned["status"] = "mapped"
         elif cleaned.get("status") == "mapped":

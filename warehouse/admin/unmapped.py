@@ -51,15 +51,15 @@ def _save_building_mapping(request, building_id: int, *, sf_customer_id: int | N
         mapping = CustomerMapping.objects.select_for_update().filter(
             entity_type="building", pw_building_id=building_id).first()
         created = mapping is None
-        if created:
+        if mapping is None:
             mapping = CustomerMapping(entity_type="building", pw_building_id=building_id,
                                       pw_portfolio_id=building.portfolio_id)
         mapping.sf_customer_id = sf_customer_id
         mapping.status = status
         mapping.method = "manual"
         mapping.confidence = 1.0 if sf_customer_id else 0.0
-        mapping._history_user = request.user
-        mapping._change_reason = why
+        mapping._history_user = request.user  # type: ignore[attr-defined]  # simple_history's hook, untyped
+        mapping._change_reason = why  # type: ignore[attr-defined]  # simple_history's hook, untyped
         mapping.save()
         LogEntry.objects.log_actions(request.user.pk, [mapping], ADDITION if created else CHANGE,
                                      change_message=why, single_object=True)

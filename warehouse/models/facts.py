@@ -9,8 +9,6 @@ from django.db.models import Q
 from .base import SOURCE_SYSTEMS, SCD2Model, scd2_constraints, scd2_indexes
 from .dimensions import DimBuilding, DimCustomer, DimDate, DimPortfolio, DimTenant, DimUnit, DimVendor
 
-MONEY = {"max_digits": 14, "decimal_places": 2, "null": True, "blank": True}
-
 
 def _dim_fk(model, column: str):
     # No index: facts are reached through their own keys, and dimension rows are never deleted, so an
@@ -50,8 +48,8 @@ class FactWorkOrder(SCD2Model):
     created_date = models.DateTimeField(null=True, blank=True)
     start_date = models.DateTimeField(null=True, blank=True)
     completed_date = models.DateTimeField(null=True, blank=True)
-    cost_estimate = models.DecimalField(**MONEY)
-    total_cost = models.DecimalField(**MONEY)
+    cost_estimate = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    total_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     hour_estimate = models.FloatField(null=True, blank=True)
     total_hours = models.FloatField(null=True, blank=True)
     sf_job_id = models.BigIntegerField(null=True, blank=True)
@@ -209,7 +207,7 @@ class FactTransaction(models.Model):
     portfolio_id = models.BigIntegerField(null=True, blank=True)
     building_id = models.BigIntegerField(null=True, blank=True)
     number = models.CharField(max_length=64, blank=True, default="")
-    total = models.DecimalField(**MONEY)
+    total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     is_paid = models.BooleanField(default=False)
     invoice_date = models.DateField(null=True, blank=True)
     date_key = _date_fk("date_key")

@@ -157,7 +157,7 @@ class SoapCaller:
         service = self._load()
         typed = self._typed_params(op, params)
         self._throttle.wait(self.urgency)
-        assert self._transport is not None
+        assert self._zeep is not None and self._transport is not None
         self._transport.set_call(op, timeout, known_digest=unless_digest or "")
         try:
             operation = service._binding._operations[op]

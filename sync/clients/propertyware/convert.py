@@ -103,7 +103,7 @@ def to_unit(d: dict) -> Unit:
     )
 
 
-def to_contact(d: dict) -> Contact:
+def to_contact(d: Mapping) -> Contact:
     return Contact(
         id=int(d["ID"]),
         first_name=text(d.get("firstName")),

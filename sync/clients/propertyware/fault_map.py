@@ -6,6 +6,8 @@ validation messages → RemoteValidationError with the field named, "not found" 
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 from zeep import exceptions as zx
 
@@ -48,7 +50,7 @@ def from_fault(fault: zx.Fault, operation: str) -> IntegrationError:
     detail = "; ".join(
         p for p in (f"faultcode={fault.code}" if fault.code else "", _detail_text(fault.detail)) if p
     )
-    kw = {"system": SYSTEM, "operation": operation, "status": 500, "detail": detail}
+    kw: dict[str, Any] = {"system": SYSTEM, "operation": operation, "status": 500, "detail": detail}
     lowered = message.lower()
     if "already closed" in lowered:
         err: IntegrationError = AlreadyClosed(message, **kw)

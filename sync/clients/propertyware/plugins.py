@@ -19,7 +19,7 @@ _PREFIXES = {XSD: "xsd", SOAP_ENC: "soapenc", TYPES_NS: "tns1"}
 
 
 def _prefixed(qname: etree.QName | None, nsmap: dict[str, str]) -> str | None:
-    if qname is None:
+    if qname is None or qname.namespace is None:
         return None
     prefix = _PREFIXES.get(qname.namespace) or nsmap.get(qname.namespace)
     return f"{prefix}:{qname.localname}" if prefix else None
@@ -38,7 +38,8 @@ class AxisEncodingPlugin(Plugin):
         body = envelope.find(f"{{{SOAP_ENV}}}Body")
         if body is None or len(body) == 0:
             return envelope, http_headers
-        extra = {}  # namespaces of types outside the well-known ones (e.g. Axis's impl namespace)
+        # namespaces of types outside the well-known ones (e.g. Axis's impl namespace)
+        extra: dict[str, str] = {}
         wrapper = body[0]
         wrapper.set(f"{{{SOAP_ENV}}}encodingStyle", SOAP_ENC)
         parts = dict(operation.input.body.type.elements) if operation.input.body is not None else {}
@@ -78,6 +79,8 @@ class AxisEncodingPlugin(Plugin):
         named = _prefixed(qname, extra)
         if named:
             return named
+        if qname.namespace is None:  # lxml cannot declare a prefix for no namespace
+            raise ValueError(f"type {qname.localname!r} has no namespace to prefix")
         extra[qname.namespace] = f"ns{len(extra) + 10}"
         return f"{extra[qname.namespace]}:{qname.localname}"
 

@@ -3,6 +3,7 @@ strings too), money Decimal, timestamps aware, missing text ""; references are h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -68,7 +69,7 @@ def custom_field_map(items: Any) -> dict[str, Any]:
 
 
 # Converters by annotation (the module uses postponed annotations, so they are strings).
-_CONVERT = {
+_CONVERT: dict[object, Callable[[Any], Any]] = {
     "int": lambda v: as_int(v) or 0,
     "int | None": as_int,
     "str": as_text,

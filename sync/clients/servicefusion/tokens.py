@@ -129,7 +129,7 @@ class TokenManager:
 
     def access_token(self) -> str:
         entry = self._cached()
-        if self._fresh(entry):
+        if entry is not None and self._fresh(entry):
             return entry["access_token"]
         return self.renew(rejected=entry["access_token"] if entry else None)
 

@@ -77,7 +77,7 @@ def error_for(resp: requests.Response, method: str, operation: str) -> Integrati
     data, text = _error_body(resp)
     message = data.get("message") if isinstance(data, dict) else None
     message = str(message or text or resp.reason or f"HTTP {status}")
-    kw = {"system": SYSTEM, "operation": operation, "status": status}
+    kw: dict[str, Any] = {"system": SYSTEM, "operation": operation, "status": status}
     if status == 422:
         fields = [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
         return RemoteValidationError("ServiceFusion rejected the data", fields=fields, **kw)
@@ -263,6 +263,7 @@ class Transport:
                 self._bump("rate_limited")
                 if waits_429 >= MAX_429_WAITS:
                     err = error_for(resp, method, operation)
+                    assert isinstance(err, RateLimited)  # error_for maps 429 to RateLimited
                     err.retry_after = wait_after_429(resp.headers, waits_429)
                     raise err
                 wait = wait_after_429(resp.headers, waits_429)

@@ -38,6 +38,7 @@ def _rss_by_step(result) -> dict[str, float]:
     steps = StepRun.objects.filter(run=StepRun.objects.order_by("-run_id").values("run_id")[:1],
                                    started_at__isnull=False, finished_at__isnull=False)
     for step in steps:
+        assert step.started_at and step.finished_at  # the query keeps finished steps only
         peak = result.peak_rss_between(step.started_at.timestamp(), step.finished_at.timestamp())
         if peak:
             out[step.name] = peak / (1024 * 1024)

@@ -63,7 +63,7 @@ def decode_request(
     op = s.OPERATIONS.get(name)
     if op is None:
         raise client_fault(f"No such operation '{name}'")
-    refs = {el.get("id"): el for el in body_el[1:] if el.get("id")}
+    refs = {el.attrib["id"]: el for el in body_el[1:] if el.get("id")}
     ctx = _Decoder(refs, tz)
     children = {_local(c.tag): c for c in call}
     args: dict[str, Any] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 #: the kinds a profile can inject, in the order a request meets them
 KINDS = ("reset_before", "maintenance", "fault", "hostile_xml", "empty_body", "truncate", "reset_during")
@@ -109,12 +110,13 @@ class FaultInjector:
             raise ValueError(f"maintenance_status must be one of {ALLOWED_MAINTENANCE_STATUSES}")
         if times is not None and times < 0:
             raise ValueError("times must be >= 0")
+        rates: dict[str, Any] = {k: float(v) for k, v in probabilities.items()}
         profile = Profile(
             operation=operation,
             latency=float(latency),
             maintenance_status=maintenance_status,
             times=times,
-            **{k: float(v) for k, v in probabilities.items()},
+            **rates,
         )
         with self._lock:
             if seed is not None:

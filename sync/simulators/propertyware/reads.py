@@ -50,7 +50,7 @@ def create_portfolio(ctx: Context, a: dict) -> str:
     with st.lock:
         if any(p["abbreviation"].lower() == abbr.lower() for p in st.table("portfolios").values()):
             raise SoapFault(f"A portfolio with abbreviation '{abbr}' already exists")
-        rec = {
+        rec: dict[str, Any] = {
             "ID": st.new_id(),
             "name": name,
             "abbreviation": abbr,
@@ -71,6 +71,7 @@ def _buildings(ctx: Context, criteria: dict | None, page: tuple[int, int] | None
 
     def owned(b: dict) -> bool:
         p = st.get("portfolios", b["_portfolioID"])
+        assert p is not None  # the store keeps every building's portfolio
         return any(o.get("ID") == owner for o in p.get("owners") or [])
 
     return st.query("buildings", criteria, predicate=owned if owner is not None else None, page=page)
@@ -173,7 +174,8 @@ criteria_reads("getLeases", "getLease", _leases, lease_dto)
 
 
 def _active_lease(ctx: Context, unit_id: int | None) -> dict | None:
-    rows = ctx.store.query("leases", None, predicate=lambda x: x["unitID"] == unit_id and x.get("active"))
+    rows = ctx.store.query("leases", None,
+                           predicate=lambda x: x["unitID"] == unit_id and bool(x.get("active")))
     return lease_dto(ctx, rows[-1]) if rows else None
 
 
@@ -237,7 +239,7 @@ def get_vendor(ctx: Context, a: dict) -> dict | None:
 
 def _work_orders(ctx: Context, criteria: dict | None, page: tuple[int, int] | None = None) -> list[dict]:
     c = criteria or {}
-    tests: list[Callable[[dict], bool]] = []
+    tests: list[Callable[..., bool]] = []  # each takes a work order (and its bound defaults)
     for key, get in (
         ("buildingId", lambda w: (w.get("building") or {}).get("ID")),
         ("portfolioId", lambda w: (w.get("portfolio") or {}).get("ID")),

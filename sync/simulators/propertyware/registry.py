@@ -6,7 +6,7 @@ Handlers live in ``reads.py`` and ``writes.py``; each registers itself with ``@h
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 from . import schema as s
 from .faults import SoapFault
@@ -17,7 +17,7 @@ class Context:
     """What a handler needs besides its arguments: the store, paging and the caller's organisation."""
 
     def __init__(
-        self, store: Store, *, page_size: int, user: dict, org_id: int, return_created_ids: bool = True
+        self, store: Store, *, page_size: int, user: dict, org_id: int | None, return_created_ids: bool = True
     ) -> None:
         self.store = store
         #: Propexo reports created work orders' and notes' IDs "cannot be retrieved": False mimics that
@@ -51,6 +51,10 @@ def call(ctx: Context, op: s.Operation, args: dict) -> Any:
 # --- DTO shaping ------------------------------------------------------------------------------------------
 
 
+@overload
+def public(rec: dict) -> dict: ...
+@overload
+def public(rec: None) -> None: ...
 def public(rec: dict | None) -> dict | None:
     if rec is None:
         return None
@@ -58,7 +62,7 @@ def public(rec: dict | None) -> dict | None:
 
 
 def contact_dto(ctx: Context, stub: dict | None) -> dict | None:
-    return public(ctx.store.get("contacts", stub and stub.get("ID")))
+    return public(ctx.store.get("contacts", stub.get("ID") if stub else None))
 
 
 def portfolio_dto(ctx: Context, rec: dict) -> dict:
@@ -80,6 +84,10 @@ def lease_dto(ctx: Context, rec: dict | None) -> dict | None:
     return out
 
 
+@overload
+def work_order_dto(ctx: Context, rec: dict) -> dict: ...
+@overload
+def work_order_dto(ctx: Context, rec: None) -> None: ...
 def work_order_dto(ctx: Context, rec: dict | None) -> dict | None:
     if rec is None:
         return None

@@ -120,7 +120,7 @@ def _op(
             ps.append(Field(pname, _ALIASES.get(ptype, ptype)))
     if returns and returns.startswith("[]"):
         returns = array_of(returns[2:])
-    return Operation(name, tuple(ps), _ALIASES.get(returns, returns), item_type, implemented)
+    return Operation(name, tuple(ps), _ALIASES.get(returns or "", returns), item_type, implemented)
 
 
 # fmt: off

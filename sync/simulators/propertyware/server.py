@@ -269,7 +269,7 @@ class _Handler(AnnouncedClose, BaseHTTPRequestHandler):
                 body = HOSTILE_XML if decision.kind == "hostile_xml" else EMPTY_BODY
                 return self._deliver(200, body, "text/xml; charset=utf-8", decision, due)
             op, args = encoding.decode_request(
-                body, msg.get_param("charset"), lenient_namespace=sim.lenient_namespace, tz=sim.tz
+                body, msg.get_content_charset(), lenient_namespace=sim.lenient_namespace, tz=sim.tz
             )
             value = operations.call(sim.context(), op, args)
             out = sim.replies.encode(op, args, value, multiref=sim.multiref, nulls=sim.send_nulls)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import Counter, deque
+from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,7 +54,7 @@ class PropertyWareSimulator:
         self.lenient_namespace = lenient_namespace
         self.send_nulls = send_nulls
         self.return_created_ids = return_created_ids
-        self.tz = ZoneInfo(tz)
+        self.tz: tzinfo = ZoneInfo(tz)
         self._dataset_arg = dataset
         ds = self._dataset(dataset, seed)
         self.username = username or (ds.users[0]["loginName"] if ds.users else DEFAULT_USERNAME)
@@ -66,7 +67,8 @@ class PropertyWareSimulator:
         self._counts_lock = threading.Lock()
         self._recent: deque[str] = deque(maxlen=1000)
         self._server = _Server((host, port), self)
-        self.host, self.port = self._server.server_address[:2]
+        address = self._server.server_address
+        self.host, self.port = str(address[0]), address[1]
         self.impl_namespace = impl_namespace or schema.DEFAULT_IMPL_NS
         self._wsdl: bytes | None = None
         self._thread: threading.Thread | None = None

@@ -34,6 +34,7 @@ def _validate_place(ctx: Context, wo: dict) -> None:
     if b is None:
         raise SoapFault(LOCATION_INVALID)
     p = st.get("portfolios", b["_portfolioID"])
+    assert p is not None  # the store keeps every building's portfolio
     if (wo.get("portfolio") or {}).get("ID") not in (None, p["ID"]):
         raise SoapFault(LOCATION_INVALID)
     if wo.get("location") != f"{p['abbreviation']} | {b['abbreviation']}":
@@ -83,6 +84,7 @@ def create_work_order(ctx: Context, a: dict) -> dict:
         _validate_place(ctx, given)
         rec = _merge_fields(ctx, given)
         b = st.get("buildings", rec["building"]["ID"])
+        assert b is not None  # _validate_place found it
         rec.update(
             {
                 "ID": st.new_id(),
@@ -127,6 +129,7 @@ def update_work_order(ctx: Context, a: dict) -> dict:
         b = st.get("buildings", given["building"]["ID"])
         if b is not None and not given.get("location"):
             p = st.get("portfolios", b["_portfolioID"])
+            assert p is not None  # the store keeps every building's portfolio
             given["location"] = f"{p['abbreviation']} | {b['abbreviation']}"
         given.pop("portfolio", None)
         _validate_place(ctx, given)
@@ -144,6 +147,7 @@ def update_work_order(ctx: Context, a: dict) -> dict:
             "_closed",
         ):
             new[keep] = rec.get(keep)
+        assert b is not None  # _validate_place found it
         new["portfolio"] = {"ID": b["_portfolioID"]}
         rec.clear()
         rec.update(new)

@@ -27,7 +27,7 @@ class SimApp:
         self.base_latency = 0.0
         self._counts_lock = threading.Lock()
         self.requests: Counter[str] = Counter()
-        self.statuses: Counter[int] = Counter()
+        self.statuses: Counter[int | str] = Counter()
 
     # --- request accounting ------------------------------------------------------------------------------
     def count_request(self, key: str) -> None:
@@ -51,7 +51,7 @@ class SimApp:
         with self._counts_lock:
             return dict(self.requests)
 
-    def status_counts(self) -> dict[int, int]:
+    def status_counts(self) -> dict[int | str, int]:
         with self._counts_lock:
             return dict(self.statuses)
 

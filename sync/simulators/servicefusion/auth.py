@@ -193,7 +193,7 @@ def bearer_token(headers, query: dict[str, list[str]]) -> tuple[str | None, ApiE
     """The presented access token: the Bearer header or ``access_token``, never both (→ 400)."""
     header = headers.get("Authorization", "") or ""
     from_header = header[7:].strip() if header[:7].lower() == "bearer " else None
-    from_query = (query.get("access_token") or [None])[0]
+    from_query = next(iter(query.get("access_token") or []), None)
     if from_header and from_query:
         return None, ApiError(400)
     return from_header or from_query or None, None

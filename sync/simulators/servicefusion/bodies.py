@@ -130,7 +130,7 @@ def job_record(body: dict, store: Lookups, now: datetime, kind: str = "jobs") ->
     rec["end_date"] = c.day("end_date")
     first = c.text("contact_first_name")
     last = c.text("contact_last_name")
-    location = {key: c.text(key) for key in _LOCATION_TEXT}
+    location: dict[str, Any] = {key: c.text(key) for key in _LOCATION_TEXT}
     location["is_gated"] = c.boolean("is_gated")
     rec["techs_assigned"] = _people(c, "techs_assigned", store)
     rec["agents"] = _people(c, "agents", store)
@@ -155,6 +155,7 @@ def job_record(body: dict, store: Lookups, now: datetime, kind: str = "jobs") ->
                 c.fail(key, f"{label(key)} is not supported on estimates.")
     custom = _custom_fields(c, store.custom_field_defs(kind))
     c.done()
+    assert customer is not None  # required: done() raised otherwise
 
     rec["status_id"] = (status or store.default_status(statuses))["id"]
     rec["customer_id"] = customer["id"]
@@ -322,7 +323,7 @@ _LOCATION_FIELDS = (
 
 
 def _location(c: Checker, now: datetime) -> dict[str, Any]:
-    loc = {key: c.text(key, required=(key == "street_1")) for key in _LOCATION_FIELDS}
+    loc: dict[str, Any] = {key: c.text(key, required=(key == "street_1")) for key in _LOCATION_FIELDS}
     for key in ("is_primary", "is_gated", "is_bill_to"):
         loc[key] = bool(c.boolean(key))
     return _stamped(now, **loc, customer_contact=c.text("customer_contact"), latitude=None, longitude=None)

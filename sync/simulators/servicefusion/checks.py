@@ -113,7 +113,7 @@ class Checker:
 
     def day(self, key: str) -> date | None:
         value = self.body.get(key)
-        if value in (None, ""):
+        if value is None or value == "":
             return None
         try:
             return parse_date(value)

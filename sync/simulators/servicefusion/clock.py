@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, date, datetime
+from typing import overload
 
 
 class SimClock:
@@ -36,6 +37,10 @@ class SimClock:
             return self._offset
 
 
+@overload
+def format_ts(value: datetime) -> str: ...
+@overload
+def format_ts(value: None) -> None: ...
 def format_ts(value: datetime | None) -> str | None:
     """RFC 3339 with an explicit +00:00 offset, as ServiceFusion prints timestamps."""
     if value is None:
@@ -43,6 +48,10 @@ def format_ts(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+@overload
+def format_date(value: date) -> str: ...
+@overload
+def format_date(value: None) -> None: ...
 def format_date(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 

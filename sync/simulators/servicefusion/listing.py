@@ -9,6 +9,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -138,8 +139,12 @@ def apply_sort(rows: list[dict], sort: list[tuple[str, bool]]) -> list[dict]:
     rows = sorted(rows, key=lambda r: r.get("id") or 0)
     for name, desc in reversed(sort or [("id", False)]):
         # None sorts first ascending (as MySQL does); Python's sort is stable, so earlier keys win.
-        rows.sort(key=lambda r, n=name: (r.get(n) is not None, _sortable(r.get(n))), reverse=desc)
+        rows.sort(key=partial(_sort_key, name), reverse=desc)
     return rows
+
+
+def _sort_key(name: str, row: dict) -> tuple[bool, Any]:
+    return (row.get(name) is not None, _sortable(row.get(name)))
 
 
 def _sortable(value: Any) -> Any:

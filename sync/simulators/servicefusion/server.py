@@ -177,7 +177,7 @@ class _Server(ThreadingHTTPServer):
         with self._conns_lock:
             self._conns.add(conn)
         try:
-            self.RequestHandlerClass(conn, client_address, self)
+            self.RequestHandlerClass(conn, client_address, self)  # type: ignore[arg-type]  # typeshed's Self
         except (OSError, ssl.SSLError):
             pass  # the client went away mid-request
         finally:

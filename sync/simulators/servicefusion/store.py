@@ -37,7 +37,7 @@ class SimStore(StoreControls):
             for i, (code, name, cat, custom) in enumerate(seed.ESTIMATE_STATUSES, start=101)
         }
         self.categories = {i: {"id": i, "name": name} for i, name in enumerate(seed.JOB_CATEGORIES, start=1)}
-        self.techs = {
+        self.techs: dict[int, dict[str, Any]] = {
             i: {
                 "id": i,
                 "first_name": first,

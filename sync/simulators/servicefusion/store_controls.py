@@ -3,16 +3,35 @@ rename a status, define custom fields, advance the clock (mixed into SimStore)."
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import seed
 from .clock import parse_date
 
+if TYPE_CHECKING:
+    import threading
+
+    from .clock import SimClock
+
 
 class StoreControls:
     """Test hooks over SimStore's tables; every method takes SimStore's lock."""
+
+    if TYPE_CHECKING:  # what SimStore provides and these hooks use
+        lock: threading.RLock
+        clock: SimClock
+        statuses: dict[int, dict[str, Any]]
+        customers_by_id: dict[int, dict]
+        invoices: dict[int, dict]
+        equipment: dict[int, dict]
+        _next_invoice_number: int
+
+        def _new_id(self, kind: str) -> int: ...
+        def _job(self, job_id: int) -> dict: ...
+        def _tick(self, job: dict) -> datetime: ...
+        def custom_field_defs(self, entity: str) -> list[dict]: ...
 
     def add_invoice(
         self,
