@@ -218,7 +218,8 @@ def _reviews_outside_portfolio(parents: dict) -> set[int]:
         for building, portfolio, sf_id in proposed.values_list(
             "pw_building_id", "pw_portfolio_id", "sf_customer_id"
         )
-        if parents.get(portfolio) and parent_of.get(sf_id, parents[portfolio]) != parents[portfolio]
+        if building is not None and sf_id is not None and parents.get(portfolio)
+        and parent_of.get(sf_id, parents[portfolio]) != parents[portfolio]
     }
 
 
