@@ -14,7 +14,7 @@ from django.utils import timezone
 from sync.clients.paging import PageMark
 from sync.engine.cursors import finish_pass, save_progress, start_sf_pass
 from sync.loaders.jobs import CHECK_NUMBER
-from sync.loaders.rows import chunks, current_rows, date_key, text
+from sync.loaders.rows import batch_size, chunks, current_rows, date_key, text
 from warehouse.models import FactJob, FactTransaction, FactWorkOrder
 
 FIELDS = (
@@ -51,7 +51,7 @@ def run(ctx) -> None:
     cursor, this_pass = start_sf_pass("invoices", started=started, full=ctx.full)
     bound, newest = this_pass.bound, this_pass.newest
     total = 0
-    for batch in chunks(changed_invoices(ctx.sf, bound, this_pass.pages), 500):
+    for batch in chunks(changed_invoices(ctx.sf, bound, this_pass.pages), batch_size()):
         total += len(batch)
         stamps = [inv.updated_at for inv in batch if inv.updated_at]
         if stamps and (newest is None or max(stamps) > newest):
