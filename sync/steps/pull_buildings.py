@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sync.engine.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
+from sync.engine.cursors import finish_pass, save_progress, start_pw_pass
 from sync.loaders.rows import batch_size, chunks, count_merge, load, text, version_keys
 from warehouse.models import DimBuilding, DimPortfolio, DimUnit
 
@@ -42,10 +42,9 @@ def unit_record(u) -> dict:
 
 def _load(ctx, *, entity: str, model, records_iter, parent_model, parent_field: str, key_field: str) -> None:
     started = timezone.now()
-    cursor = get_cursor("propertyware", entity)
-    bound = pw_since(cursor, full=ctx.full)
-    start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
-    records = records_iter(bound)
+    cursor, this_pass = start_pw_pass(entity, started=started, full=ctx.full)  # resumed if cut short
+    bound = this_pass.bound
+    records = records_iter(bound, this_pass.pages)
     # A full pass is one batch (its merge must see the whole set to find deletions); an incremental one
     # commits every batch with its cursor, so a killed pull keeps what it had read.
     size = 10**9 if ctx.full else batch_size()
@@ -56,14 +55,14 @@ def _load(ctx, *, entity: str, model, records_iter, parent_model, parent_field: 
             r[key_field] = keys.get(r[parent_field])
         with transaction.atomic():
             result = load(ctx, model, batch)
-            save_progress(cursor, read=total + len(batch))
+            save_progress(cursor, read=total + len(batch), page=this_pass.pages.done)
         total += len(batch)
         count_merge(ctx, result, entity)
     if ctx.full and total == 0:
         with transaction.atomic():  # PW has none left: the full reconciliation tombstones them all
             count_merge(ctx, load(ctx, model, [], full=True), entity)
     ctx.count(f"{entity}_read", total)
-    finish_pass(cursor, synced_to=started, since=bound.isoformat() if bound else None, count=total)
+    finish_pass(cursor, synced_to=this_pass.started, since=bound.isoformat() if bound else None, count=total)
 
 
 def run(ctx) -> None:
@@ -78,8 +77,9 @@ def run(ctx) -> None:
         ctx,
         entity="buildings",
         model=DimBuilding,
-        records_iter=lambda bound: (
-            building_record(b) for b in pw.iter_buildings(modified_since=bound, portfolios=portfolios)
+        records_iter=lambda bound, pages: (
+            building_record(b)
+            for b in pw.iter_buildings(modified_since=bound, portfolios=portfolios, pages=pages)
         ),
         parent_model=DimPortfolio,
         parent_field="portfolio_id",
@@ -89,7 +89,9 @@ def run(ctx) -> None:
         ctx,
         entity="units",
         model=DimUnit,
-        records_iter=lambda bound: (unit_record(u) for u in pw.iter_units(modified_since=bound)),
+        records_iter=lambda bound, pages: (
+            unit_record(u) for u in pw.iter_units(modified_since=bound, pages=pages)
+        ),
         parent_model=DimBuilding,
         parent_field="building_id",
         key_field="building_key",

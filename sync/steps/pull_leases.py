@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from sync.engine.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
+from sync.engine.cursors import finish_pass, save_progress, start_pw_pass
 from sync.loaders.rows import batch_size, chunks, count_merge, current_rows, load, text, version_keys
 from warehouse.models import DimBuilding, DimTenant, DimUnit, FactLease
 
@@ -54,12 +54,11 @@ def tenant_record(contact, lease) -> dict:
 
 def run(ctx) -> None:
     started = timezone.now()
-    cursor = get_cursor("propertyware", "leases")
-    bound = pw_since(cursor, full=ctx.full)
-    start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
+    cursor, this_pass = start_pw_pass("leases", started=started, full=ctx.full)  # resumed if cut short
+    bound = this_pass.bound
     size = 10**9 if ctx.full else batch_size()
     total = 0
-    for batch in chunks(ctx.pw.iter_leases(modified_since=bound), size):
+    for batch in chunks(ctx.pw.iter_leases(modified_since=bound, pages=this_pass.pages), size):
         known = current_rows(FactLease, "lease_id", [int(x.id) for x in batch])
         leases: list[dict] = []
         tenants: list[dict] = []
@@ -84,11 +83,11 @@ def run(ctx) -> None:
                 load(ctx, DimTenant, tenants),
                 "tenants",
             )
-            save_progress(cursor, read=total + len(batch))
+            save_progress(cursor, read=total + len(batch), page=this_pass.pages.done)
         total += len(batch)
         ctx.count("leases_active", sum(1 for r in leases if r["active"]))
     ctx.count("leases_read", total)
-    finish_pass(cursor, synced_to=started, since=bound.isoformat() if bound else None, count=total)
+    finish_pass(cursor, synced_to=this_pass.started, since=bound.isoformat() if bound else None, count=total)
 
 
 def _add_keys(leases: list[dict], tenants: list[dict]) -> None:

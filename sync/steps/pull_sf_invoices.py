@@ -11,9 +11,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from sync.clients.paging import PageMark
 from sync.engine.cursors import finish_pass, save_progress, start_sf_pass
 from sync.loaders.jobs import CHECK_NUMBER
-from sync.loaders.rows import chunks, current_rows, date_key, text
+from sync.loaders.rows import batch_size, chunks, current_rows, date_key, text
 from warehouse.models import FactJob, FactTransaction, FactWorkOrder
 
 FIELDS = (
@@ -33,12 +34,12 @@ FIELDS = (
 # and stops at the cursor (the newest ``updated_at`` seen, on SF's clock, less SYNC_SF_JOBS_OVERLAP_SECONDS),
 # so a quiet run reads one page. The first run and --full read every invoice, which also re-derives the
 # links of invoices that did not change.
-def changed_invoices(sf, bound: datetime | None) -> Iterator:
-    """Invoices updated at or after ``bound`` (every invoice when None)."""
+def changed_invoices(sf, bound: datetime | None, pages: PageMark | None = None) -> Iterator:
+    """Invoices updated at or after ``bound`` (every invoice when None), from page 1 or ``pages.first``."""
     if bound is None:
-        yield from sf.iter_invoices()
+        yield from sf.iter_invoices(pages=pages)
         return
-    for inv in sf.iter_invoices(sort="-updated_at"):
+    for inv in sf.iter_invoices(sort="-updated_at", pages=pages):
         if inv.updated_at is not None and inv.updated_at < bound:
             return  # newest first: the rest are older; leaving the listing stops its paging
         yield inv
@@ -46,10 +47,11 @@ def changed_invoices(sf, bound: datetime | None) -> Iterator:
 
 def run(ctx) -> None:
     started = timezone.now()
-    cursor, bound = start_sf_pass("invoices", started=started, full=ctx.full)
-    newest = cursor.last_sync_time
+    # A pass cut short is taken up at the page it had committed (cursors.start_pass says why that page).
+    cursor, this_pass = start_sf_pass("invoices", started=started, full=ctx.full)
+    bound, newest = this_pass.bound, this_pass.newest
     total = 0
-    for batch in chunks(changed_invoices(ctx.sf, bound), 500):
+    for batch in chunks(changed_invoices(ctx.sf, bound, this_pass.pages), batch_size()):
         total += len(batch)
         stamps = [inv.updated_at for inv in batch if inv.updated_at]
         if stamps and (newest is None or max(stamps) > newest):
@@ -105,7 +107,9 @@ def run(ctx) -> None:
         with transaction.atomic():
             FactTransaction.objects.bulk_create(new)
             FactTransaction.objects.bulk_update(changed, FIELDS)
-            save_progress(cursor, read=total)
+            save_progress(
+                cursor, read=total, page=this_pass.pages.done, newest=newest.isoformat() if newest else None
+            )
         ctx.count("transactions_new", len(new))
         ctx.count("transactions_updated", len(changed))
     ctx.count("invoices_read", total)

@@ -78,14 +78,18 @@ def run(ctx) -> None:
         ctx.count("lookups_cached")
     # The next read asks for ``updated_date >= cursor - SYNC_SF_JOBS_OVERLAP_SECONDS`` (a few seconds), so a
     # quiet run costs one page: the jobs stamped at the boundary come back and merge as unchanged.
-    cursor, bound = start_sf_pass("jobs", started=started, full=ctx.full)
-    newest = cursor.last_sync_time
+    # A pass cut short is taken up at the page it had committed (cursors.start_pass says why that page).
+    cursor, this_pass = start_sf_pass("jobs", started=started, full=ctx.full)
+    bound, newest = this_pass.bound, this_pass.newest
     total = 0
     size = 10**9 if ctx.full else batch_size()
-    for batch in chunks(ctx.sf.iter_jobs(updated_since=bound), size):
+    for batch in chunks(ctx.sf.iter_jobs(updated_since=bound, pages=this_pass.pages), size):
         if not refreshed and _unknown_statuses(batch, statuses):
             # A status added or renamed in SF since the cached read: refresh now, not in an hour.
             statuses, refreshed = load_lookups(ctx), True
+        stamps = [j.updated_at for j in batch if j.updated_at]
+        if stamps and (newest is None or max(stamps) > newest):
+            newest = max(stamps)
         with transaction.atomic():
             result = store_jobs(
                 batch,
@@ -95,12 +99,14 @@ def run(ctx) -> None:
                 change_reason=ctx.name,
                 full=ctx.full,
             )
-            save_progress(cursor, read=total + len(batch))
+            save_progress(
+                cursor,
+                read=total + len(batch),
+                page=this_pass.pages.done,
+                newest=newest.isoformat() if newest else None,
+            )
         count_merge(ctx, result, "jobs")
         total += len(batch)
-        stamps = [j.updated_at for j in batch if j.updated_at]
-        if stamps and (newest is None or max(stamps) > newest):
-            newest = max(stamps)
     ctx.count("jobs_read", total)
     # The cursor follows SF's own clock (the newest updated_at seen), not ours: no skew to allow for. The
     # overlap only covers a job stamped just before that one but committed after our read.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from sync.engine.cursors import finish_pass, get_cursor, pw_since, save_progress, start_pass
+from sync.engine.cursors import finish_pass, get_cursor, save_progress, start_pw_pass
 from sync.loaders.rows import (
     batch_size,
     chunks,
@@ -87,7 +87,7 @@ def work_order_record(wo, sf_job_id) -> dict:
     }
 
 
-def _load_batch(ctx, batch, statuses: set, full: bool, cursor, read_so_far: int):
+def _load_batch(ctx, batch, statuses: set, full: bool, cursor, read_so_far: int, page: int):
     ids = [int(wo.id) for wo in batch]
     known = current_rows(FactWorkOrder, "work_order_id", ids, ["sf_job_id"])
     field = ctx.flags.pw_sf_job_id_field
@@ -102,7 +102,7 @@ def _load_batch(ctx, batch, statuses: set, full: bool, cursor, read_so_far: int)
             statuses.add(text(wo.status))
         _add_dimension_keys(records)
         result = load(ctx, FactWorkOrder, records, full=full)
-        save_progress(cursor, read=read_so_far + len(batch))
+        save_progress(cursor, read=read_so_far + len(batch), page=page)
     count_merge(ctx, result, "work_orders")
 
 
@@ -154,17 +154,17 @@ def run(ctx) -> None:
 
     _pull_vendors(ctx)
 
-    cursor = get_cursor("propertyware", "work_orders")
     # No lookback window: the cursor already covers everything since the previous pass (the legacy
-    # sync, which kept no cursor, re-read 30 days on every run); --full re-reads everything.
-    bound = pw_since(cursor, full=ctx.full)
-    start_pass(cursor, started=started, mode="full" if ctx.full else "incremental")
+    # sync, which kept no cursor, re-read 30 days on every run); --full re-reads everything. A pass cut
+    # short is taken up at the page it had committed (cursors.start_pass says why that page).
+    cursor, this_pass = start_pw_pass("work_orders", started=started, full=ctx.full)
+    bound = this_pass.bound
     statuses: set[str] = set()
     total = 0
     # Full: one batch, so the merge sees the whole set and can tombstone what PW no longer has.
     size = 10**9 if ctx.full else batch_size()
-    for batch in chunks(pw.iter_work_orders(modified_since=bound), size):
-        _load_batch(ctx, batch, statuses, ctx.full, cursor, total)
+    for batch in chunks(pw.iter_work_orders(modified_since=bound, pages=this_pass.pages), size):
+        _load_batch(ctx, batch, statuses, ctx.full, cursor, total, this_pass.pages.done)
         total += len(batch)
     if ctx.full and total == 0:
         with transaction.atomic():
@@ -175,4 +175,4 @@ def run(ctx) -> None:
             )
     _load_statuses(ctx, statuses)
     ctx.count("work_orders_read", total)
-    finish_pass(cursor, synced_to=started, since=bound.isoformat() if bound else None, count=total)
+    finish_pass(cursor, synced_to=this_pass.started, since=bound.isoformat() if bound else None, count=total)

@@ -25,6 +25,7 @@ from zeep import Settings
 from zeep.xsd import ComplexType, Nil
 from zeep.xsd.elements.any import Any as XsdAny
 
+from sync.clients.paging import PageMark
 from sync.errors import AmbiguousWriteError, IntegrationError, PermanentError, TransientError
 
 from . import convert, streaming
@@ -256,19 +257,29 @@ class SoapCaller:
             name: Nil if value is None else _typed(parts[name].type, value) for name, value in params.items()
         }
 
-    def _pages(self, op: str, criteria: dict[str, Any], *, at_most: int | None = None) -> Iterator[dict]:
-        """Rows of a paged read: pages from 1 until an empty page or one shorter than the largest seen,
-        or until ``at_most`` rows (a read by IDs cannot return more, so a full last page needs no empty
-        one after it); never more than ``page_cap`` pages; each ID once."""
+    def _pages(
+        self, op: str, criteria: dict[str, Any], *, at_most: int | None = None, pages: PageMark | None = None
+    ) -> Iterator[dict]:
+        """Rows of a paged read: pages from 1 (or ``pages.first``, to take up a read cut short) until an
+        empty page or one shorter than the largest seen, or until ``at_most`` rows (a read by IDs cannot
+        return more, so a full last page needs no empty one after it); never past page ``page_cap``; each
+        ID once. ``pages.done`` follows the last page handed out whole."""
         seen: set[int] = set()
         largest = 0
-        for page in range(1, self.page_cap + 1):
+        for page in range((pages.first if pages else 1), self.page_cap + 1):
             rows = self._read(op, criteria={**criteria, "pageNumber": page}) or []
+            fresh = []
             for row in rows:
                 rid = row.get("ID")
                 if rid is not None and rid not in seen:
                     seen.add(rid)
-                    yield row
+                    fresh.append(row)
+            for i, row in enumerate(fresh):
+                if pages is not None and i == len(fresh) - 1:
+                    pages.done = page  # before the last row goes out: a batch ending on it holds the page
+                yield row
+            if pages is not None and not fresh:
+                pages.done = page
             largest = max(largest, len(rows))
             if not rows or len(rows) < largest or (at_most is not None and len(seen) >= at_most):
                 return

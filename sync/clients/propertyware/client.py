@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from sync.clients.paging import PageMark
 from sync.errors import NotFound, PermanentError
 
 from . import convert
@@ -100,26 +101,33 @@ class PropertyWareClient(SoapCaller):
             yield convert.to_building(row, int(portfolio_id))
 
     def iter_buildings(
-        self, modified_since: datetime | None = None, *, portfolios: Iterable[Mapping] | None = None
+        self, modified_since: datetime | None = None, *, portfolios: Iterable[Mapping] | None = None,
+        pages: PageMark | None = None,
     ) -> Iterator[Building]:
         """Buildings name their portfolio by a label (its abbreviation, or name): ``portfolios``, records
         with ``ID``, ``name`` and ``abbreviation`` (the caller's copy, say the warehouse's), resolve it
         without a call. Without them, or for a label they lack, getAllPortfolios is listed, once a call."""
         labels = _PortfolioLabels(portfolios or (), self._list_portfolios)
-        for row in self._pages("getBuildings", self._since(modified_since)):
+        for row in self._pages("getBuildings", self._since(modified_since), pages=pages):
             yield convert.to_building(row, labels.id_of(row.get("portfolio")))
 
     def iter_units(
-        self, building_id: int | None = None, modified_since: datetime | None = None
+        self,
+        building_id: int | None = None,
+        modified_since: datetime | None = None,
+        *,
+        pages: PageMark | None = None,
     ) -> Iterator[Unit]:
         criteria = self._since(modified_since)
         if building_id is not None:
             criteria["buildingId"] = int(building_id)
-        for row in self._pages("getUnits", criteria):
+        for row in self._pages("getUnits", criteria, pages=pages):
             yield convert.to_unit(row)
 
-    def iter_leases(self, modified_since: datetime | None = None) -> Iterator[Lease]:
-        for row in self._pages("getLeases", self._since(modified_since)):
+    def iter_leases(
+        self, modified_since: datetime | None = None, *, pages: PageMark | None = None
+    ) -> Iterator[Lease]:
+        for row in self._pages("getLeases", self._since(modified_since), pages=pages):
             yield convert.to_lease(row)
 
     def iter_contacts(
@@ -143,6 +151,7 @@ class PropertyWareClient(SoapCaller):
         ids: Iterable[int] | None = None,
         modified_since: datetime | None = None,
         newest_first: bool = False,
+        pages: PageMark | None = None,
     ) -> Iterator[WorkOrder]:
         criteria: dict[str, Any] = {**self._since(modified_since), "orderByNewestFirst": bool(newest_first)}
         if portfolio_id is not None:
@@ -156,7 +165,7 @@ class PropertyWareClient(SoapCaller):
                 return
             criteria["ids"] = wanted
             at_most = len(set(wanted))
-        for row in self._pages("getWorkOrders", criteria, at_most=at_most):
+        for row in self._pages("getWorkOrders", criteria, at_most=at_most, pages=pages):
             yield convert.to_work_order(row)
 
     def get_work_order(self, work_order_id: int) -> WorkOrder | None:

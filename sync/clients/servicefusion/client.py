@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from sync.clients.paging import PageMark
+
 from .query import encode_filters
 from .records import (
     Customer,
@@ -108,12 +110,19 @@ class ServiceFusionClient:
 
     # --- paging ----------------------------------------------------------------------------------------
     def iter_items(
-        self, path: str, *, sort: str, params: Mapping[str, Any] | None = None, operation: str = ""
+        self,
+        path: str,
+        *,
+        sort: str,
+        params: Mapping[str, Any] | None = None,
+        operation: str = "",
+        pages: PageMark | None = None,
     ) -> Iterator[dict]:
-        """Every item of a list, page by page (per-page=50, ``sort`` always sent)."""
+        """Every item of a list, page by page (per-page=50, ``sort`` always sent), from page 1 or
+        ``pages.first``; ``pages.done`` follows the last page handed out whole."""
         if not sort:
             raise ValueError("a sort is required: unsorted ServiceFusion lists can hang")
-        page, seen = 1, set()
+        page, seen = (pages.first if pages else 1), set()
         while True:
             reply = self._t.get(
                 path,
@@ -121,15 +130,22 @@ class ServiceFusionClient:
                 operation=operation or path,
             )
             data = reply.data if isinstance(reply.data, dict) else {}
+            meta = data.get("_meta") or {}
+            current = as_int(meta.get("currentPage", reply.headers.get("X-Pagination-Current-Page"))) or page
+            fresh = []
             for item in data.get("items") or ():
                 key = item.get("id") if isinstance(item, dict) else None
                 if key is not None:
                     if key in seen:
                         continue  # a record that moved between pages while we listed is yielded once
                     seen.add(key)
+                fresh.append(item)
+            for i, item in enumerate(fresh):
+                if pages is not None and i == len(fresh) - 1:
+                    pages.done = current  # before the last item goes out: a batch ending on it holds the page
                 yield item
-            meta = data.get("_meta") or {}
-            current = as_int(meta.get("currentPage", reply.headers.get("X-Pagination-Current-Page"))) or page
+            if pages is not None and not fresh:
+                pages.done = current
             count = as_int(meta.get("pageCount", reply.headers.get("X-Pagination-Page-Count"))) or 0
             # Past the end the API repeats the last page instead of returning an empty one.
             if current >= count or current < page:
@@ -208,6 +224,7 @@ class ServiceFusionClient:
         filters: Mapping[str, Any] | None = None,
         expand: Iterable[str] = JOB_EXPAND,
         sort: str = "-updated_at",
+        pages: PageMark | None = None,
     ) -> Iterator[Job]:
         merged = dict(filters or {})
         if updated_since is not None:
@@ -215,7 +232,7 @@ class ServiceFusionClient:
         params = encode_filters(merged)
         if expand:
             params["expand"] = _expand(expand)
-        for item in self.iter_items("/jobs", sort=sort, params=params, operation="list_jobs"):
+        for item in self.iter_items("/jobs", sort=sort, params=params, operation="list_jobs", pages=pages):
             yield Job.from_api(item)
 
     def get_job(self, job_id: int, *, expand: Iterable[str] = JOB_DETAIL_EXPAND) -> Job:
@@ -266,10 +283,10 @@ class ServiceFusionClient:
     def list_payment_types(self) -> list[PaymentType]:
         return [PaymentType.from_api(i) for i in self.iter_items("/payment-types", sort="id")]
 
-    def iter_invoices(self, *, sort: str = "id") -> Iterator[Invoice]:
+    def iter_invoices(self, *, sort: str = "id", pages: PageMark | None = None) -> Iterator[Invoice]:
         """Every invoice (v1 invoices take no filters). ``sort="-updated_at"`` lists the newest changes
         first, so a caller that stops at its cursor reads only the pages it needs."""
-        for item in self.iter_items("/invoices", sort=sort, operation="list_invoices"):
+        for item in self.iter_items("/invoices", sort=sort, operation="list_invoices", pages=pages):
             yield Invoice.from_api(item)
 
     def job_invoices(self, job_id: int) -> list[Invoice]:
