@@ -26,6 +26,7 @@ from django.utils import timezone
 from sync.engine.context import CircuitOpen, StepContext
 from sync.errors import (
     AmbiguousWriteError,
+    DuplicateRecord,
     IntegrationError,
     PermanentError,
     RemoteValidationError,
@@ -580,20 +581,20 @@ class Sender:
             self._settle(row, State.IGNORED, hold_reason=str(exc), result=exc.result)
             self._count("ignored")
             return
+        except DuplicateRecord as exc:
+            # R34: the remote says it already has this record: the dedup handler skips it.
+            self._settle(row, State.IGNORED, hold_reason=f"duplicate: {exc}")
+            ctx.error(
+                f"outbox.{row.kind}",
+                exc,
+                recovery="treated as duplicate; skipped",
+                record_key=row.key,
+                system=handler.system,
+                with_stack=False,
+            )
+            self._count("ignored")
+            return
         except (RemoteValidationError, PermanentError) as exc:
-            if "duplicate" in str(exc).lower():
-                # R34: the remote says it already has this record: the dedup handler skips it.
-                self._settle(row, State.IGNORED, hold_reason=f"duplicate: {exc}")
-                ctx.error(
-                    f"outbox.{row.kind}",
-                    exc,
-                    recovery="treated as duplicate; skipped",
-                    record_key=row.key,
-                    system=handler.system,
-                    with_stack=False,
-                )
-                self._count("ignored")
-                return
             self._fail(row, handler, exc, dead=True, ambiguous=False)
             return
         except (AmbiguousWriteError, IntegrationError) as exc:
