@@ -63,6 +63,11 @@ class RemoteValidationError(IntegrationError):
         return base + " (" + "; ".join(f"{f.get('field')}: {f.get('message')}" for f in self.fields) + ")"
 
 
+class DuplicateRecord(RemoteValidationError):
+    """The remote refused a create because it already holds that record (R34): the write is skipped, not
+    retried. Clients raise it from the remote's own wording; the sync dispatches on the type."""
+
+
 class PermanentError(IntegrationError):
     """Repeating the call will not help (a SOAP fault, a 4xx other than the ones above)."""
 

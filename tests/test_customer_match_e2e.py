@@ -12,7 +12,7 @@ from django.urls import reverse
 from sync.clients.propertyware import PropertyWareClient
 from sync.engine.runner import run_sync
 from sync.models import OutboxItem, SyncRun
-from sync.outbox.core import retry_items
+from sync.outbox.staff import retry_items
 from tests.engine_support import live
 from warehouse.models import CustomerMapping, FactWorkOrder
 

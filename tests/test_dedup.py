@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sync.errors import RemoteValidationError
+from sync.errors import DuplicateRecord, RemoteValidationError
 from sync.models import DuplicateCandidate, DuplicateDetectionLog
 from sync.policies.dedup import (
     DedupService,
@@ -29,8 +29,11 @@ def test_description_similarity_is_a_token_jaccard_after_normalisation():
     assert description_similarity("", "anything") == 0.0
 
 
-def test_errors_mentioning_duplicate_go_to_the_dedup_handler():
-    assert is_duplicate_error(RemoteValidationError("Duplicate check number", system="servicefusion"))
+def test_duplicate_errors_go_to_the_dedup_handler_by_type_not_by_message():
+    assert is_duplicate_error(DuplicateRecord("Duplicate check number", system="servicefusion"))
+    assert is_duplicate_error(DuplicateRecord("already taken", system="servicefusion"))  # wording aside
+    # The wording is the clients' to read: an error of another type is not a duplicate whatever it says.
+    assert not is_duplicate_error(RemoteValidationError("Duplicate check number", system="servicefusion"))
     assert not is_duplicate_error(RuntimeError("timeout"))
 
 

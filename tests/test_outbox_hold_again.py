@@ -8,7 +8,7 @@ from django.db import transaction
 
 from sync.engine.context import StepContext
 from sync.models import OutboxItem, SyncRun
-from sync.outbox.core import hold_again, plan
+from sync.outbox.planning import hold_again, plan
 from sync.policies.flags import read_flags, set_flag
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.utils import timezone
 from sync.engine.pipeline import STEP_NAMES
 from sync.engine.runner import run_sync
 from sync.models import OutboxItem, StepRun, SyncError, SyncRun
-from sync.outbox.core import ignore_items, retry_items
+from sync.outbox.staff import ignore_items, retry_items
 from sync.policies.flags import set_flag
 from tests.engine_support import live, sf_jobs_by_work_order
 from warehouse.models import CustomerMapping, FactWorkOrder

@@ -14,7 +14,9 @@ from django.db import connection, transaction
 from sync.engine.context import StepContext
 from sync.engine.runner import run_sync
 from sync.models import OutboxItem, SyncRun
-from sync.outbox.core import Sender, WriteHandler, plan
+from sync.outbox.planning import plan
+from sync.outbox.protocol import WriteHandler
+from sync.outbox.sender import Sender
 from sync.policies.flags import read_flags
 from sync.policies.status import load_status_map
 from sync.simulators.propertyware import PropertyWareSimulator

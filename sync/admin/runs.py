@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from greenlight.admin_tools import ReadOnlyAdminMixin, confirm_with_reason, log_changes
 from sync.models import DeadLetter, OutboxItem, StepRun, SyncError, SyncRun
+from sync.outbox.staff import ignore_items, retry_items
 
 
 def _duration(start, end) -> str:
@@ -154,11 +155,10 @@ class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry selected dead letters", permissions=["change"])
     def retry(self, request, queryset):
-        from sync.outbox import core as outbox
         dead = list(queryset.filter(state=OutboxItem.State.DEAD))
 
         def apply(reason):
-            done = outbox.retry_items(dead)
+            done = retry_items(dead)
             log_changes(request.user, dead, f"Retry requested. Reason: {reason}")
             self.message_user(request, f"{done} dead letter(s) queued again; the next run sends them.",
                               messages.SUCCESS)
@@ -169,11 +169,10 @@ class OutboxAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Ignore selected dead letters", permissions=["change"])
     def ignore(self, request, queryset):
-        from sync.outbox import core as outbox
         dead = list(queryset.filter(state=OutboxItem.State.DEAD))
 
         def apply(reason):
-            done = outbox.ignore_items(dead, reason)
+            done = ignore_items(dead, reason)
             log_changes(request.user, dead, f"Ignored. Reason: {reason}")
             self.message_user(request, f"{done} dead letter(s) ignored; they will not be sent.",
                               messages.SUCCESS)

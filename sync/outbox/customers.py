@@ -8,7 +8,7 @@ from django.utils import timezone
 from sync.loaders.mappings import pw_ids_of_customer, save_mapping
 from sync.loaders.rows import load, text
 from sync.models import OutboxItem
-from sync.outbox.core import WriteHandler, is_remote_id
+from sync.outbox.protocol import WriteHandler, is_remote_id
 from warehouse.models import DimCustomer, SfCustomerCache
 
 __all__ = ["BUILDING", "PORTFOLIO", "CustomerHandler", "customer_labels", "upsert_cache_from_body"]

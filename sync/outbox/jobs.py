@@ -11,8 +11,9 @@ from django.utils import timezone
 from sync.errors import AlreadyClosed, NotFound
 from sync.loaders.jobs import statuses_by_name, store_jobs
 from sync.models import OutboxItem
-from sync.outbox.core import Hold, Ignore, WriteHandler, is_remote_id, plan
+from sync.outbox.planning import plan
 from sync.outbox.propertyware import READ_PAGE, PwReads, PwWorkOrderWriter, record_pw_status
+from sync.outbox.protocol import Hold, Ignore, WriteHandler, is_remote_id
 from sync.policies.dedup_records import link_work_order_to_job
 from sync.policies.status import StatusMap, is_open, load_status_map, normalise_status, status_update_for
 from warehouse.models import FactJob, FactWorkOrder

@@ -12,7 +12,7 @@ from sync.clients.propertyware.records import WorkOrder
 from sync.errors import IntegrationError
 from sync.loaders.fact_edits import current_work_order, work_order_record
 from sync.models import OutboxItem
-from sync.outbox.core import WriteHandler
+from sync.outbox.protocol import WriteHandler
 from sync.policies.units import (
     UNIT_NOT_IN_BUILDING,
     UnitDecision,

@@ -13,6 +13,7 @@ from django.db.models.functions import Trim
 from django.utils import timezone
 from rapidfuzz.utils import default_process
 
+from sync.errors import DuplicateRecord
 from sync.loaders.rows import BY_ID_UP_TO, Lookup, current_rows
 from sync.models import DuplicateCandidate, DuplicateDetectionLog
 from sync.policies.customer_match import CustomerMatch, cached_match_customer, match_customer
@@ -62,8 +63,8 @@ def description_similarity(a: str | None, b: str | None) -> float:
 
 
 def is_duplicate_error(exc: BaseException) -> bool:
-    """R34: an error whose message mentions "duplicate" goes to the dedup handler (skip, continue)."""
-    return "duplicate" in str(exc).lower()
+    """R34: a DuplicateRecord (clients read the remote's wording) goes to the dedup handler: skip, go on."""
+    return isinstance(exc, DuplicateRecord)
 
 
 def _get(wo: Any, *names: str) -> Any:

@@ -15,9 +15,11 @@ from sync.engine.context import StepSkipped
 from sync.loaders.mappings import mapped_customers, save_mapping
 from sync.loaders.rows import BY_ID_UP_TO
 from sync.models import OutboxItem
-from sync.outbox.core import Sender, hold_again, plan_write, retry_items, settle_unneeded
 from sync.outbox.customers import BUILDING, PORTFOLIO, CustomerHandler, customer_labels
 from sync.outbox.payloads import building_customer_body, portfolio_customer_body
+from sync.outbox.planning import hold_again, plan_write, settle_unneeded
+from sync.outbox.sender import Sender
+from sync.outbox.staff import retry_items
 from sync.policies.customer_match import candidate_view, match_customer
 from warehouse.models import (
     CustomerMapping,

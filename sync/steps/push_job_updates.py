@@ -14,8 +14,10 @@ from django.utils.dateparse import parse_datetime
 from sync.errors import AlreadyClosed, NotFound
 from sync.loaders.rows import BY_ID_UP_TO, current_rows, text
 from sync.models import OutboxItem
-from sync.outbox.core import Conflict, Ignore, Sender, plan_write
+from sync.outbox.planning import plan_write
 from sync.outbox.propertyware import PwWorkOrderWriter, record_pw_status
+from sync.outbox.protocol import Conflict, Ignore
+from sync.outbox.sender import Sender
 from sync.policies.status import StatusUpdate, is_open, load_status_map, normalise_status, status_update_for
 from warehouse.models import FactJob, FactWorkOrder
 

@@ -14,9 +14,10 @@ from sync.engine.unchanged import Reconciliation, building_customers, cached_cus
 from sync.loaders.mappings import mapped_customers, pw_ids_of_customer
 from sync.loaders.rows import BY_ID_UP_TO
 from sync.models import OutboxItem
-from sync.outbox.core import Sender, plan_write
 from sync.outbox.customers import CustomerHandler, customer_labels, upsert_cache_from_body
 from sync.outbox.payloads import lease_customer_body
+from sync.outbox.planning import plan_write
+from sync.outbox.sender import Sender
 from sync.policies.customer_match import normalise_name
 from warehouse.models import DimTenant, FactLease, SfCustomerCache, TenantMapping
 

@@ -9,10 +9,11 @@ from django.db import transaction
 from sync.engine.context import StepSkipped
 from sync.loaders.rows import chunks
 from sync.models import OutboxItem
-from sync.outbox.core import Sender, hold_again, plan, plan_write, settle_found, settle_unneeded
 from sync.outbox.job_planner import WO_FIELDS, JobPlanner
 from sync.outbox.jobs import JobHandler, PwLinkHandler, job_key, link_key
+from sync.outbox.planning import hold_again, plan, plan_write, settle_found, settle_unneeded
 from sync.outbox.propertyware import PwReads
+from sync.outbox.sender import Sender
 from sync.policies.dedup import TEMPORAL_SCORE, DedupDecision
 from sync.policies.status import is_open
 from warehouse.models import FactJob, FactWorkOrder

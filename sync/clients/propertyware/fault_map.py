@@ -1,11 +1,13 @@
 """Maps what zeep raises onto the sync.errors family, keeping PropertyWare's fault text.
 
-Axis faults are PermanentError unless the text says more: "already closed" → AlreadyClosed,
-validation messages → RemoteValidationError with the field named, "not found" → NotFound.
+Axis faults are PermanentError unless the text says more: "already closed" → AlreadyClosed, "already
+exists" or "duplicate" → DuplicateRecord, validation messages → RemoteValidationError with the field
+named, "not found" → NotFound.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -13,6 +15,7 @@ from zeep import exceptions as zx
 
 from sync.errors import (
     AlreadyClosed,
+    DuplicateRecord,
     IntegrationError,
     NotFound,
     PermanentError,
@@ -21,6 +24,10 @@ from sync.errors import (
 )
 
 SYSTEM = "propertyware"
+
+#: fault text of a create refused because the record exists ("A portfolio with abbreviation 'X' already
+#: exists"), and the "duplicate" of R34
+DUPLICATE_WORDING = ("already exists", "duplicate")
 
 #: fault text fragments that name a rejected field (matched case-insensitively)
 VALIDATION_FIELDS = {
@@ -45,6 +52,12 @@ def _detail_text(detail: etree._Element | None) -> str:
     return "; ".join(parts)
 
 
+def _named_field(message: str) -> str:
+    """The field a duplicate fault names ("… with abbreviation 'X' already exists"), else "request"."""
+    found = re.search(r"\bwith (\w+) '", message)
+    return found.group(1) if found else "request"
+
+
 def from_fault(fault: zx.Fault, operation: str) -> IntegrationError:
     message = (fault.message or "").strip() or "unknown fault"
     detail = "; ".join(
@@ -54,6 +67,8 @@ def from_fault(fault: zx.Fault, operation: str) -> IntegrationError:
     lowered = message.lower()
     if "already closed" in lowered:
         err: IntegrationError = AlreadyClosed(message, **kw)
+    elif any(words in lowered for words in DUPLICATE_WORDING):
+        err = DuplicateRecord(message, fields=[{"field": _named_field(message), "message": message}], **kw)
     elif "not found" in lowered:
         err = NotFound(message, **kw)
     else:

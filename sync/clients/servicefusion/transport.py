@@ -25,6 +25,7 @@ from urllib3.exceptions import NewConnectionError
 from sync.errors import (
     AmbiguousWriteError,
     AuthError,
+    DuplicateRecord,
     IntegrationError,
     NotFound,
     PermanentError,
@@ -39,6 +40,9 @@ from .tokens import TokenManager, TokenStore
 log = logging.getLogger(__name__)
 SYSTEM = "servicefusion"
 MAX_429_WAITS = 6
+#: how the API words a refusal to create a record it already holds: Yii2's unique validator ("Customer Name
+#: "X" has already been taken."), and the "duplicate" of R34 (checked case-insensitively)
+DUPLICATE_WORDING = ("duplicate", "has already been taken", "already exists")
 
 
 @dataclass
@@ -71,6 +75,11 @@ def _error_body(resp: requests.Response) -> tuple[Any, str]:
     return data, ""
 
 
+def says_duplicate(text: str) -> bool:
+    lowered = text.lower()
+    return any(words in lowered for words in DUPLICATE_WORDING)
+
+
 def error_for(resp: requests.Response, method: str, operation: str) -> IntegrationError:
     """The sync.errors exception for an unsuccessful response."""
     status = resp.status_code
@@ -80,7 +89,11 @@ def error_for(resp: requests.Response, method: str, operation: str) -> Integrati
     kw: dict[str, Any] = {"system": SYSTEM, "operation": operation, "status": status}
     if status == 422:
         fields = [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+        if any(says_duplicate(str(f.get("message", ""))) for f in fields):
+            return DuplicateRecord("ServiceFusion already has this record", fields=fields, **kw)
         return RemoteValidationError("ServiceFusion rejected the data", fields=fields, **kw)
+    if 400 <= status < 500 and status not in (401, 403, 404, 429) and says_duplicate(message):
+        return DuplicateRecord(message, **kw)
     if status == 429:
         return RateLimited(message, **kw)
     if status >= 500:

@@ -73,6 +73,10 @@ def customer_record(body: dict, store: Lookups, now: datetime) -> dict[str, Any]
     contacts = [_contact(item, now) for item in _each(c, "contacts")]
     locations = [_location(item, now) for item in _each(c, "locations")]
     custom = _custom_fields(c, store.custom_field_defs("customers"))
+    if name and store.unique_customer_names and any(
+        other["customer_name"].lower() == name.strip().lower() for other in store.customers_by_id.values()
+    ):  # Yii2's unique validator
+        c.fail("customer_name", f'{label("customer_name")} "{name.strip()}" has already been taken.')
     c.done()
 
     # Defaults: explicit body value, else the parent customer's, else the company preference.

@@ -14,6 +14,7 @@ class Lookups(Protocol):
     techs: dict[int, dict]
     customers_by_id: dict[int, dict]
     invoices: dict[int, dict]
+    unique_customer_names: bool
 
     def find_customer(self, ref: Any) -> dict | None: ...
 

@@ -24,6 +24,9 @@ _FIRST_IDS = {
 
 
 class SimStore(StoreControls):
+    #: a QuickBooks Online–linked account refuses a second customer of the same name (spec §8.3)
+    unique_customer_names = False
+
     def __init__(self, clock: SimClock | None = None) -> None:
         self.clock = clock or SimClock()
         self.lock = threading.RLock()
