@@ -1,1 +1,2 @@
-"""The Kimball warehouse: dimensions, facts, SCD Type 2 history and mapping tables."""
+"""The Kimball warehouse: dimensions, facts, SCD Type 2 history, mapping tables, their screens and imports.
+Imports nothing of sync; may import greenlight.admin_tools."""

@@ -1,3 +1,3 @@
-"""Sync screens: runs, errors, outbox and dead letters, feature flags, status mappings, the duplicate
-and unit-correction review queues, API tokens, the audit log, and "sync now"."""
+"""Sync screens: runs, errors, outbox and dead letters, flags, status mappings, review queues, API tokens,
+the audit log, "sync now". May import the engine, policies, loaders, models and the outbox's staff actions."""
 from . import access, audit, flags, review, runs, status  # noqa: F401

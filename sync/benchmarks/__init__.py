@@ -1,3 +1,2 @@
-"""Benchmarks and fault drills for the sync (``bench_sync``, ``chaos``): they start the simulators,
-run the real sync as a subprocess and print figures. Only management commands and tests import this.
-"""
+"""Benchmarks and fault drills (``bench_sync``, ``chaos``): simulators, the sync as a child
+process, figures. May import everything; only management commands and tests import it."""

@@ -1,7 +1,5 @@
-"""Operational records of the sync, one module per concern: runs (runs, steps, cursors, outbox, errors),
-flags, review (review queues), status (status mappings), locks (the row-based sync lock, SQLite),
-access (API tokens for the trigger endpoint), deadletters (the dead-letter view of the outbox).
-"""
+"""Operational records of the sync, one module per concern (runs, flags, review, status, locks, access,
+deadletters). May import warehouse models and the pure flag registry only."""
 from .access import *  # noqa: F401,F403
 from .deadletters import *  # noqa: F401,F403
 from .flags import *  # noqa: F401,F403

@@ -1,3 +1,2 @@
 """Development tools: fake PropertyWare and ServiceFusion servers and their datasets.
-Only dev commands, benchmarks and tests import this package.
-"""
+Imports nothing of the app; only dev commands, benchmarks and tests import it."""

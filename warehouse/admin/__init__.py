@@ -1,3 +1,3 @@
-"""Warehouse screens: customer mappings (import/export, unmapped buildings), background mapping imports,
-and read-only views of the dimensions and facts."""
+"""Warehouse screens: customer mappings (import/export, unmapped buildings), background mapping imports and
+read-only views of dimensions and facts. May import warehouse and greenlight.admin_tools."""
 from . import browse, imports, mappings  # noqa: F401

@@ -1,7 +1,5 @@
-"""Warehouse models: dimensions, facts and mapping tables (db_table = the names staff know). base.py: the SCD
-Type 2 base and its constraints; dimensions.py, facts.py, mappings.py: the tables; imports.py: mapping files
-imported in the background.
-"""
+"""Warehouse models (db_table = the names staff know): base.py the SCD2 base, dimensions, facts, mappings,
+imports. Imports nothing of sync."""
 from .base import SCD2Model, SCD2QuerySet
 from .dimensions import (
     DimBuilding,

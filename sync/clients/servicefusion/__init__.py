@@ -1,5 +1,5 @@
-"""ServiceFusion REST API v1 client: OAuth tokens, header-driven pacing, paging, typed records; knows REST
-and OAuth, not Django models, and raises the sync.errors family."""
+"""The ServiceFusion REST v1 client: OAuth tokens, header-driven pacing, paging, typed records.
+Imports nothing of the project but sync.errors and sync.clients.paging."""
 
 from .client import ServiceFusionClient
 from .tokens import MemoryTokenStore

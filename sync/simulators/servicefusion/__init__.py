@@ -1,6 +1,5 @@
-"""A local ServiceFusion REST API v1 for tests and demos (spec §9): OAuth, resources, quirks, limits, faults.
-Start ``ServiceFusionSimulator`` as a context manager; docs/simulator-servicefusion.md shows its attributes.
-"""
+"""A local ServiceFusion REST API v1 (spec §9): OAuth, resources, quirks, limits, faults; start
+``ServiceFusionSimulator`` as a context manager. Imports nothing of the app."""
 
 from .server import ServiceFusionSimulator
 
