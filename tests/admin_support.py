@@ -122,7 +122,8 @@ def csv_bytes(rows: list[list], *, bom: bool = False, encoding: str = "utf-8") -
 
 def seed_review_queues() -> dict:
     """A duplicate candidate and a held unit correction, produced by the policies themselves:
-    WO 9001 resembles SF job 7001 (temporal rule); WO 9002 names building 101 as its own unit."""
+    WO 9001 resembles SF job 7001 (temporal rule; one word apart, 0.9: a near match for staff, not a skip);
+    WO 9002 names building 101 as its own unit."""
     from django.core.management import call_command
 
     from sync.models import DuplicateCandidate, UnitCorrection
@@ -133,12 +134,14 @@ def seed_review_queues() -> dict:
 
     now = timezone.now()
     merge(FactJob, [{"job_id": 7001, "number": "1042", "customer_id": 5001, "check_number": "",
-                     "description": "Kitchen sink leaking under the cabinet", "status": "Scheduled",
+                     "description": "Kitchen sink leaking under the cabinet, water pooling on the laminate "
+                                    "floor by the dishwasher and baseboard", "status": "Scheduled",
                      "created_at": now - dt.timedelta(days=1)}])
     merge(FactWorkOrder, [
         {"work_order_id": 9001, "number": 501, "portfolio_id": 10, "building_id": 101, "unit_id": 1011,
          "unit_ids": [1011], "status": "Open", "priority": "Normal",
-         "description": "Kitchen sink leaking under the cabinet", "created_date": now},
+         "description": "Kitchen sink leaking under the cabinet, water pooling on the laminate floor by the "
+                        "dishwasher", "created_date": now},
         {"work_order_id": 9002, "number": 502, "portfolio_id": 10, "building_id": 101, "unit_id": 101,
          "unit_ids": [101], "status": "Open", "priority": "High", "description": "No heat in apartment"},
     ])

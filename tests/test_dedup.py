@@ -19,13 +19,15 @@ from tests.warehouse_rows import job, map_building, versions, work_order
 from warehouse.models import FactWorkOrder
 
 LEAK = "Leaking kitchen faucet in unit 4, water under the sink"
-LEAK_AGAIN = "URGENT: leaking kitchen faucet in unit 4 - water under sink"
+LEAK_AGAIN = "URGENT: leaking kitchen faucet in unit 4 - water under sink"  # the same words: 1.0
+LEAK_NEAR = "URGENT: leaking kitchen faucet in unit 4 - water under sink and on the floor"  # one more: 7/8
 
 
 def test_description_similarity_is_a_token_jaccard_after_normalisation():
     assert description_similarity("Leaking faucet!", "leaking   FAUCET") == 1.0
     assert description_similarity("URGENT: no heat", "No heat") == 1.0
-    assert description_similarity(LEAK, LEAK_AGAIN) == pytest.approx(9 / 10)
+    assert description_similarity(LEAK, LEAK_AGAIN) == 1.0
+    assert description_similarity(LEAK, LEAK_NEAR) == pytest.approx(7 / 8)
     assert description_similarity("", "anything") == 0.0
 
 
@@ -95,16 +97,16 @@ def test_a_job_with_the_check_number_is_a_duplicate(fields, matched):
 def test_a_similar_job_for_the_same_customer_in_the_window_goes_to_review():
     map_building(10, 500)
     wo = _wo()
-    job(9005, customer_id=500, days_ago=3, description=LEAK_AGAIN)
+    job(9005, customer_id=500, days_ago=3, description=LEAK_NEAR)
     decision = DedupService(read_flags()).check(wo)
     assert (decision.decision, decision.rule, decision.score, decision.sf_job_id) == (
-        "review", "temporal", 0.9, 9005)
-    assert "similarity 0.90 > 0.8" in decision.reason
+        "review", "temporal", 0.875, 9005)
+    assert "similarity 0.88 > 0.8" in decision.reason
     log = record(decision, 42, sync_run_id=4)
     assert (log.decision, log.rule) == ("review", "temporal")
     candidate = DuplicateCandidate.objects.get()
     assert (candidate.work_order_id, candidate.sf_job_id, candidate.state, candidate.score) == (
-        42, 9005, "pending", 0.9)
+        42, 9005, "pending", 0.875)
     assert FactWorkOrder.objects.current().get(work_order_id=42).sf_job_id is None  # nothing linked
     # Asked again, still one candidate.
     record(DedupService(read_flags()).check(wo), 42)
@@ -131,7 +133,7 @@ def test_jobs_that_differ_do_not_match(job_fields):
 @pytestmark_db
 def test_the_customer_can_be_given_and_an_unmapped_building_creates():
     wo = _wo()
-    job(9007, customer_id=500, days_ago=1, description=LEAK)
+    job(9007, customer_id=500, days_ago=1, description=LEAK_NEAR)
     assert DedupService(read_flags()).check(wo).reason == "no SF customer known for the building"
     assert DedupService(read_flags()).check({**wo, "sf_customer_id": 500}).decision == "review"
 
@@ -140,19 +142,31 @@ def test_the_customer_can_be_given_and_an_unmapped_building_creates():
 def test_thresholds_and_window_come_from_the_flags():
     map_building(10, 500)
     wo = _wo()
-    job(9008, customer_id=500, days_ago=10, description=LEAK_AGAIN)
+    job(9008, customer_id=500, days_ago=10, description=LEAK_NEAR)
     assert DedupService(read_flags()).check(wo).decision == "create"
     set_flag("DEDUP_WINDOW_DAYS", "14", reason="test")
     assert DedupService(read_flags()).check(wo).decision == "review"
-    set_flag("DEDUP_CONFIDENCE", "0.9", reason="test")
+    set_flag("DEDUP_CONFIDENCE", "0.875", reason="test")
     decision = DedupService(read_flags()).check(wo)
     assert (decision.decision, decision.backfill) == ("duplicate", False)  # skipped, not linked
     set_flag("DEDUP_CONFIDENCE", "0.99", reason="test")
     set_flag("DEDUP_REVIEW_THRESHOLD", "0.95", reason="test")
     assert DedupService(read_flags()).check(wo).decision == "create"
     set_flag("DEDUP_REVIEW_THRESHOLD", "0.8", reason="test")
-    set_flag("DEDUP_DESCRIPTION_SIMILARITY", "0.9", reason="test")  # 0.90 must be exceeded
+    set_flag("DEDUP_DESCRIPTION_SIMILARITY", "0.875", reason="test")  # 0.875 must be exceeded
     assert DedupService(read_flags()).check(wo).decision == "create"
+
+
+@pytestmark_db
+def test_a_reworded_job_entered_in_servicefusion_is_skipped_as_a_duplicate():
+    map_building(10, 500)
+    wo = _wo(unit_id=4)
+    job(9020, customer_id=500, days_ago=2, description="water under the sink: kitchen faucets leak, UNIT 4!")
+    decision = DedupService(read_flags()).check(wo)
+    assert (decision.decision, decision.rule, decision.score, decision.sf_job_id) == (
+        "duplicate", "temporal", 1.0, 9020)
+    assert not decision.backfill  # a near match is skipped, never written onto the work order
+    assert "description similarity 1.00 > 0.8" in decision.reason
 
 
 @pytestmark_db
@@ -164,7 +178,26 @@ def test_a_job_of_another_work_order_at_another_unit_is_not_a_duplicate():
     assert DedupService(read_flags()).check(wo).decision == "create"
     work_order(43, building_id=10, unit_id=4)
     job(9010, customer_id=500, days_ago=1, description=LEAK, work_order_id=43)
-    assert DedupService(read_flags()).check(wo).sf_job_id == 9010
+    decision = DedupService(read_flags()).check(wo)
+    assert decision.sf_job_id == 9010
+    # The same words, but the job is work order 43's: staff decide whether 42 is the same job.
+    assert (decision.decision, decision.score) == ("review", 0.9)
+    assert decision.reason.endswith("; it is PW work order 43's job, so at most 0.9")
+
+
+@pytestmark_db
+def test_without_a_unit_the_building_is_compared():
+    map_building(10, 500)
+    map_building(11, 500)  # one SF customer for two buildings
+    work_order(41, building_id=11)
+    wo = _wo()  # building 10, no unit
+    job(9021, customer_id=500, days_ago=1, description=LEAK, work_order_id=41)
+    decision = DedupService(read_flags()).check(wo)
+    assert (decision.decision, decision.sf_job_id) == ("create", None)
+    assert "at the work order's unit or building" in decision.reason
+    work_order(43, building_id=10, unit_id=3)  # a unit on one side only: the buildings agree
+    job(9022, customer_id=500, days_ago=1, description=LEAK, work_order_id=43)
+    assert DedupService(read_flags()).check(wo).sf_job_id == 9022
 
 
 @pytestmark_db
@@ -172,7 +205,7 @@ def test_staff_push_a_candidate_and_it_is_created(django_user_model):
     staff = django_user_model.objects.create_user("ops")
     map_building(10, 500)
     wo = _wo()
-    job(9011, customer_id=500, days_ago=2, description=LEAK_AGAIN)
+    job(9011, customer_id=500, days_ago=2, description=LEAK_NEAR)
     record(DedupService(read_flags()).check(wo), 42)
     candidate = DuplicateCandidate.objects.get()
     resolve_candidate(candidate, "push", staff, note="different faucet")
@@ -189,7 +222,7 @@ def test_staff_link_a_candidate_and_the_work_order_takes_the_job(django_user_mod
     staff = django_user_model.objects.create_user("ops")
     map_building(10, 500)
     wo = _wo()
-    job(9012, customer_id=500, days_ago=2, description=LEAK_AGAIN)
+    job(9012, customer_id=500, days_ago=2, description=LEAK_NEAR)
     record(DedupService(read_flags()).check(wo), 42)
     resolve_candidate(DuplicateCandidate.objects.get(), "link", staff)
     assert DuplicateCandidate.objects.get().state == "linked"
@@ -205,7 +238,7 @@ def test_staff_link_a_candidate_and_the_work_order_takes_the_job(django_user_mod
 def test_a_pending_review_keeps_the_work_order_back():
     map_building(10, 500)
     wo = _wo()
-    job(9013, customer_id=500, days_ago=2, description=LEAK_AGAIN)
+    job(9013, customer_id=500, days_ago=2, description=LEAK_NEAR)
     record(DedupService(read_flags()).check(wo), 42)
     # The job's description is edited in SF; the pair still waits for staff.
     job(9013, customer_id=500, days_ago=2, description="Completely different now")
@@ -232,7 +265,7 @@ def test_decisions_kept_for_later_are_logged_in_one_insert_and_a_near_match_at_o
     map_building(10, 500)
     wo = _wo()
     other = _wo(43, description="Front door lock sticks")
-    job(9005, customer_id=500, days_ago=3, description=LEAK_AGAIN)
+    job(9005, customer_id=500, days_ago=3, description=LEAK_NEAR)
     service = DedupService(read_flags())
 
     near, plain = service.check(wo), service.check(other)
@@ -258,7 +291,7 @@ def test_a_prepared_service_still_finds_the_jobs_of_a_work_order_it_was_not_prep
     wo = _wo()
     other = _wo(work_order_id=44, number=1044)
     job(9012, customer_id=500, days_ago=1, description="Broken window in the hall")
-    job(9013, customer_id=501, days_ago=1, description=LEAK_AGAIN)  # the customer of building 11
+    job(9013, customer_id=501, days_ago=1, description=LEAK_NEAR)  # the customer of building 11
     job(9014, check_number=" 1044 ", customer_id=777)  # another customer's job carries 44's number
     service = DedupService(read_flags())
     service.prepare([wo, other])

@@ -1,6 +1,6 @@
 """Job deduplication scoring (R31-R32, R34): whether ServiceFusion already has a work order's job — by
-mapping, check number, or a similar job of the same customer in a time window. What a decision records and
-staff's review of near matches live in ``sync.policies.dedup_records``; both are re-exported here."""
+mapping, check number, or a similar job at the same place in a time window. How descriptions compare lives in
+``sync.policies.dedup_text``; what a decision records in ``sync.policies.dedup_records``: both re-exported."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,7 +11,6 @@ from typing import Any
 from django.db.models import Q
 from django.db.models.functions import Trim
 from django.utils import timezone
-from rapidfuzz.utils import default_process
 
 from sync.errors import DuplicateRecord
 from sync.loaders.rows import BY_ID_UP_TO, Lookup, current_rows
@@ -25,6 +24,7 @@ from sync.policies.dedup_records import (
     record,
     resolve_candidate,
 )
+from sync.policies.dedup_text import description_similarity
 from sync.policies.flags import Flags
 from warehouse.models import CustomerMapping, FactJob, FactWorkOrder
 
@@ -39,27 +39,33 @@ __all__ = [
     "match_customer",
     "record",
     "resolve_candidate",
+    "temporal_score",
+    "verdict",
 ]
 
 MAPPING_SCORE = CHECK_NUMBER_SCORE = 1.0
+#: The most a time-and-text match can score when the SF job is another PW work order's (and the score of a
+#: near match found without a job to compare, such as a twin planned in the same run): staff decide.
 TEMPORAL_SCORE = 0.9
 
 
-def _tokens(text: str | None) -> set[str]:
-    # default_process lower-cases and turns punctuation into spaces; the "URGENT: " prefix the sync
-    # adds to emergency jobs is not part of the problem description.
-    processed = default_process(text or "")
-    if processed.startswith("urgent "):
-        processed = processed[len("urgent "):]
-    return set(processed.split())
+def verdict(score: float, flags: Flags) -> str:
+    """R32: a score at or above DEDUP_CONFIDENCE is a duplicate, at or above DEDUP_REVIEW_THRESHOLD goes to
+    staff, below is created."""
+    if score >= flags.dedup_confidence:
+        return "duplicate"
+    if score >= flags.dedup_review_threshold:
+        return "review"
+    return "create"
 
 
-def description_similarity(a: str | None, b: str | None) -> float:
-    """Token Jaccard of two descriptions (R31c), after rapidfuzz's normalisation."""
-    left, right = _tokens(a), _tokens(b)
-    if not left or not right:
-        return 0.0
-    return len(left & right) / len(left | right)
+def temporal_score(similarity: float, flags: Flags, *, other_work_order: bool = False) -> float | None:
+    """R31c for one SF job in the window at the work order's place: None unless its description's
+    similarity exceeds DEDUP_DESCRIPTION_SIMILARITY; else that similarity, at most TEMPORAL_SCORE when the
+    job is another PW work order's (two work orders on one job is staff's call, never automatic)."""
+    if similarity <= flags.dedup_description_similarity:
+        return None
+    return min(similarity, TEMPORAL_SCORE) if other_work_order else similarity
 
 
 def is_duplicate_error(exc: BaseException) -> bool:
@@ -180,7 +186,7 @@ class DedupService:
         self._jobs = _JobIndex()
         self._decided = Lookup(_read_decisions)  # work order → {job: staff decision}
         self._customers: dict[int | None, int | None] | None = None  # building → SF customer, read on need
-        self._units: dict[int, int | None] = {}  # work order → unit, for the jobs compared by location
+        self._places: dict[int, dict] = {}  # work order → its unit and building, for jobs compared by place
 
     def prepare(self, work_orders: list[Mapping]) -> None:
         """Read what checking ``work_orders`` needs in a few queries: their jobs by id, check number and
@@ -208,11 +214,8 @@ class DedupService:
 
     def _decide(self, score: float, rule: str, sf_job_id: int | None, reason: str,
                 backfill: bool = False) -> DedupDecision:
-        if score >= self.flags.dedup_confidence:
-            return DedupDecision("duplicate", score, rule, sf_job_id, reason, backfill)
-        if score >= self.flags.dedup_review_threshold:
-            return DedupDecision("review", score, rule, sf_job_id, reason)
-        return DedupDecision("create", score, rule, sf_job_id, reason)
+        decision = verdict(score, self.flags)
+        return DedupDecision(decision, score, rule, sf_job_id, reason, backfill and decision == "duplicate")
 
     def check(self, work_order: Mapping) -> DedupDecision:
         """R31 in order (a) mapping, (b) check number, (c) temporal similarity; R32 thresholds."""
@@ -256,44 +259,53 @@ class DedupService:
             created = timezone.make_aware(created)
         window = timedelta(days=self.flags.dedup_window_days)
         threshold = self.flags.dedup_description_similarity
-        best: tuple[float, dict] | None = None
+        best: tuple[float, float, dict] | None = None  # score, similarity, job
         jobs = self._jobs.by_customer.get(customer, ())
         for job in jobs:
             if decided.get(job["job_id"]) == DuplicateCandidate.State.PUSHED:
                 continue  # staff said this pair is not a duplicate
             if job["created_at"] is None or abs(job["created_at"] - created) > window:
                 continue
-            if not self._same_location(work_order, job, jobs):
+            if not self._same_place(work_order, job, jobs):
                 continue
             similarity = description_similarity(_get(work_order, "description"), job["description"])
-            if similarity > threshold and (best is None or similarity > best[0]):
-                best = (similarity, job)
+            score = temporal_score(similarity, self.flags, other_work_order=job["work_order_id"] is not None)
+            if score is not None and (best is None or score > best[0]):
+                best = (score, similarity, job)
         pending = [job for job, state in decided.items() if state == DuplicateCandidate.State.PENDING]
         if best is None:
             if pending:
                 return DedupDecision("review", TEMPORAL_SCORE, "review", pending[0],
                                      f"waiting for staff review against SF job {pending[0]}")
             return DedupDecision("create", 0.0, "none", None,
-                                 f"no SF job for customer {customer} within {self.flags.dedup_window_days} "
-                                 f"days with description similarity above {threshold}")
-        similarity, job = best
+                                 f"no SF job for customer {customer} at the work order's unit or building "
+                                 f"within {self.flags.dedup_window_days} days with description similarity "
+                                 f"above {threshold}")
+        score, similarity, job = best
         days = abs(job["created_at"] - created).total_seconds() / 86400
-        return self._decide(TEMPORAL_SCORE, "temporal", job["job_id"],
+        owner = (f"; it is PW work order {job['work_order_id']}'s job, so at most {TEMPORAL_SCORE}"
+                 if score < similarity else "")
+        return self._decide(score, "temporal", job["job_id"],
                             f"SF job {job['job_id']} for customer {customer} created {days:.1f} days apart, "
-                            f"description similarity {similarity:.2f} > {threshold}")
+                            f"description similarity {similarity:.2f} > {threshold}{owner}")
 
-    def _same_location(self, work_order: Mapping, job: Mapping, jobs: Iterable[Mapping]) -> bool:
-        """Location counts only when both sides know it: the job's own work order's unit against ours.
-        The units of the work orders behind ``jobs`` (the customer's) are read together, once."""
-        ours = _get(work_order, "unit_id")
-        if ours is None or job["work_order_id"] is None:
+    def _same_place(self, work_order: Mapping, job: Mapping, jobs: Iterable[Mapping]) -> bool:
+        """R31c's location: the unit when both sides know it, else the building. A job's place is its own
+        work order's (read for all the customer's ``jobs`` at once); a job entered in SF, with no work
+        order, is placed by its customer, which is the building's."""
+        if job["work_order_id"] is None:
             return True
-        if job["work_order_id"] not in self._units:
-            wanted = {j["work_order_id"] for j in jobs if j["work_order_id"] is not None} - self._units.keys()
-            found = current_rows(FactWorkOrder, "work_order_id", wanted, ["unit_id"])
-            self._units.update({w: (found.get(w) or {}).get("unit_id") for w in wanted})
-        theirs = self._units.get(job["work_order_id"])
-        return theirs is None or int(theirs) == int(ours)
+        if job["work_order_id"] not in self._places:
+            wanted = {j["work_order_id"] for j in jobs if j["work_order_id"] is not None}
+            wanted -= self._places.keys()
+            found = current_rows(FactWorkOrder, "work_order_id", wanted, ["unit_id", "building_id"])
+            self._places.update({w: found.get(w) or {} for w in wanted})
+        theirs = self._places[job["work_order_id"]]
+        for field in ("unit_id", "building_id"):
+            mine, other = _get(work_order, field), theirs.get(field)
+            if mine is not None and other is not None:
+                return int(mine) == int(other)
+        return True
 
     def record(self, decision: DedupDecision, work_order_id: int,
                sync_run_id: int | None = None) -> DuplicateDetectionLog:

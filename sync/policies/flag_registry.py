@@ -172,7 +172,8 @@ FLAGS: tuple[FlagSpec, ...] = (
              "Comma-separated, case-insensitive PW statuses that count as open; replaces the built-in list.",
              _parse_status_list, aliases=("FEATURE_PW_OPEN_STATUSES",)),
     FlagSpec("DEDUP_CONFIDENCE", "fraction", "0.95",
-             "Dedup score at or above which a work order is skipped as a duplicate.", _parse_fraction),
+             "Dedup score (a time-and-text match scores its description's similarity) at or above which a "
+             "work order is skipped as a duplicate; also customer matching's link score.", _parse_fraction),
     FlagSpec("DEDUP_REVIEW_THRESHOLD", "fraction", "0.8",
              "Dedup score at or above which (and below DEDUP_CONFIDENCE) a work order is held for review; "
              "also the fuzzy customer-match review threshold.", _parse_fraction),
@@ -180,7 +181,7 @@ FLAGS: tuple[FlagSpec, ...] = (
              "Temporal dedup window: SF jobs created this many days either side of the work order.",
              _parse_int(0)),
     FlagSpec("DEDUP_DESCRIPTION_SIMILARITY", "fraction", "0.8",
-             "Temporal dedup: description token similarity that must be exceeded.", _parse_fraction),
+             "Temporal dedup: description similarity (words in common) to exceed.", _parse_fraction),
     FlagSpec("DEDUP_CACHE_TTL_SECONDS", "int", "3600",
              "How long customer-match results are cached.", _parse_int(0)),
     FlagSpec("TENANT_PUSH_MODE", "choice", "contact",
