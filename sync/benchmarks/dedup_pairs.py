@@ -7,6 +7,8 @@ import random
 import re
 from dataclasses import dataclass
 
+from sync.policies.dedup import description_similarity, temporal_score, verdict
+from sync.policies.flags import Flags
 from sync.simulators.vocabulary import DESCRIPTIONS, NEAR_DUPLICATE_SUFFIXES, ROOMS
 
 #: What a rewording may do to a description; a duplicate pair applies one to three of them to each side.
@@ -215,11 +217,9 @@ class Figures:
     review_recall: float  # of the duplicates, the share not created
 
 
-def measure(pairs: list[Pair], flags) -> Figures:
+def measure(pairs: list[Pair], flags: Flags) -> Figures:
     """Run R31c and R32 (``temporal_score`` and ``verdict``, as the dedup service does for an SF job in the
     window at the work order's place) over ``pairs``."""
-    from sync.policies.dedup import description_similarity, temporal_score, verdict
-
     by_kind: dict[str, dict[str, int]] = {}
     missed = {kind: [0, 0] for kind in REWORDINGS}
     auto, held = {True: 0, False: 0}, {True: 0, False: 0}
