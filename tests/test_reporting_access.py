@@ -22,7 +22,7 @@ VIEWS = {"current_work_orders", "work_order_history", "current_jobs", "open_work
 @pytest.fixture
 def postgres():
     if connection.vendor != "postgresql":
-        pytest.skip("roles and the reporting schema exist on PostgreSQL only (CI's PostgreSQL pass runs this)")
+        pytest.skip("roles and the reporting schema are PostgreSQL's (CI's PostgreSQL pass runs this)")
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_the_role_connects_and_reads_every_reporting_view(role):
             "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting'")}
         assert listed == VIEWS
         for view in VIEWS:
-            conn.execute(f"SELECT * FROM reporting.{view} LIMIT 5").fetchall()
+            conn.execute(sql.SQL("SELECT * FROM {} LIMIT 5").format(sql.Identifier("reporting", view)))
         # search_path points at the reporting schema, so BI tools can name the views alone.
         conn.execute("SELECT count(*) FROM runs").fetchone()
 
@@ -81,7 +81,7 @@ def test_operational_tables_are_refused(role):
     with connect_as(role) as conn:
         for table in ("api_tokens", "auth_user", "django_session", "sync_outboxitem", "sync_featureflag",
                       "fact_work_orders", "sync_history"):
-            refused(conn, f"SELECT * FROM public.{table} LIMIT 1")
+            refused(conn, sql.SQL("SELECT * FROM {} LIMIT 1").format(sql.Identifier("public", table)))
 
 
 def test_nothing_can_be_written_or_created(role):
@@ -105,15 +105,15 @@ def test_a_session_starts_read_only(role):
 
 
 def test_a_view_a_later_migration_adds_is_granted_too(role):
-    view = f"reporting.probe_{uuid.uuid4().hex[:8]}"
+    view = sql.Identifier("reporting", f"probe_{uuid.uuid4().hex[:8]}")
     with connection.cursor() as cur:  # as the schema's owner, as a migration would
-        cur.execute(f"CREATE VIEW {view} AS SELECT 1 AS one")
+        cur.execute(sql.SQL("CREATE VIEW {} AS SELECT 1 AS one").format(view).as_string())
     try:
         with connect_as(role) as conn:
-            assert conn.execute(f"SELECT one FROM {view}").fetchone() == (1,)
+            assert conn.execute(sql.SQL("SELECT one FROM {}").format(view)).fetchone() == (1,)
     finally:
         with connection.cursor() as cur:
-            cur.execute(f"DROP VIEW {view}")
+            cur.execute(sql.SQL("DROP VIEW {}").format(view).as_string())
 
 
 def test_running_the_command_again_updates_the_role(role, tmp_path):
