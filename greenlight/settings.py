@@ -205,6 +205,8 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 # Mapping files above this many rows are imported by a background task; above the cap they are refused.
 MAPPING_IMPORT_BACKGROUND_ROWS = _typed("MAPPING_IMPORT_BACKGROUND_ROWS", int, 2000)
 MAPPING_IMPORT_MAX_ROWS = _typed("MAPPING_IMPORT_MAX_ROWS", int, 20000)
+# Uploads above this many bytes are refused before they are read (an XLSX may expand to 10 times this).
+MAPPING_IMPORT_MAX_BYTES = _typed("MAPPING_IMPORT_MAX_BYTES", int, 5 * 1024 * 1024)
 
 # --- Observability -----------------------------------------------------------------------------
 # /metrics: when set, scrapers must send "Authorization: Bearer <METRICS_TOKEN>".

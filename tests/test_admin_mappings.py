@@ -92,7 +92,8 @@ def test_import_preview_shows_new_changed_unchanged_and_saves_nothing_until_conf
     assert snapshot() == before  # the preview rolled back
 
     confirm = page.context["confirm_form"]
-    done = c.post(PROCESS, {**confirm.initial, "confirm": "Confirm import"}, follow=True)
+    done = c.post(PROCESS, {**confirm.initial, "reason": "Q3 review", "confirm": "Confirm import"},
+                  follow=True)
     assert done.status_code == 200
     assert any("2 new, 1 changed, 1 unchanged" in m for m in page_messages(done))
     changed = CustomerMapping.objects.get(entity_type="building", pw_building_id=102)
@@ -102,7 +103,8 @@ def test_import_preview_shows_new_changed_unchanged_and_saves_nothing_until_conf
     untouched = CustomerMapping.objects.get(pw_building_id=101)
     assert untouched.method == "custom_field"  # unchanged rows are not rewritten
     last = changed.history.first()
-    assert last.history_user == mapping_editor and "mappings.csv" in last.history_change_reason
+    assert last.history_user == mapping_editor
+    assert last.history_change_reason == "Q3 review (import of mappings.csv)"
     assert LogEntry.objects.filter(user=mapping_editor, object_id=str(changed.pk)).exists()
 
 
@@ -147,7 +149,7 @@ def test_xlsx_import_and_info_columns_are_ignored(client, mapping_editor, wareho
     buffer.name = "mappings.xlsx"
     page = upload(c, buffer, fmt=XLSX)
     assert page.context["result"].totals["update"] == 1
-    c.post(PROCESS, {**page.context["confirm_form"].initial, "confirm": "1"})
+    c.post(PROCESS, {**page.context["confirm_form"].initial, "reason": "new sheet", "confirm": "1"})
     assert CustomerMapping.objects.get(pw_building_id=102).sf_customer_id == 5002
 
 
@@ -179,7 +181,8 @@ def test_a_file_of_50000_rows_is_refused_and_nothing_changes(client, mapping_edi
     before = snapshot()
     rows = [HEADER] + [["building", 10, 100000 + i, "", ""] for i in range(50_000)]
     page = upload(c, csv_bytes(rows))
-    assert "The file has 50,000 rows; at most 20,000 can be imported at once" in page.content.decode()
+    body = page.content.decode()
+    assert "The file has more than 20,000 rows; at most 20,000 can be imported at once" in body
     assert snapshot() == before
     assert not MappingImport.objects.exists() and not queued_tasks()
 
@@ -229,7 +232,7 @@ def test_large_import_runs_in_the_background_and_waits_for_confirmation(
     assert "Confirm import of 60 rows" in page.content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
-        c.post(reverse("admin:warehouse_mappingimport_confirm", args=[job.pk]))
+        c.post(reverse("admin:warehouse_mappingimport_confirm", args=[job.pk]), {"reason": "yearly sheet"})
     job.refresh_from_db()
     assert job.state == MappingImport.State.IMPORTING and job.confirmed_by == mapping_editor
     run_queued_tasks()
@@ -255,8 +258,8 @@ def test_large_import_with_an_invalid_row_imports_nothing(client, mapping_editor
     page = c.get(reverse("admin:warehouse_mappingimport_change", args=[job.pk]))
     assert "building 999999999 is not in the warehouse" in page.content.decode()
     assert "Confirm import" not in page.content.decode()
-    refused = c.post(reverse("admin:warehouse_mappingimport_confirm", args=[job.pk]), follow=True)
-    assert any("cannot be imported now" in m for m in page_messages(refused))
+    refused = c.post(reverse("admin:warehouse_mappingimport_confirm", args=[job.pk]), {"reason": "try"})
+    assert refused.status_code == 400 and "cannot be imported now" in refused.content.decode()
     assert snapshot() == before
 
 
@@ -270,7 +273,8 @@ def test_viewer_cannot_confirm_a_background_import(client, mapping_editor, viewe
     client.logout()
     c = client_for(client, viewer)
     assert c.get(reverse("admin:warehouse_mappingimport_change", args=[job.pk])).status_code == 200
-    assert c.post(reverse("admin:warehouse_mappingimport_confirm", args=[job.pk])).status_code == 403
+    assert c.post(reverse("admin:warehouse_mappingimport_confirm", args=[job.pk]),
+                  {"reason": "x"}).status_code == 403
     job.refresh_from_db()
     assert job.state == MappingImport.State.READY
 
@@ -375,6 +379,12 @@ def test_edit_form_requires_a_known_sf_customer(client, mapping_editor, warehous
     url = reverse("admin:warehouse_customermapping_change", args=[mapping.pk])
     page = c.post(url, {"sf_customer_id": "31337", "status": "mapped"})
     assert "SF customer 31337 is unknown" in page.content.decode()
-    c.post(url, {"sf_customer_id": "5002", "status": "review"})
+    page = c.post(url, {"sf_customer_id": "5002", "status": "review"})
+    assert "A reason is required" in page.content.decode()
+    mapping.refresh_from_db()
+    assert mapping.sf_customer_id is None
+    c.post(url, {"sf_customer_id": "5002", "status": "review", "reason": "owner confirmed by phone"})
     mapping.refresh_from_db()
     assert (mapping.sf_customer_id, mapping.status, mapping.method) == (5002, "mapped", "manual")
+    last = mapping.history.first()
+    assert (last.history_user, last.history_change_reason) == (mapping_editor, "owner confirmed by phone")

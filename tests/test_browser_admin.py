@@ -81,6 +81,7 @@ def test_import_a_mapping_csv_with_one_bad_row(browser_page, django_user_model, 
     assert mappings() == before  # still nothing saved
     summary = page.inner_text("#gl-import-summary")
     assert "2\nnew" in summary and "1\nchanged" in summary
+    page.fill("#id_reason", "owner's corrected sheet")
     page.click("input[name=confirm]")
     page.wait_for_selector(".messagelist")
     shots(page, "imported")

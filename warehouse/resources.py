@@ -4,6 +4,8 @@ surrogate key; descriptive columns are exported to help whoever fills the sheet 
 """
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import BaseInstanceLoader
@@ -29,23 +31,42 @@ def escape_cell(text: str) -> str:
     return "'" + text if text and text.startswith(_FORMULA_START) else text
 
 
+ID_MAX = 2**63 - 1  # PW and SF ids are stored in BigIntegerField columns: signed 64-bit everywhere
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+(?:\.0*)?")  # "12", and "12.0" as Excel writes whole numbers
+REASON_MAX = 80  # the history's reason column holds 100 characters; an import adds its file name
+
+
 class StrictIntegerWidget(widgets.IntegerWidget):
-    """Whole numbers only: "12" and Excel's "12.0" read as 12; "12.5" or "abc" are refused clearly."""
+    """Ids only: whole numbers from 1 to ID_MAX. "12" and Excel's "12.0" read as 12; "12.5", "1e3", "inf",
+    "-1", text and out-of-range numbers are refused with a clear message."""
 
     def clean(self, value, row=None, **kwargs):
         if self.is_empty(value):
             return None
-        text = str(value).strip()
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueError(f"expected a whole number, got {text!r}") from None
-        if number != int(number):
-            raise ValueError(f"expected a whole number, got {text!r}")
-        return int(number)
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            number = int(value)  # an XLSX numeric cell; beyond 2**53 a float no longer holds an id exactly
+        elif isinstance(value, int):
+            number = value
+        else:
+            text = str(value).strip()
+            if not _WHOLE_NUMBER.fullmatch(text):
+                raise ValueError(f"expected a whole number, got {text!r}")
+            number = int(text.split(".")[0])
+        if not 1 <= number <= ID_MAX:
+            raise ValueError(f"must be an id from 1 to {ID_MAX}, got {value}")
+        return number
 
     def render(self, value, obj=None, **kwargs):
         return "" if value is None else str(value)
+
+
+def change_reason(reason: str, file_name: str) -> str:
+    """The history's reason for an imported row: staff's reason and the file, within its 100 characters."""
+    room = 100 - len(reason) - len(" (import of )")
+    name = file_name if len(file_name) <= room else file_name[:max(room - 1, 0)] + "…"
+    return f"{reason} (import of {name})" if reason else f"imported from {file_name}"[:100]
 
 
 def natural_key(entity_type, portfolio_id, building_id) -> tuple:
@@ -223,7 +244,8 @@ class CustomerMappingResource(resources.ModelResource):
         user = kwargs.get("user")
         if user is not None and getattr(user, "pk", None):
             instance._history_user = user
-        instance._change_reason = f"imported from {kwargs.get('file_name') or 'a file'}"
+        instance._change_reason = change_reason(kwargs.get("reason") or "",
+                                                kwargs.get("file_name") or "a file")
         super().before_save_instance(instance, row, **kwargs)
 
     def before_import_row(self, row, **kwargs):

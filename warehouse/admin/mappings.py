@@ -6,19 +6,38 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import OuterRef, Subquery
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from import_export.forms import ExportForm, ImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
-from warehouse.mapping_import import FORMATS, FileProblem, check_dataset, read_dataset
-from warehouse.models import CustomerMapping, DimBuilding, SfCustomerCache
-from warehouse.resources import CustomerMappingResource
+from greenlight.admin_tools import ReasonField
+from warehouse.mapping_import import (
+    FORMATS,
+    FileProblem,
+    check_dataset,
+    check_size,
+    import_job,
+    read_dataset,
+    summarise,
+)
+from warehouse.models import CustomerMapping, DimBuilding, MappingImport, SfCustomerCache
+from warehouse.resources import ID_MAX, IMPORT_COLUMNS, REASON_MAX, CustomerMappingResource
 
-from .imports import start_background_import
+from .imports import (
+    MappingConfirmForm,
+    claim,
+    confirm_initial,
+    confirmable,
+    refused,
+    start_background_import,
+    store_import,
+)
 from .unmapped import unmapped_buildings_view
 
 
@@ -40,13 +59,15 @@ class MappingImportForm(ImportForm):
         upload, fmt_index = cleaned.get("import_file"), cleaned.get("format")
         if upload is None or fmt_index in (None, ""):
             return cleaned
-        data = b"".join(upload.chunks())
-        upload.seek(0)
         try:
+            check_size(upload.size)  # before a byte is read: Django has spooled a large upload to disk
+            data = upload.read(settings.MAPPING_IMPORT_MAX_BYTES + 1)
+            upload.seek(0)
             self.dataset = read_dataset(data, self._formats[int(fmt_index)])
             check_dataset(self.dataset)
         except FileProblem as exc:
             self.add_error("import_file", str(exc))
+            return cleaned
         self.raw = data
         return cleaned
 
@@ -67,9 +88,18 @@ class SfCustomerNameFilter(admin.SimpleListFilter):
 
 
 class CustomerMappingForm(forms.ModelForm):
+    reason = ReasonField(max_length=REASON_MAX)
+
     class Meta:
         model = CustomerMapping
         fields = ("entity_type", "pw_portfolio_id", "pw_building_id", "sf_customer_id", "status")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Ids are positive and fit the BIGINT columns on every database (SQLite sets no bound of its own).
+        for name in ("pw_portfolio_id", "pw_building_id", "sf_customer_id"):
+            if name in self.fields:
+                self.fields[name].validators += [MinValueValidator(1), MaxValueValidator(ID_MAX)]
 
     def clean_sf_customer_id(self):
         value = self.cleaned_data.get("sf_customer_id")
@@ -145,7 +175,7 @@ class CustomerMappingAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         obj.method, obj.confidence = "manual", 1.0 if obj.sf_customer_id is not None else 0.0
-        obj._change_reason = "edited by staff"
+        obj._change_reason = form.cleaned_data["reason"]
         super().save_model(request, obj, form, change)
 
     def get_urls(self):
@@ -166,27 +196,72 @@ class CustomerMappingAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         return super().changelist_view(request, extra_context)
 
     def import_action(self, request, **kwargs):
-        """Small files: the library's preview-then-confirm. Large files: checked and imported by a
-        background task (a web request would time out), tracked on a mapping-import page."""
+        """Small files: a preview, then confirm. Large files: checked and imported by a background task (a
+        web request would time out), tracked on a mapping-import page. Either way the file is stored and
+        the confirm step names it, so what is imported is the file that was checked."""
         if request.method == "POST" and self.has_import_permission(request):
             form = self.create_import_form(request)
-            if form.is_valid() and len(form.dataset) > settings.MAPPING_IMPORT_BACKGROUND_ROWS:
-                job = start_background_import(request, form)
-                messages.info(request, format_html(
-                    "{} has {} rows, so it is being checked in the background. Nothing is imported until "
-                    "you confirm on its page.", job.file_name, f"{job.row_count:,}"))
-                return HttpResponseRedirect(reverse("admin:warehouse_mappingimport_change", args=[job.pk]))
+            if form.is_valid():
+                if len(form.dataset) > settings.MAPPING_IMPORT_BACKGROUND_ROWS:
+                    job = start_background_import(request, form)
+                    messages.info(request, format_html(
+                        "{} has {} rows, so it is being checked in the background. Nothing is imported until "
+                        "you confirm on its page.", job.file_name, f"{job.row_count:,}"))
+                    return HttpResponseRedirect(reverse("admin:warehouse_mappingimport_change",
+                                                        args=[job.pk]))
+                return self._preview(request, form)
         return super().import_action(request, **kwargs)
+
+    def _preview(self, request, form):
+        upload = form.cleaned_data["import_file"]
+        result = CustomerMappingResource().import_data(
+            form.dataset, dry_run=True, raise_errors=False, file_name=upload.name, user=request.user)
+        context = {**self.get_import_context_data(), **self.admin_site.each_context(request),
+                   "title": "Import", "form": form, "opts": self.opts, "media": self.media + form.media,
+                   "result": result, "import_error_display": self.import_error_display,
+                   "fields_list": [("customer mapping", list(IMPORT_COLUMNS))]}
+        if not (result.has_errors() or result.has_validation_errors()):
+            job = store_import(request, form, MappingImport.State.READY)
+            job.preview = summarise(result)
+            job.save(update_fields=["preview"])
+            context["confirm_form"] = MappingConfirmForm(initial=confirm_initial(job))
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.import_template_name], context)
+
+    def process_import(self, request, **kwargs):
+        """The confirm step: re-read and re-check the stored file and import all of it, or nothing."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = MappingConfirmForm(request.POST)
+        form.is_valid()
+        posted = {name: form.cleaned_data.get(name) for name in ("import_id", "original_file_name", "format")}
+        job = confirmable(request, posted["import_id"], posted=posted)
+        if not isinstance(job, MappingImport):
+            return job
+        page = reverse("admin:warehouse_mappingimport_change", args=[job.pk])
+        if "reason" in form.errors:
+            messages.error(request, " ".join(str(e) for e in form.errors["reason"])
+                           + " Nothing was imported; confirm here.")
+            return HttpResponseRedirect(page)
+        if not claim(request, job, form.cleaned_data["reason"]):
+            return refused(f"{job.file_name} is already being imported.")
+        job = import_job(MappingImport.objects.get(pk=job.pk))
+        if job.state != MappingImport.State.DONE:
+            shown = "; ".join(
+                f"line {row['line']}, {field}: {message}"
+                for row in job.preview.get("invalid_rows", [])[:5]
+                for field, errors in row["errors"].items() for message in errors
+            )
+            messages.error(request, f"{job.error} {shown}".strip())
+            return HttpResponseRedirect(page)
+        totals = job.result
+        messages.success(request, f"Import finished: {totals['new']} new, {totals['changed']} changed, "
+                                  f"{totals['unchanged']} unchanged mappings.")
+        return HttpResponseRedirect(reverse("admin:warehouse_customermapping_changelist"))
 
     def get_import_context_data(self, **kwargs):
         context = super().get_import_context_data(**kwargs)
         context["background_rows"] = settings.MAPPING_IMPORT_BACKGROUND_ROWS
         return context
-
-    def add_success_message(self, result, request):
-        totals = result.totals
-        messages.success(
-            request,
-            f"Import finished: {totals['new']} new, {totals['update']} changed, {totals['skip']} unchanged "
-            f"mappings.",
-        )

@@ -59,6 +59,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _read(data: bytes):
-        dataset = read_dataset(data, FORMATS[0])
-        check_dataset(dataset, max_rows=len(dataset))
+        dataset = read_dataset(data, FORMATS[0], max_rows=data.count(b"\n"))
+        check_dataset(dataset)
         return dataset
