@@ -161,3 +161,13 @@ def test_dim_date_is_extended_a_year_ahead_when_its_end_nears():
     assert DimDate.objects.filter(date=end + dt.timedelta(days=1)).exists()
     days = (calendar_end() - dt.date(2015, 1, 1)).days + 1
     assert DimDate.objects.exclude(date_key=0).count() == days  # no gap, no duplicate
+
+
+def test_a_sync_run_records_the_day_s_snapshot(estate):
+    from sync.engine.runner import run_sync
+    from sync.policies.flags import set_flag
+
+    set_flag("ENABLE_SERVICE_FUSION", "false", reason="no ServiceFusion in this test")
+    run_sync(steps=["pushPortfoliosToSF"], dry_run=True, client_factory=lambda *a, **k: None)
+    row = CoverageSnapshot.objects.get()
+    assert row.day == timezone.localdate() and (row.buildings, row.buildings_mapped) == (4, 1)
