@@ -74,7 +74,8 @@ def test_the_snapshot_is_written_once_per_day(estate):
     row = CoverageSnapshot.objects.get()
     assert row.day == today and row.buildings_mapped == 2  # the day's last measurement
     record_snapshot(read_flags(), today + dt.timedelta(days=1))
-    assert list(CoverageSnapshot.objects.values_list("day", flat=True)) == [today, today + dt.timedelta(days=1)]
+    tomorrow = today + dt.timedelta(days=1)
+    assert list(CoverageSnapshot.objects.values_list("day", flat=True)) == [today, tomorrow]
 
 
 def test_record_now_needs_the_trigger_permission(client, estate, viewer, operator):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
@@ -21,9 +23,9 @@ __all__ = ["Blocker", "blockers", "mapped_building_ids", "measure", "open_work_o
 def mapped_building_ids() -> set[int]:
     """Buildings whose jobs the sync can push: mapping status "mapped" with an SF customer, as the job
     step reads it (``sync.loaders.mappings.mapped_customers``)."""
-    return set(CustomerMapping.objects.filter(entity_type="building", status="mapped",
-                                              sf_customer_id__isnull=False).values_list("pw_building_id",
-                                                                                        flat=True))
+    rows = CustomerMapping.objects.filter(entity_type="building", status="mapped",
+                                          sf_customer_id__isnull=False)
+    return {b for b in rows.values_list("pw_building_id", flat=True) if b is not None}
 
 
 def open_work_orders_per_building(flags: Flags) -> Counter:
@@ -93,7 +95,8 @@ def blockers(flags: Flags, limit: int | None = None) -> list[Blocker]:
     out: list[Blocker] = []
     per_portfolio: Counter = Counter()
     for b in buildings:
-        bid, mapping = b["building_id"], mappings.get(b["building_id"], {})
+        bid = b["building_id"]
+        mapping: Mapping[str, Any] = mappings.get(bid, {})
         blocked = open_counts.get(bid, 0)
         per_portfolio[b["portfolio_id"]] += blocked
         label = b["address"] or b["name"] or f"building {bid}"

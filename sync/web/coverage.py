@@ -82,7 +82,8 @@ def dashboard_coverage(flags: Flags, today=None) -> dict:
 
 class AcceptForm(forms.Form):
     threshold = forms.FloatField(min_value=50, max_value=100, label="Score at least (%)")
-    reason = forms.CharField(max_length=200, label="Reason", help_text="Kept in each mapping's history.")
+    # The history keeps 100 characters of a reason; the prefix the mapping adds takes up to 30.
+    reason = forms.CharField(max_length=70, label="Reason", help_text="Kept in each mapping's history.")
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
@@ -107,7 +108,7 @@ def accept_suggestions_view(request):
             save_building_mapping(
                 request, blocker.building_id or 0, sf_customer_id=suggestion.sf_customer_id, status="mapped",
                 method="fuzzy_review", confidence=min(1.0, suggestion.score),
-                why=f"suggestion accepted (score {suggestion.percent} %, {suggestion.reason}): {reason}")
+                why=f"accepted suggestion ({suggestion.percent} %): {reason}")
         messages.success(request, f"{len(rows)} building(s) mapped to their suggested SF customer.")
         return HttpResponseRedirect(reverse("admin:index"))
     context = {**_site_context(request), "title": "Accept suggestions", "form": form, "rows": rows}

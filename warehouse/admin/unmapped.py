@@ -61,7 +61,8 @@ def save_building_mapping(request, building_id: int, *, sf_customer_id: int | No
         mapping.method = method
         mapping.confidence = confidence if confidence is not None else (1.0 if sf_customer_id else 0.0)
         mapping._history_user = request.user  # type: ignore[attr-defined]  # simple_history's hook, untyped
-        mapping._change_reason = why  # type: ignore[attr-defined]  # simple_history's hook, untyped
+        # simple_history's hook, untyped; its column holds 100 characters (PostgreSQL refuses more).
+        mapping._change_reason = why[:100]  # type: ignore[attr-defined]
         mapping.save()
         LogEntry.objects.log_actions(request.user.pk, [mapping], ADDITION if created else CHANGE,
                                      change_message=why, single_object=True)
