@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import path
 
 from sync.admin.actions import sync_now_view
+from sync.web.coverage import accept_suggestions_view, record_coverage_view
 from sync.web.dashboard import dashboard_context
 
 
@@ -25,4 +26,6 @@ class GreenLightAdminSite(admin.AdminSite):
 
         return [
             path("sync-now/", self.admin_view(sync_now_view), name="sync_now"),
+            path("coverage/accept/", self.admin_view(accept_suggestions_view), name="coverage_accept"),
+            path("coverage/record/", self.admin_view(record_coverage_view), name="coverage_record"),
         ] + super().get_urls()

@@ -10,6 +10,12 @@ from warehouse.models import DimDate
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def empty_calendar():
+    """The loader's tests start from an empty calendar, not the one the migrations filled."""
+    DimDate.objects.all().delete()
+
+
 def test_the_command_fills_every_day_of_the_range_and_the_unknown_row(capsys):
     call_command("load_dim_date", start="2024-12-30", end="2025-01-05")
 

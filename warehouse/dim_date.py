@@ -1,7 +1,5 @@
-"""Rows of the dim_date calendar: keys, calendar parts, weekends and US federal holidays, plus "unknown".
-Holidays come from the ``holidays`` package (federal holidays, with the weekday they are observed on when
-they fall on a weekend).
-"""
+"""Rows of the dim_date calendar (keys, calendar parts, weekends, US federal holidays as the ``holidays``
+package observes them, the "unknown" row), and its extension a year ahead as time passes."""
 from __future__ import annotations
 
 import datetime as dt
@@ -66,3 +64,23 @@ def load_dim_date(start: dt.date, end: dt.date) -> LoadResult:
         rows, batch_size=1000, update_conflicts=True, unique_fields=["date_key"], update_fields=UPDATE_FIELDS
     )
     return LoadResult(days=len(rows) - 1, holidays=sum(r.is_holiday for r in rows))
+
+
+#: The calendar is extended once fewer than this many days of it are left.
+EXTEND_WHEN_DAYS_LEFT = 90
+
+
+def calendar_end() -> dt.date | None:
+    """The last day the calendar holds (None when it holds none)."""
+    return DimDate.objects.exclude(date_key=DimDate.UNKNOWN_KEY).order_by("-date_key").values_list(
+        "date", flat=True).first()
+
+
+def extend_dim_date(today: dt.date) -> LoadResult | None:
+    """Add the days through the end of next year once the calendar ends within EXTEND_WHEN_DAYS_LEFT days
+    of ``today`` (or is empty); None when it reaches far enough already."""
+    last = calendar_end()
+    if last is not None and last >= today + dt.timedelta(days=EXTEND_WHEN_DAYS_LEFT):
+        return None
+    start = last + dt.timedelta(days=1) if last is not None else dt.date(today.year, 1, 1)
+    return load_dim_date(start, dt.date(today.year + 1, 12, 31))

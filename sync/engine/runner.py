@@ -18,6 +18,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from sync.engine import pipeline
 from sync.engine.clients import build_client
 from sync.engine.context import CircuitOpen, StepContext, StepSkipped, log_error
+from sync.engine.coverage import record_snapshot
 from sync.engine.locks import SyncLockHeld, sync_lock
 from sync.engine.metering import merge_calls
 from sync.errors import IntegrationError
@@ -71,6 +72,7 @@ def run_sync(
                     max_workers=max(1, workers),
                 )
                 _finish(run)
+                _record_coverage(run)
     except SyncLockHeld as exc:
         now = timezone.now()
         run = SyncRun.objects.create(
@@ -317,6 +319,15 @@ class _StepExecutor:
             finally:
                 ctx.close()
         return row.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
+
+
+def _record_coverage(run: SyncRun) -> None:
+    """The day's coverage snapshot (and dim_date kept a year ahead) after every real run; a failure here
+    is logged, never the run's (a dry run's reads refresh the warehouse too, so it is measured as well)."""
+    try:
+        record_snapshot(read_flags())
+    except Exception:
+        logger.exception("coverage snapshot not recorded after run %s", run.pk)
 
 
 def _finish(run: SyncRun) -> None:

@@ -1,5 +1,5 @@
 """What the dashboard (the admin index) shows: the last runs with their steps, open problems at a glance,
-and runs, errors and jobs created per day over the last 30 days."""
+runs, errors and jobs created per day over the last 30 days, and customer-mapping coverage."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,6 +12,7 @@ from django.utils import timezone
 from sync.models import DuplicateCandidate, OutboxItem, SyncError, SyncRun, UnitCorrection
 from sync.policies.flags import FlagError, read_flags
 from sync.web.charts import Series, daily_bars_svg
+from sync.web.coverage import dashboard_coverage
 from warehouse.queries import unmapped_buildings
 
 CHART_DAYS = 30
@@ -107,6 +108,12 @@ def dashboard_context(request) -> dict:
     context = {"gl_dashboard": True, "can_trigger": user.has_perm("sync.trigger_sync")}
     if user.has_perm("sync.view_syncrun"):
         context.update(runs=last_runs(), chart=activity_chart(), problems=problems())
+    if user.has_perm("warehouse.view_customermapping"):
+        try:
+            context["coverage"] = dashboard_coverage(read_flags())
+        except FlagError:
+            pass  # the problems list already says a flag cannot be read
+        context["can_accept"] = user.has_perm("warehouse.change_customermapping")
     if user.has_perm("django_q.view_ormq"):
         context["queue"] = queue_state()
     try:

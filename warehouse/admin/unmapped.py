@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from rapidfuzz import fuzz, process
 
 from warehouse.models import CustomerMapping, DimBuilding, DimPortfolio, SfCustomerCache
@@ -21,17 +22,16 @@ SUGGESTION_CUTOFF = 60  # rapidfuzz score out of 100
 
 
 def _suggestions(buildings, portfolio_customers: dict[int, int | None]) -> dict[int, list[dict]]:
-    """Likely SF customers per building: children of the portfolio's customer (or any customer when the
-    portfolio is unmapped), ranked by how closely the name matches the building's street address."""
+    """Likely SF customers per building: only children of its portfolio's customer (R10, R11: a customer
+    under another portfolio's customer is never its customer; none while the portfolio is unmapped),
+    ranked by how closely the name matches the building's street address."""
     parents = {pid for pid in portfolio_customers.values() if pid}
-    pool = SfCustomerCache.objects.all()
-    if parents:
-        pool = pool.filter(Q(parent_customer_id__in=parents) | Q(parent_customer_id__isnull=True))
-    customers = list(pool.values("sf_customer_id", "name", "parent_customer_id"))
+    customers = list(SfCustomerCache.objects.filter(parent_customer_id__in=parents)
+                     .values("sf_customer_id", "name", "parent_customer_id"))
     out: dict[int, list[dict]] = {}
     for b in buildings:
         parent = portfolio_customers.get(b.portfolio_id)
-        candidates = [c for c in customers if not parent or c["parent_customer_id"] in (parent, None)]
+        candidates = [c for c in customers if parent and c["parent_customer_id"] == parent]
         names = {i: c["name"] for i, c in enumerate(candidates)}
         target = (b.address or b.name or "").strip()
         matches = process.extract(target, names, scorer=fuzz.token_sort_ratio, limit=SUGGESTIONS,
@@ -42,8 +42,10 @@ def _suggestions(buildings, portfolio_customers: dict[int, int | None]) -> dict[
     return out
 
 
-def _save_building_mapping(request, building_id: int, *, sf_customer_id: int | None, status: str,
-                           why: str) -> CustomerMapping:
+def save_building_mapping(request, building_id: int, *, sf_customer_id: int | None, status: str, why: str,
+                          method: str = "manual", confidence: float | None = None) -> CustomerMapping:
+    """Map (or leave to the sync) one building as ``request.user``, the reason kept in the mapping's
+    history and the admin log."""
     building = DimBuilding.objects.current().filter(building_id=building_id).first()
     if building is None:
         raise ValueError(f"Building {building_id} is not in the warehouse.")
@@ -56,10 +58,11 @@ def _save_building_mapping(request, building_id: int, *, sf_customer_id: int | N
                                       pw_portfolio_id=building.portfolio_id)
         mapping.sf_customer_id = sf_customer_id
         mapping.status = status
-        mapping.method = "manual"
-        mapping.confidence = 1.0 if sf_customer_id else 0.0
+        mapping.method = method
+        mapping.confidence = confidence if confidence is not None else (1.0 if sf_customer_id else 0.0)
         mapping._history_user = request.user  # type: ignore[attr-defined]  # simple_history's hook, untyped
-        mapping._change_reason = why  # type: ignore[attr-defined]  # simple_history's hook, untyped
+        # simple_history's hook, untyped; its column holds 100 characters (PostgreSQL refuses more).
+        mapping._change_reason = why[:100]  # type: ignore[attr-defined]
         mapping.save()
         LogEntry.objects.log_actions(request.user.pk, [mapping], ADDITION if created else CHANGE,
                                      change_message=why, single_object=True)
@@ -87,12 +90,12 @@ def _handle_post(model_admin, request):
                 messages.error(request, f"Building {building_id} was not mapped: SF customer {sf_id} is "
                                         "unknown (not among the customers the last sync read).")
                 return
-            _save_building_mapping(request, building_id, sf_customer_id=sf_id, status="mapped",
+            save_building_mapping(request, building_id, sf_customer_id=sf_id, status="mapped",
                                    why=f"mapped by staff to SF customer {sf_id} ({customer.name})")
             messages.success(request, f"Building {building_id} is now mapped to {customer.name} "
                                       f"(SF customer {sf_id}).")
         elif action == "create":
-            _save_building_mapping(request, building_id, sf_customer_id=None, status="create",
+            save_building_mapping(request, building_id, sf_customer_id=None, status="create",
                                    why="staff let the sync create the SF customer")
             messages.success(request, f"Building {building_id}: the next sync will create its SF customer.")
         else:
@@ -104,7 +107,11 @@ def _handle_post(model_admin, request):
 def unmapped_buildings_view(model_admin, request):
     if request.method == "POST":
         _handle_post(model_admin, request)
-        return HttpResponseRedirect(request.get_full_path())
+        # The dashboard's "let the sync create it" comes back to the dashboard.
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+            back = request.get_full_path()
+        return HttpResponseRedirect(back)
 
     query = (request.GET.get("q") or "").strip()
     buildings = unmapped_buildings().order_by("portfolio_id", "building_id")
