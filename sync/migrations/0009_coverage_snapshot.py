@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0007_task_paths'),
+        ('sync', '0008_reporting_views'),
     ]
 
     operations = [
