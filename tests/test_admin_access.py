@@ -61,13 +61,17 @@ def test_token_is_stored_only_as_a_hash_and_authenticates():
 
 def test_admin_shows_a_new_token_once(client, superuser):
     c = client_for(client, superuser)
-    page = c.post(reverse("admin:sync_apitoken_add"), {"name": "warehouse-portal"})
+    refused = c.post(reverse("admin:sync_apitoken_add"), {"name": "warehouse-portal", "reason": " "})
+    assert "A reason is required" in refused.content.decode() and not ApiToken.objects.exists()
+    page = c.post(reverse("admin:sync_apitoken_add"), {"name": "warehouse-portal", "reason": "portal go-live"})
     assert page.status_code == 200 and "no-store" in page["Cache-Control"]
     token = page.context["token"]
     row = ApiToken.objects.get(name="warehouse-portal")
     assert row.created_by == superuser and ApiToken.authenticate(token) == row
     detail = c.get(reverse("admin:sync_apitoken_change", args=[row.pk])).content.decode()
     assert token not in detail and row.prefix in detail
+    assert row.history.get().history_change_reason == "portal go-live"
+    assert LogEntry.objects.filter(object_id=str(row.pk), change_message="Issued. Reason: portal go-live").exists()
 
 
 def test_revoking_needs_a_reason(client, superuser):
@@ -154,7 +158,10 @@ def test_trigger_can_run_now_and_reports_the_run(client):
 
 def test_create_api_token_command_prints_the_token_once(superuser):
     out, err = io.StringIO(), io.StringIO()
-    call_command("create_api_token", "billing", "--user", superuser.username, stdout=out, stderr=err)
+    with pytest.raises(CommandError, match="--reason: required"):
+        call_command("create_api_token", "billing", stdout=io.StringIO(), stderr=io.StringIO())
+    call_command("create_api_token", "billing", "--user", superuser.username, "--reason", "billing export",
+                 stdout=out, stderr=err)
     token = out.getvalue().strip()
     row = ApiToken.objects.get(name="billing")
     assert ApiToken.authenticate(token) == row and row.created_by == superuser
@@ -163,6 +170,12 @@ def test_create_api_token_command_prints_the_token_once(superuser):
         call_command("create_api_token", "billing", stdout=io.StringIO(), stderr=io.StringIO())
     with pytest.raises(CommandError, match="no user called"):
         call_command("create_api_token", "other", "--user", "ghost", stdout=io.StringIO())
+    assert row.history.get().history_change_reason == "billing export"
+    with pytest.raises(CommandError, match="--reason: required to revoke"):
+        call_command("create_api_token", "billing", "--revoke", stdout=io.StringIO())
+    call_command("create_api_token", "billing", "--revoke", "--reason", "rotated", stdout=io.StringIO())
+    assert ApiToken.authenticate(token) is None
+    assert ApiToken.objects.get(name="billing").history.first().history_change_reason == "rotated"
 
 
 def test_viewer_sees_tokens_but_not_their_secrets(client, viewer):

@@ -79,17 +79,20 @@ def test_link_it_gives_the_work_order_the_job_and_keeps_who_decided(client, oper
 
 def test_push_it_marks_it_not_a_duplicate(client, operator, queues):
     c = client_for(client, operator)
-    c.post(candidate_url(queues["candidate"]), {"decision": "push", "note": ""})
+    refused = c.post(candidate_url(queues["candidate"]), {"decision": "push", "note": "  "}, follow=True)
+    assert any("A reason is required" in m for m in page_messages(refused))
+    assert DuplicateCandidate.objects.get().state == "pending"
+    c.post(candidate_url(queues["candidate"]), {"decision": "push", "note": "different unit, new leak"})
     candidate = DuplicateCandidate.objects.get()
     assert candidate.state == "pushed" and candidate.decided_by == operator
     assert FactWorkOrder.objects.current().get(work_order_id=9001).sf_job_id is None
 
 
 def test_a_decided_candidate_is_not_decided_again(client, operator, superuser, queues):
-    client_for(client, operator).post(candidate_url(queues["candidate"]), {"decision": "push"})
+    client_for(client, operator).post(candidate_url(queues["candidate"]), {"decision": "push", "note": "new"})
     client.logout()
-    again = client_for(client, superuser).post(candidate_url(queues["candidate"]), {"decision": "link"},
-                                               follow=True)
+    again = client_for(client, superuser).post(candidate_url(queues["candidate"]),
+                                               {"decision": "link", "note": "same"}, follow=True)
     assert any("already decided" in m for m in page_messages(again))
     assert DuplicateCandidate.objects.get().state == "pushed"
 
@@ -98,8 +101,12 @@ def test_bulk_link_from_the_list(client, operator, queues):
     c = client_for(client, operator)
     form = {"action": "link_selected", "_selected_action": [queues["candidate"].pk]}
     assert "Same job — link it" in c.post(CANDIDATES, form).content.decode()
+    refused = c.post(CANDIDATES, {**form, "apply": "1", "reason": ""})
+    assert "A reason is required" in refused.content.decode()
+    assert DuplicateCandidate.objects.get().state == "pending"
     c.post(CANDIDATES, {**form, "apply": "1", "reason": "bulk"})
     assert DuplicateCandidate.objects.get().state == "linked"
+    assert LogEntry.objects.filter(user=operator, change_message__contains="Reason: bulk").exists()
 
 
 @pytest.mark.parametrize("who", ["viewer", "mapping_editor"])

@@ -107,7 +107,7 @@ def test_booleans_are_case_insensitive(raw, expected):
 @pytest.mark.parametrize("name,raw,fragment", [
     ("DEDUP_CONFIDENCE", "1.5", "between 0 and 1"),
     ("DEDUP_CONFIDENCE", "high", "between 0 and 1"),
-    ("DEDUP_WINDOW_DAYS", "-1", "at least 0"),
+    ("DEDUP_WINDOW_DAYS", "-1", "at least 1"),
     ("DEDUP_WINDOW_DAYS", "7.5", "whole number"),
     ("CIRCUIT_BREAKER_FAILURES", "0", "at least 1"),
     ("TENANT_PUSH_MODE", "tenant", "contact, child_customer"),

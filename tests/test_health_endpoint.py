@@ -7,12 +7,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import caches
-from django.test import override_settings
+from django.test import Client, override_settings
 from django_q.cluster import Cluster
 from django_q.models import Schedule
 from django_q.status import Stat
 
 from sync.observability.health import check_last_run
+
+
+HEALTH_TOKEN = "health-test-token-0123"
+
+
+@pytest.fixture
+def client(settings):
+    """A caller holding HEALTH_TOKEN: these tests read the checks' details (anonymous callers may not)."""
+    settings.HEALTH_TOKEN = HEALTH_TOKEN
+    return Client(HTTP_AUTHORIZATION=f"Bearer {HEALTH_TOKEN}")
 
 
 def wait_for(condition, what: str, limit: float = 30.0):

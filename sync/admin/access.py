@@ -1,12 +1,24 @@
-"""API tokens for the HTTP trigger: issued here (shown once), revoked with a reason, never edited."""
+"""API tokens for the HTTP trigger: issued with a reason (shown once), revoked with a reason, never edited."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from greenlight.admin_tools import confirm_with_reason, log_change
+from greenlight.admin_tools import ReasonField, confirm_with_reason, log_change
 from sync.models import ApiToken
+
+
+class IssueTokenForm(forms.ModelForm):
+    """The add form: who the token is for, and why it is issued (kept in the history and the admin log)."""
+
+    reason = ReasonField(help_text="Why this system needs a token, e.g. the ticket. Kept in the history.")
+
+    class Meta:
+        model = ApiToken
+        fields = ("name",)
 
 
 @admin.register(ApiToken)
@@ -24,7 +36,12 @@ class ApiTokenAdmin(SimpleHistoryAdmin):
         return obj.is_active
 
     def get_fields(self, request, obj=None):
-        return ("name",) if obj is None else ("name", *self.readonly_fields)
+        return ("name", "reason") if obj is None else ("name", *self.readonly_fields)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = IssueTokenForm
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("name", *self.readonly_fields)
@@ -36,7 +53,12 @@ class ApiTokenAdmin(SimpleHistoryAdmin):
         if not change:
             obj.created_by = request.user
             request._issued_token = obj.assign_new_secret()
+            obj._change_reason = form.cleaned_data["reason"]  # simple_history's hook: the version's why
         super().save_model(request, obj, form, change)
+
+    def log_addition(self, request, obj, message):
+        reason = getattr(obj, "_change_reason", "")
+        return log_change(request.user, obj, f"Issued. Reason: {reason}", flag=ADDITION)
 
     def response_add(self, request, obj, post_url_continue=None):
         token = getattr(request, "_issued_token", None)

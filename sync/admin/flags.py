@@ -35,6 +35,8 @@ class FlagChangeForm(forms.Form):
         elif spec.type == "status list":
             self.fields["value"].widget = forms.Textarea(attrs={"rows": 3, "cols": 80})
             self.fields["value"].help_text = "Comma-separated statuses, case-insensitive."
+        if spec.bounds:
+            self.fields["value"].help_text = f"From {spec.bounds}."
         if spec.type != "bool":
             self.fields["value"].required = spec.type != "text"
 

@@ -1,4 +1,4 @@
-"""The review queues: duplicate candidates (link or push, who decided kept), work orders held for a unit
+"""The review queues: duplicate candidates (link or push, with who, when and why), work orders held for a unit
 problem (choose one of the building's units, or release building-level, with a reason), and the button that
 queues fix_unit_ids."""
 from __future__ import annotations
@@ -67,9 +67,8 @@ class HeldFirstFilter(PendingFirstFilter):
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[(k, v[0]) for k, v in DECISIONS.items()], widget=forms.HiddenInput)
-    note = forms.CharField(label="Note", required=False, max_length=1000, strip=True,
-                           widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-                           help_text="Optional: why you decided so. Kept with the decision.")
+    # Stored as the candidate's note: the reason is required, as for every other staff decision.
+    note = ReasonField(help_text="Why you decided so. Kept with the decision, your name and the time.")
 
 
 class ReviewQueueAdmin(admin.ModelAdmin):
@@ -130,6 +129,8 @@ class DuplicateCandidateAdmin(ReviewQueueAdmin):
             elif form.is_valid():
                 self._decide(request, candidate, form.cleaned_data["decision"], form.cleaned_data["note"])
                 return HttpResponseRedirect(reverse("admin:sync_duplicatecandidate_changelist"))
+            elif "note" in form.errors:
+                messages.error(request, "A reason is required: say why you decided so. Nothing changed.")
             else:
                 messages.error(request, "Choose one of the two decisions; nothing changed.")
         work_order = FactWorkOrder.objects.current().filter(work_order_id=candidate.work_order_id).first()
@@ -151,7 +152,7 @@ class DuplicateCandidateAdmin(ReviewQueueAdmin):
     def _decide(self, request, candidate, decision: str, note: str) -> None:
         resolve_candidate(candidate, decision, request.user, note)
         label, what = DECISIONS[decision]
-        log_change(request.user, candidate, f"{label}: {what}." + (f" Note: {note}" if note else ""))
+        log_change(request.user, candidate, f"{label}: {what}. Reason: {note}")
         messages.success(request, f"WO {candidate.work_order_id}: {what} (SF job {candidate.sf_job_id}).")
 
     def _bulk(self, request, queryset, decision):
@@ -161,11 +162,11 @@ class DuplicateCandidateAdmin(ReviewQueueAdmin):
         def apply(note):
             for candidate in pending:
                 resolve_candidate(candidate, decision, request.user, note)
-            log_changes(request.user, pending, f"{label}: {what}." + (f" Note: {note}" if note else ""))
+            log_changes(request.user, pending, f"{label}: {what}. Reason: {note}")
             self.message_user(request, f"{len(pending)} candidate(s): {what}.", messages.SUCCESS)
 
         return confirm_with_reason(self, request, pending, action=f"{decision}_selected", title=label,
-                                   verb=label, apply=apply, reason_required=False)
+                                   verb=label, apply=apply)
 
     @admin.action(description="Same job — link the selected", permissions=["change"])
     def link_selected(self, request, queryset):

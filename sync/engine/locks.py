@@ -64,20 +64,23 @@ class _AdvisoryLock:
 
     def holder(self) -> str:
         # An advisory bigint key shows in pg_locks as classid (high 32 bits) and objid (low 32 bits).
+        # Advisory locks belong to one database but pg_locks lists the whole cluster: another database
+        # (a second install, a test database) may hold the same key, so only this database's row counts.
         unsigned = self.key & 0xFFFFFFFFFFFFFFFF
         with self._conn.cursor() as cur:
             cur.execute(
-                "SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l "
+                "SELECT a.pid, a.application_name, a.backend_start, a.datname FROM pg_locks l "
                 "JOIN pg_stat_activity a ON a.pid = l.pid "
                 "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s "
-                "AND l.objsubid = 1",
+                "AND l.objsubid = 1 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 [unsigned >> 32, unsigned & 0xFFFFFFFF],
             )
             row = cur.fetchone()
         if not row:
             return ""
         app = f" ({row[1]})" if row[1] else ""
-        return f"PostgreSQL backend {row[0]}{app} since {row[2]:%Y-%m-%d %H:%M:%S}"
+        return f"PostgreSQL backend {row[0]}{app} on database {row[3]} since {row[2]:%Y-%m-%d %H:%M:%S}"
 
     def refresh(self) -> bool:
         try:

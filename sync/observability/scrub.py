@@ -20,6 +20,11 @@ _KEYS = (
     r"|refresh_token|id_token|api_key|apikey|token|authorization"
 )
 _KEY = rf"(?<![A-Za-z0-9])(?:{_KEYS})(?![A-Za-z0-9])"
+_PROSE_KEYS = (
+    r"password|passwd|pwd|client_secret|clientsecret|secret_key|access_token|accesstoken"
+    r"|refresh_token|id_token|api_key|apikey"
+)
+_PROSE_KEY = rf"(?<![A-Za-z0-9])(?:{_PROSE_KEYS})(?![A-Za-z0-9])"
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Authorization header in any rendering: "Authorization: Bearer x", {'Authorization': 'Basic x'}
@@ -34,8 +39,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # key=value in query strings, form bodies and keyword reprs (password='x' or password=x)
     (re.compile(rf"(?i)({_KEY}=)(['\"])(?:\\.|(?!\2).)*\2"), rf"\1\2{REDACTED}\2"),
     (re.compile(rf"(?i)({_KEY}=)(?![\['\"])[^&\s'\",;)}}\]]+"), rf"\1{REDACTED}"),
-    # Plain "password: hunter2" in prose or YAML-ish text
-    (re.compile(rf"(?i)({_KEY}\s*:\s+)(?!\[REDACTED\])(?!bearer\b|basic\b)[^\s,;'\"}}\]]+"),
+    # Plain "password: hunter2" in prose or YAML-ish text: only names that say "credential" on their own.
+    # Bare "token", "secret" and "authorization" are ordinary words there ("token: refreshed", "secret:
+    # none set"); their values are still caught as token=…, "token": "…" and Authorization headers.
+    (re.compile(rf"(?i)({_PROSE_KEY}\s*:\s+)(?!\[REDACTED\])(?!bearer\b|basic\b)[^\s,;'\"}}\]]+"),
      rf"\1{REDACTED}"),
     # XML elements, with or without a namespace prefix: <wsse:Password>x</wsse:Password>
     (re.compile(rf"(?i)(<(?:[\w.-]+:)?{_KEY}(?:\s[^>]*)?>)[^<]*(</)"), rf"\1{REDACTED}\2"),

@@ -4,6 +4,7 @@ strict parsing, and the typed ``Flags`` snapshot. Pure: no database, so models a
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,30 +42,55 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(f"expected true or false, got {text!r}")
 
 
-def _parse_int(minimum: int) -> Callable[[str], int]:
+# Longest text a flag may hold: labels and status lists are short; a longer value is a paste mistake.
+MAX_TEXT_LENGTH = 2000
+MAX_LABEL_LENGTH = 100
+
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+def _parse_int(minimum: int, maximum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise ValueError(f"expected a whole number, got {text!r}") from None
+        stripped = text.strip()
+        # Plain digits only: int() would also read "1_000" and thousands of digits.
+        if not _WHOLE_NUMBER.fullmatch(stripped):
+            raise ValueError(f"expected a whole number, got {text[:50]!r}")
+        # Past 15 digits it is far beyond any bound (e.g. 10^20); not worth converting.
+        value = int(stripped) if len(stripped) <= 15 else (minimum - 1 if stripped[0] == "-" else maximum + 1)
+        shown = value if len(stripped) <= 15 else f"{stripped[:15]}…"
         if value < minimum:
-            raise ValueError(f"must be at least {minimum}, got {value}")
+            raise ValueError(f"must be at least {minimum}, got {shown}")
+        if value > maximum:
+            raise ValueError(f"must be at most {maximum}, got {shown}")
         return value
 
     return parse
 
 
+def _int_range(minimum: int, maximum: int) -> dict[str, Any]:
+    """A whole-number flag's parser and bounds, as FlagSpec keywords."""
+    return {"parse_text": _parse_int(minimum, maximum), "minimum": minimum, "maximum": maximum}
+
+
 def _parse_fraction(text: str) -> float:
     try:
+        if len(text) > 50:
+            raise ValueError(text)
         value = float(text.strip())
     except ValueError:
-        raise ValueError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"expected a number between 0 and 1, got {text[:50]!r}") from None
+    if not 0.0 <= value <= 1.0:  # also refuses nan and inf
         raise ValueError(f"must be between 0 and 1, got {value}")
     return value
 
 
+_FRACTION: dict[str, Any] = {"parse_text": _parse_fraction, "minimum": 0, "maximum": 1}
+
+
 def _parse_status_list(text: str) -> frozenset[str]:
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ValueError(f"must be at most {MAX_TEXT_LENGTH} characters, got {len(text)}")
     items = frozenset(" ".join(part.split()).lower() for part in text.split(",") if part.strip())
     if not items:
         raise ValueError("needs at least one status (comma-separated)")
@@ -75,7 +101,7 @@ def _parse_choice(*choices: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         lowered = text.strip().lower()
         if lowered not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}")
+            raise ValueError(f"expected one of {', '.join(choices)}, got {text[:50]!r}")
         return lowered
 
     return parse
@@ -86,6 +112,8 @@ def _parse_text(*, required: bool) -> Callable[[str], str]:
         value = text.strip()
         if required and not value:
             raise ValueError("must not be empty")
+        if len(value) > MAX_LABEL_LENGTH:
+            raise ValueError(f"must be at most {MAX_LABEL_LENGTH} characters, got {len(value)}")
         return value
 
     return parse
@@ -111,6 +139,16 @@ class FlagSpec:
     description: str
     parse_text: Callable[[str], Any]
     aliases: tuple[str, ...] = ()
+    #: Inclusive bounds of a number flag (None for other types); the parser enforces them.
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def bounds(self) -> str:
+        """The allowed range as text for staff, e.g. "1 to 365"; empty for flags that are not numbers."""
+        if self.minimum is None or self.maximum is None:
+            return ""
+        return f"{self.minimum:g} to {self.maximum:g}"
 
     @property
     def attr(self) -> str:
@@ -173,17 +211,17 @@ FLAGS: tuple[FlagSpec, ...] = (
              _parse_status_list, aliases=("FEATURE_PW_OPEN_STATUSES",)),
     FlagSpec("DEDUP_CONFIDENCE", "fraction", "0.95",
              "Dedup score (a time-and-text match scores its description's similarity) at or above which a "
-             "work order is skipped as a duplicate; also customer matching's link score.", _parse_fraction),
+             "work order is skipped as a duplicate; also customer matching's link score.", **_FRACTION),
     FlagSpec("DEDUP_REVIEW_THRESHOLD", "fraction", "0.8",
              "Dedup score at or above which (and below DEDUP_CONFIDENCE) a work order is held for review; "
-             "also the fuzzy customer-match review threshold.", _parse_fraction),
+             "also the fuzzy customer-match review threshold.", **_FRACTION),
     FlagSpec("DEDUP_WINDOW_DAYS", "int", "7",
              "Temporal dedup window: SF jobs created this many days either side of the work order.",
-             _parse_int(0)),
+             **_int_range(1, 365)),
     FlagSpec("DEDUP_DESCRIPTION_SIMILARITY", "fraction", "0.8",
-             "Temporal dedup: description similarity (words in common) to exceed.", _parse_fraction),
+             "Temporal dedup: description similarity (words in common) to exceed.", **_FRACTION),
     FlagSpec("DEDUP_CACHE_TTL_SECONDS", "int", "3600",
-             "How long customer-match results are cached.", _parse_int(0)),
+             "How long customer-match results are cached (up to a week).", **_int_range(0, 604800)),
     FlagSpec("TENANT_PUSH_MODE", "choice", "contact",
              "contact: tenants become contacts on the building customer; child_customer: one child "
              "customer per active lease.", _parse_choice("contact", "child_customer")),
@@ -210,9 +248,10 @@ FLAGS: tuple[FlagSpec, ...] = (
              "note is attached instead.", _parse_text(required=False)),
     FlagSpec("SAFE_MODE_TRIP_AFTER", "int", "5",
              "Consecutive push failures after which SAFE_MODE turns itself on; 0 never trips.",
-             _parse_int(0)),
+             **_int_range(0, 1000)),
     FlagSpec("CIRCUIT_BREAKER_FAILURES", "int", "5",
-             "Consecutive network failures after which a step aborts.", _parse_int(1)),
+             "Consecutive network failures after which a step aborts.",
+             **_int_range(1, 1000)),
     FlagSpec("SYNC_SCHEDULE_ENABLED", _BOOL, "true",
              "Scheduled runs (every 30 minutes, 12:00-23:59 UTC, Mon-Fri) start only while this is on; "
              "manual runs are unaffected.", _parse_bool),

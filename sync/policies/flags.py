@@ -76,6 +76,7 @@ def flag_table(*, using: str = "default") -> list[dict[str, Any]]:
         {
             "name": spec.name,
             "type": spec.type,
+            "bounds": spec.bounds,
             "default": spec.default,
             "value": stored.get(spec.name, next((stored[a] for a in spec.aliases if a in stored), None)),
             "description": spec.description,

@@ -9,6 +9,7 @@ import logging
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from jsonschema import Draft202012Validator
 
 from sync.engine import tasks
 from sync.engine.pipeline import get_step
@@ -18,7 +19,73 @@ log = logging.getLogger(__name__)
 
 
 class BadRequest(ValueError):
-    pass
+    """The caller's request is malformed; ``status`` is the HTTP answer (400, 413 or 415)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# A trigger's parameters fit in a few hundred bytes and two levels of nesting (the body, the steps list):
+# anything far beyond is refused before it is parsed or walked.
+MAX_BODY_BYTES = 8 * 1024
+MAX_DEPTH = 3
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+PARAMETERS = ("dry_run", "mode", "full", "steps")
+
+# Types only (values are checked below, with messages naming the parameter): jsonschema reports the
+# first mismatch with its path.
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "dry_run": {"type": ["boolean", "string", "null"], "maxLength": 10, "description": "true or false"},
+        "full": {"type": ["boolean", "string", "null"], "maxLength": 10, "description": "true or false"},
+        "mode": {"type": ["string", "null"], "maxLength": 10, "description": "queue or now"},
+        "steps": {"type": ["array", "null"], "maxItems": 50, "description": "a list of step names",
+                  "items": {"type": "string", "maxLength": 100, "description": "a step name"}},
+    },
+}
+_VALIDATOR = Draft202012Validator(SCHEMA)
+_JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+               float: "a number", type(None): "null"}
+
+
+def _depth(value) -> int:
+    """Nesting depth of parsed JSON, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def _check_types(data: dict) -> None:
+    for error in _VALIDATOR.iter_errors(data):
+        where = ".".join(str(p) for p in error.path) or "body"
+        if error.validator in ("type", "maxLength", "maxItems"):
+            expected = error.schema.get("description", "")
+            problem = (f"expected {expected}, got {_JSON_TYPES.get(type(error.instance), 'a value')}"
+                       if error.validator == "type" else f"too long ({error.message})")
+            raise BadRequest(f"{where}: {problem}")
+        raise BadRequest(f"{where}: {error.message}")
+
+
+def _json_body(request) -> dict:
+    try:
+        data = json.loads(request.body or b"{}")
+    except RecursionError:
+        raise BadRequest(f"body: nested more than {MAX_DEPTH} levels deep") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise BadRequest(f"body: expected a JSON object, got {_JSON_TYPES.get(type(data), 'a value')}")
+    if _depth(data) > MAX_DEPTH:
+        raise BadRequest(f"body: nested more than {MAX_DEPTH} levels deep")
+    return data
 
 
 def _bool(data: dict, name: str) -> bool | None:
@@ -30,33 +97,34 @@ def _bool(data: dict, name: str) -> bool | None:
     lowered = str(raw).strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    raise BadRequest(f"{name}: expected true or false, got {raw!r}")
+    raise BadRequest(f"{name}: expected true or false, got {str(raw)[:20]!r}")
 
 
 # Parameters (JSON body or form fields): ``dry_run`` true/false (absent: the DRY_RUN flag decides),
 # ``mode`` "queue" (default: a django-q2 task runs it) or "now" (run in this request and report the run),
 # ``full`` true/false, ``steps`` a list of step names (absent: every step).
 def _params(request) -> dict:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
+        raise BadRequest(f"body: larger than {MAX_BODY_BYTES} bytes", status=413)
     if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"body: not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise BadRequest("body: expected a JSON object")
-    else:
+        data = _json_body(request)
+    elif request.content_type in FORM_TYPES or not request.body:
         data = {key: request.POST.get(key) for key in request.POST}
         if "steps" in request.POST:
             data["steps"] = [s for s in request.POST.getlist("steps") for s in s.split(",") if s]
-    unknown = set(data) - {"dry_run", "mode", "full", "steps"}
+    else:
+        raise BadRequest(f"Content-Type {request.content_type!r} is not accepted; send application/json "
+                         "(or form fields)", status=415)
+    unknown = set(data) - set(PARAMETERS)
     if unknown:
-        raise BadRequest(f"unknown parameters: {', '.join(sorted(unknown))}")
+        shown = ", ".join(sorted(str(k)[:40] for k in unknown)[:10])
+        raise BadRequest(f"unknown parameters: {shown}; accepted: {', '.join(PARAMETERS)}")
+    _check_types(data)
     mode = (data.get("mode") or "queue").strip().lower()
     if mode not in ("queue", "now"):
         raise BadRequest(f"mode: expected queue or now, got {data.get('mode')!r}")
     steps = data.get("steps") or None
-    if steps is not None and (not isinstance(steps, list) or not all(isinstance(s, str) for s in steps)):
-        raise BadRequest("steps: expected a list of step names")
     if steps:
         try:
             steps = [get_step(s).name for s in steps]
@@ -86,7 +154,7 @@ def trigger_sync(request):
     try:
         params = _params(request)
     except BadRequest as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse({"error": str(exc)}, status=exc.status)
 
     trigger = "api"
     log.info("sync triggered over HTTP by token %s (mode=%s, dry_run=%s)", api_token.name,
