@@ -8,12 +8,10 @@ import math
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
-
-T = TypeVar("T", int, float, bool)
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -46,8 +44,8 @@ def raw(name: str, default: str = "") -> str:
     return text
 
 
-def typed(name: str, cast: Callable[[str], T], default: T, *, minimum: float | None = None,
-          maximum: float | None = None, above: float | None = None) -> T:
+def typed(name: str, cast: Callable[[str], Any], default: Any, *, minimum: float | None = None,
+          maximum: float | None = None, above: float | None = None) -> Any:
     """NAME read as ``cast`` (bool, int or float) within bounds: ``minimum``/``maximum`` inclusive,
     ``above`` exclusive (e.g. ``above=0`` for a timeout)."""
     text = raw(name, "").strip()
@@ -59,11 +57,12 @@ def typed(name: str, cast: Callable[[str], T], default: T, *, minimum: float | N
                 lowered = text.lower()
                 if lowered not in _TRUE + _FALSE:
                     raise ValueError(text)
-                value = lowered in _TRUE  # type: ignore[assignment]  # T is bool here
+                value = lowered in _TRUE
             else:
                 value = cast(text)
         except (TypeError, ValueError, OverflowError):
-            kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(cast, cast.__name__)
+            kinds: dict[Any, str] = {bool: "true or false", int: "a whole number", float: "a number"}
+            kind = kinds.get(cast, getattr(cast, "__name__", "a value"))
             raise _refuse(name, f"cannot read {text[:50]!r} as {kind}") from None
     if cast is bool:
         return value

@@ -63,7 +63,8 @@ def test_admin_shows_a_new_token_once(client, superuser):
     c = client_for(client, superuser)
     refused = c.post(reverse("admin:sync_apitoken_add"), {"name": "warehouse-portal", "reason": " "})
     assert "A reason is required" in refused.content.decode() and not ApiToken.objects.exists()
-    page = c.post(reverse("admin:sync_apitoken_add"), {"name": "warehouse-portal", "reason": "portal go-live"})
+    page = c.post(reverse("admin:sync_apitoken_add"),
+                  {"name": "warehouse-portal", "reason": "portal go-live"})
     assert page.status_code == 200 and "no-store" in page["Cache-Control"]
     token = page.context["token"]
     row = ApiToken.objects.get(name="warehouse-portal")
@@ -71,7 +72,8 @@ def test_admin_shows_a_new_token_once(client, superuser):
     detail = c.get(reverse("admin:sync_apitoken_change", args=[row.pk])).content.decode()
     assert token not in detail and row.prefix in detail
     assert row.history.get().history_change_reason == "portal go-live"
-    assert LogEntry.objects.filter(object_id=str(row.pk), change_message="Issued. Reason: portal go-live").exists()
+    assert LogEntry.objects.filter(object_id=str(row.pk),
+                                   change_message="Issued. Reason: portal go-live").exists()
 
 
 def test_revoking_needs_a_reason(client, superuser):

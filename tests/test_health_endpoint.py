@@ -14,7 +14,6 @@ from django_q.status import Stat
 
 from sync.observability.health import check_last_run
 
-
 HEALTH_TOKEN = "health-test-token-0123"
 
 
