@@ -114,7 +114,7 @@ BAD = [
 BAD_FILES = [
     ("SECRET_KEY_FILE", {"SECRET_KEY": None, "SECRET_KEY_FILE": "{d}/missing"}),
     ("SECRET_KEY", {"SECRET_KEY_FILE": "{d}/key"}),  # both set
-    ("DATABASE_URL_FILE", {"DATABASE_URL_FILE": "{d}/empty"}),
+    ("DATABASE_URL_FILE", {"DATABASE_URL_FILE": "{d}/empty", "DATABASE_URL": None}),
     ("DATABASE_URL", {"DATABASE_URL_FILE": "{d}/db", "DATABASE_URL": None}),  # the file says sqlite://
     ("PW_PASSWORD_FILE", {"PW_PASSWORD_FILE": "{d}"}),  # a directory: unreadable
     ("SF_CLIENT_SECRET_FILE", {"SF_CLIENT_SECRET_FILE": "{d}/nope"}),
