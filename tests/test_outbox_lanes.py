@@ -6,6 +6,7 @@ Transactional: the lanes are threads with connections of their own, which see on
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -181,6 +182,38 @@ def test_a_planned_row_wakes_idle_lanes_at_once_and_the_end_of_planning_lets_the
     assert sent_while_planning == (["pw:status:WO-5"] if lanes else [])
     assert handler.sent == ["pw:status:WO-5"]
     assert time.monotonic() - started < 10
+
+
+def test_a_row_planned_just_before_planning_ends_is_still_sent(monkeypatch):
+    # The sender looks, finds nothing, and only then sees planning over: the row committed in between
+    # must still go out in this drain, not wait for the next run.
+    lanes = connection.vendor == "postgresql"
+    looked = threading.Event()
+    original = Sender._hand_out
+    calls = 0
+
+    def look_then_wait_for_planning_to_end(self, *args):
+        nonlocal calls
+        calls += 1
+        result = original(self, *args)
+        if calls == 1:
+            looked.set()
+            deadline = time.monotonic() + 10
+            while self._planning.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return result
+
+    monkeypatch.setattr(Sender, "_hand_out", look_then_wait_for_planning_to_end)
+    ctx = StepContext(run=None, step_run=None, name="test", flags=read_flags())
+    handler = _Recorder()
+
+    with Sender(ctx, [handler]).sending_while_planning(count_as="updated"):
+        if lanes:
+            assert looked.wait(10)  # the sender's first look found nothing due
+        _plan("pw:status:WO-7")
+
+    assert handler.sent == ["pw:status:WO-7"]
+    assert OutboxItem.objects.get(key="pw:status:WO-7").state == OutboxItem.State.SENT
 
 
 def test_planning_that_fails_stops_the_sending_and_raises():

@@ -195,6 +195,10 @@ class Sender:
                             wait = self._hand_out(system, kinds, rows, running, executors, gathering_since)
                             timeout = min(timeout, wait)
                         if not running and not self._planning.is_set():
+                            if self._wake.is_set():
+                                # A row planned or the end of planning since the look above: the look
+                                # may have missed rows committed just before planning ended.
+                                continue
                             if self._retry_wait(rows) is None:
                                 break  # nothing sending, nothing to plan, nothing due soon
                         self._wake.wait(max(0.0, timeout))
