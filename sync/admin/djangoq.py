@@ -35,7 +35,7 @@ def resubmit(task, user) -> str:
                       **kwargs)
 
 
-class StartsWorkMixin:
+class StartsWorkMixin(admin.ModelAdmin):
     """Starting or changing queued work needs ``sync.trigger_sync`` besides the model's own permission."""
 
     def has_trigger_permission(self, request) -> bool:
@@ -48,7 +48,7 @@ class StartsWorkMixin:
         return self.has_trigger_permission(request) and super().has_change_permission(request, obj)
 
 
-class ResubmitMixin:
+class ResubmitMixin(admin.ModelAdmin):
     actions = ["resubmit_selected"]
 
     def has_trigger_permission(self, request) -> bool:
