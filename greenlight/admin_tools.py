@@ -143,10 +143,12 @@ class GuardedHistoryAdmin(SimpleHistoryAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        if getattr(request, "_gl_reverting", False) and "change_reason" in form.base_fields:
-            # The revert page asks for its own reason; the edit form's reason field gives way to it.
-            form = type(form.__name__, (form,), {"change_reason": forms.CharField(
-                required=False, widget=forms.HiddenInput)})
+        if getattr(request, "_gl_reverting", False):
+            # The revert page asks for its own reason; the edit form's reason fields give way to it.
+            reasons = {name: forms.CharField(required=False, widget=forms.HiddenInput)
+                       for name, field in form.base_fields.items() if isinstance(field, ReasonField)}
+            if reasons:
+                form = type(form.__name__, (form,), reasons)
         return form
 
     def save_model(self, request, obj, form, change):

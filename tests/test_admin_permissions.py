@@ -36,6 +36,9 @@ WALK_FIELDS = {"reason": "permission walk", "revert-reason": "permission walk", 
 # needs; "view" is the model's view permission. A view missing here fails the walk.
 CUSTOM_VIEWS: dict[str, dict] = {
     "sync_now": {"GET": ["sync.trigger_sync"], "POST": ["sync.trigger_sync"], "data": {"dry_run": "false"}},
+    "coverage_accept": {"GET": ["warehouse.change_customermapping"],
+                        "POST": ["warehouse.change_customermapping"], "data": {"threshold": "50"}},
+    "coverage_record": {"GET": ["sync.trigger_sync"], "POST": ["sync.trigger_sync"]},
     "sync_featureflag_allhistory": {"GET": "view", "POST": "view"},
     "sync_featureflag_set": {"GET": ["sync.change_featureflag"], "POST": ["sync.change_featureflag"],
                              "args": lambda obj: [obj.name], "data": {"value": "true"}},
