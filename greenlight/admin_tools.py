@@ -1,10 +1,16 @@
-"""Small building blocks the back-office admin screens share: read-only admins, a reason form, and
-audit entries in Django's admin log (who, when, what, why)."""
+"""Small building blocks the back-office admin screens share: read-only admins, a reason form, audit
+entries in the admin log (who, when, what, why) and the history admin every history-enabled screen uses."""
 from __future__ import annotations
+
+import copy
 
 from django import forms
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
 
 
 class ReadOnlyAdminMixin:
@@ -93,3 +99,76 @@ def confirm_with_reason(modeladmin, request, queryset, *, action: str, title: st
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, "admin/greenlight/reason_action.html", context)
+
+
+class RevertReasonForm(ReasonForm):
+    prefix = "revert"
+
+
+class GuardedHistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's admin where reverting is a write like any other.
+
+    The library's revert form saves on POST for anyone who may *view* the history (and
+    SIMPLE_HISTORY_REVERT_DISABLED only hides its button), so here a revert needs the model's change
+    permission, is refused outright when ``revert_allowed`` is off, and needs a reason that lands in the
+    new history row (who, when, why) and in the admin log.
+    """
+
+    revert_allowed = True
+    object_history_form_template = "admin/greenlight/history_revert_form.html"
+
+    def may_revert(self, request, obj=None) -> bool:
+        return self.revert_allowed and self.has_change_permission(request, obj)
+
+    def revert_disabled(self, request, obj=None):
+        return not self.may_revert(request, obj) or super().revert_disabled(request, obj)
+
+    def has_change_history_permission(self, request, obj=None):
+        return self.may_revert(request, obj) and super().has_change_history_permission(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        current = self.get_object(request, unquote(object_id))
+        allowed = self.may_revert(request, current)
+        request._gl_reverting = True
+        form = RevertReasonForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            if current is None or not allowed:
+                raise PermissionDenied
+            if form.is_valid():
+                request._gl_revert = (version_id, form.cleaned_data["reason"])
+            else:
+                request = _as_get(request)  # re-show the version with the error; nothing is saved
+        context = {"revert_form": form if allowed else None, **(extra_context or {})}
+        return super().history_form_view(request, object_id, version_id, context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if getattr(request, "_gl_reverting", False):
+            # The revert page asks for its own reason; the edit form's reason fields give way to it.
+            reasons = {name: forms.CharField(required=False, widget=forms.HiddenInput)
+                       for name, field in form.base_fields.items() if isinstance(field, ReasonField)}
+            if reasons:
+                form = type(form.__name__, (form,), reasons)
+        return form
+
+    def save_model(self, request, obj, form, change):
+        revert = getattr(request, "_gl_revert", None)
+        if revert is not None:
+            version_id, reason = revert
+            text = (f"Reverted to version {version_id} by {request.user.get_username()} at "
+                    f"{timezone.now():%Y-%m-%d %H:%M %Z}. Reason: {reason}")
+            field = obj.history.model._meta.get_field("history_change_reason")
+            obj._change_reason = text[: field.max_length] if field.max_length else text
+        super().save_model(request, obj, form, change)
+
+    def log_change(self, request, obj, message):
+        revert = getattr(request, "_gl_revert", None)
+        if revert is not None:
+            message = f"Reverted to version {revert[0]}. Reason: {revert[1]}"
+        return super().log_change(request, obj, message)
+
+
+def _as_get(request):
+    clone = copy.copy(request)
+    clone.method = "GET"
+    return clone

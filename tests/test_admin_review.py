@@ -190,12 +190,18 @@ def test_fix_unit_ids_is_queued_and_a_worker_does_the_work(client, operator, vie
     merge(FWO, [{"work_order_id": 9100, "portfolio_id": 10, "building_id": 101, "unit_id": 101,
                  "unit_ids": [101], "status": "Open"}])
     c = client_for(client, viewer)
+    assert c.post(FIX, {"mode": "check"}).status_code == 403  # queueing work needs sync.trigger_sync
+    assert not queued_tasks()
+    client.logout()
+    c = client_for(client, operator)
     check = c.post(FIX, {"mode": "check"}, follow=True)
     assert any("A check of fix_unit_ids is queued" in m for m in page_messages(check))
     (task,) = queued_tasks()
     assert task["func"] == "sync.engine.tasks.fix_unit_ids" and task["kwargs"]["dry_run"] is True
     (report,) = run_queued_tasks()
     assert "would correct 1" in report and "WO 9100" in report
+    client.logout()
+    c = client_for(client, viewer)
     assert c.post(FIX, {"mode": "apply", "reason": "x"}).status_code == 403
     assert not queued_tasks() and not UnitCorrection.objects.exists()
     client.logout()

@@ -5,9 +5,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION
 from django.template.response import TemplateResponse
-from simple_history.admin import SimpleHistoryAdmin
 
-from greenlight.admin_tools import ReasonField, confirm_with_reason, log_change
+from greenlight.admin_tools import GuardedHistoryAdmin, ReasonField, confirm_with_reason, log_change
 from sync.models import ApiToken
 
 
@@ -22,7 +21,8 @@ class IssueTokenForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(SimpleHistoryAdmin):
+class ApiTokenAdmin(GuardedHistoryAdmin):
+    revert_allowed = False  # a revert could make a revoked token active again
     list_display = ("name", "prefix", "is_active", "created_by", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     list_select_related = ("created_by", "revoked_by")

@@ -267,8 +267,8 @@ class UnitCorrectionAdmin(ReviewQueueAdmin):
         return super().changelist_view(request, extra_context)
 
     def fix_unit_ids_view(self, request):
-        """Queue fix_unit_ids for the workers: a check (dry run) anyone who may view can start; the
-        correcting run is for those who may correct units, with a reason. The page lists recent results."""
+        """Queue fix_unit_ids for the workers: anyone who may view sees the page; queueing a check (dry run)
+        needs sync.trigger_sync, the correcting run that and the right to correct units, with a reason."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         reason_form = FixReasonForm(request.POST if request.POST.get("mode") == "apply" else None)
@@ -276,7 +276,8 @@ class UnitCorrectionAdmin(ReviewQueueAdmin):
             mode = request.POST.get("mode")
             if mode not in ("check", "apply"):
                 return HttpResponseNotAllowed(["POST"])
-            if mode == "apply" and not self.has_change_permission(request):
+            if not request.user.has_perm("sync.trigger_sync") or (
+                    mode == "apply" and not self.has_change_permission(request)):
                 raise PermissionDenied
             if mode == "apply" and not reason_form.is_valid():
                 messages.error(request, "A reason is required to correct work orders; nothing changed.")
@@ -290,7 +291,8 @@ class UnitCorrectionAdmin(ReviewQueueAdmin):
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "title": "fix_unit_ids",
             "results": Task.objects.filter(group=tasks.FIX_UNIT_IDS_GROUP).order_by("-stopped")[:5],
-            "reason_form": reason_form, "can_apply": self.has_change_permission(request),
+            "reason_form": reason_form, "can_check": request.user.has_perm("sync.trigger_sync"),
+            "can_apply": self.has_change_permission(request) and request.user.has_perm("sync.trigger_sync"),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/sync/unitcorrection/fix_unit_ids.html", context)

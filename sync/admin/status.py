@@ -5,9 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.urls import reverse
-from simple_history.admin import SimpleHistoryAdmin
 
-from greenlight.admin_tools import ReasonField
+from greenlight.admin_tools import GuardedHistoryAdmin, ReasonField
 from sync.models import StatusMapping
 from sync.policies.flags import read_flags
 
@@ -21,7 +20,7 @@ class StatusMappingForm(forms.ModelForm):
 
 
 @admin.register(StatusMapping)
-class StatusMappingAdmin(SimpleHistoryAdmin):
+class StatusMappingAdmin(GuardedHistoryAdmin):
     form = StatusMappingForm
     list_display = ("sf_status", "sf_code", "sf_category", "pw_status", "is_closed", "updated_at")
     list_filter = ("is_closed", "sf_category")

@@ -14,9 +14,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from import_export.forms import ExportForm, ImportForm
-from simple_history.admin import SimpleHistoryAdmin
 
-from greenlight.admin_tools import ReasonField
+from greenlight.admin_tools import GuardedHistoryAdmin, ReasonField
 from warehouse.mapping_import import (
     FORMATS,
     FileProblem,
@@ -120,7 +119,7 @@ class CustomerMappingForm(forms.ModelForm):
 
 
 @admin.register(CustomerMapping)
-class CustomerMappingAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class CustomerMappingAdmin(ImportExportModelAdmin, GuardedHistoryAdmin):
     resource_classes = [CustomerMappingResource]
     import_form_class = MappingImportForm
     # Every column, always: a file missing its key columns could not be imported back.
