@@ -1,5 +1,6 @@
 """A warehouse with history for the analytics screens: work orders with dated SCD2 versions and jobs, written
 through the real merge. The figures each range should show are worked out in tests/test_admin_analytics.py."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,11 +9,18 @@ from django.utils import timezone
 
 from tests.admin_support import seed_warehouse
 
+
 # (days ago, work order record): merged oldest first, each at its own time.
 def _wo(wo_id, portfolio_id, building_id, category, created_days, status):
-    return {"work_order_id": wo_id, "number": 7000 + wo_id, "portfolio_id": portfolio_id,
-            "building_id": building_id, "category": category, "status": status,
-            "created_date": None if created_days is None else timezone.now() - dt.timedelta(days=created_days)}
+    return {
+        "work_order_id": wo_id,
+        "number": 7000 + wo_id,
+        "portfolio_id": portfolio_id,
+        "building_id": building_id,
+        "category": category,
+        "status": status,
+        "created_date": None if created_days is None else timezone.now() - dt.timedelta(days=created_days),
+    }
 
 
 def seed_history() -> dict:
@@ -39,9 +47,18 @@ def seed_history() -> dict:
         merge(FactWorkOrder, [record], at=now - dt.timedelta(days=days_ago), sync_run_id=run_id)
     jobs = [(900, 2, 5, 2), (901, 1, 60, 50), (902, None, 0.01, None)]
     for job_id, wo_id, created_ago, closed_ago in jobs:
-        merge(FactJob, [{
-            "job_id": job_id, "work_order_id": wo_id, "customer_id": 5001, "status": "Scheduled",
-            "created_at": now - dt.timedelta(days=created_ago),
-            "closed_at": None if closed_ago is None else now - dt.timedelta(days=closed_ago),
-        }], at=now - dt.timedelta(days=created_ago))
+        merge(
+            FactJob,
+            [
+                {
+                    "job_id": job_id,
+                    "work_order_id": wo_id,
+                    "customer_id": 5001,
+                    "status": "Scheduled",
+                    "created_at": now - dt.timedelta(days=created_ago),
+                    "closed_at": None if closed_ago is None else now - dt.timedelta(days=closed_ago),
+                }
+            ],
+            at=now - dt.timedelta(days=created_ago),
+        )
     return {"run_id": run.pk}

@@ -1,5 +1,6 @@
 """The analytics screens over a warehouse with history: each renders its chart for staff, refuses users
 without the view permission, exports the figures it shows as CSV, and its date range changes them."""
+
 from __future__ import annotations
 
 import csv
@@ -46,7 +47,7 @@ def test_each_page_draws_a_chart_for_a_viewer(client, viewer, history, name, arg
     response = get(client, viewer, name, args)
     assert response.status_code == 200
     html = response.content.decode()
-    chart = html[html.index('<div id="gl-chart">'):]
+    chart = html[html.index('<div id="gl-chart">') :]
     assert "<svg" in chart and ("<rect" in chart or "<polyline" in chart)
     assert 'id="gl-csv"' in html
 
@@ -68,7 +69,9 @@ def test_menu_lists_the_screens_for_viewers_only(client, viewer, django_user_mod
     html = get(client, viewer, "admin:index").content.decode()
     assert "Analytics" in html and reverse("admin:analytics_time_in_status") in html
     nobody = staff_user(django_user_model, "nemo")
-    assert reverse("admin:analytics_time_in_status") not in get(client, nobody, "admin:index").content.decode()
+    assert (
+        reverse("admin:analytics_time_in_status") not in get(client, nobody, "admin:index").content.decode()
+    )
 
 
 def test_open_per_portfolio_by_day_and_its_range(client, viewer, history):
@@ -81,10 +84,14 @@ def test_open_per_portfolio_by_day_and_its_range(client, viewer, history):
     rows90 = rows_of(get(client, viewer, "admin:analytics_open_by_portfolio", days=90, format="csv"))
     assert len(rows90[0]) == 2 + 90
     ninety = {r[0]: r for r in rows90[1:]}
-    assert ninety["10"][2] == "0" and max(int(v) for v in ninety["10"][2:]) == 2  # WO 1 open 60 to 40 days ago
+    assert (
+        ninety["10"][2] == "0" and max(int(v) for v in ninety["10"][2:]) == 2
+    )  # WO 1 open 60 to 40 days ago
     assert "20" in ninety and ninety["20"][2] == "0"
-    year = {r[0]: r for r in rows_of(get(client, viewer, "admin:analytics_open_by_portfolio", days=365,
-                                         format="csv"))[1:]}
+    year = {
+        r[0]: r
+        for r in rows_of(get(client, viewer, "admin:analytics_open_by_portfolio", days=365, format="csv"))[1:]
+    }
     assert max(int(v) for v in year["20"][2:]) == 1 and year["20"][-1] == "1"  # WO 4, 200 to 100 days ago
     page = get(client, viewer, "admin:analytics_open_by_portfolio", days=90).content.decode()
     assert reverse("admin:analytics_portfolio", args=[10]) in page and "last 90 days" in page
@@ -99,8 +106,11 @@ def test_time_in_status_median_and_p90_by_status_and_category(client, viewer, hi
     category = {r[1]: r for r in rows[1:] if r[0] == "category"}
     assert category["HVAC"][3:] == ["1", "10.0", "10.0"] and category["Plumbing"][3:] == ["1", "2.0", "2.0"]
     assert ["category_status", "HVAC", "Open", "1", "5.0", "5.0"] in rows
-    longer = {r[2]: r for r in rows_of(get(client, viewer, "admin:analytics_time_in_status", days=90,
-                                           format="csv"))[1:] if r[0] == "status"}
+    longer = {
+        r[2]: r
+        for r in rows_of(get(client, viewer, "admin:analytics_time_in_status", days=90, format="csv"))[1:]
+        if r[0] == "status"
+    }
     # 90 days adds WO 1 (10 days Open, 10 Scheduled, 40 Completed) and WO 5 (45 days Open).
     assert longer["Open"][3:5] == ["4", "7.5"] and longer["Completed"][3:] == ["1", "40.0", "40.0"]
 
@@ -117,7 +127,11 @@ def test_jobs_created_and_completed_per_day(client, viewer, history):
     assert rows[0] == ["date", "created", "completed"] and len(rows) == 31
     assert sum(int(r[1]) for r in rows[1:]) == 2 and sum(int(r[2]) for r in rows[1:]) == 1
     rows90 = rows_of(get(client, viewer, "admin:analytics_jobs_per_day", days=90, format="csv"))
-    assert len(rows90) == 91 and sum(int(r[1]) for r in rows90[1:]) == 3 and sum(int(r[2]) for r in rows90[1:]) == 2
+    assert (
+        len(rows90) == 91
+        and sum(int(r[1]) for r in rows90[1:]) == 3
+        and sum(int(r[2]) for r in rows90[1:]) == 2
+    )
 
 
 def test_work_order_history_shows_every_version_its_changes_and_run(client, viewer, history):
@@ -142,8 +156,19 @@ def test_portfolio_drill_down_lists_its_buildings_open_work(client, viewer, hist
     page = get(client, viewer, "admin:analytics_portfolio", [10]).content.decode()
     assert "Oak Court" in page and "Elm House" in page and "Pine Plaza" not in page
     rows = rows_of(get(client, viewer, "admin:analytics_portfolio", [10], format="csv"))
-    assert rows[0] == ["work_order_id", "number", "building_id", "building_name", "status", "category", "created",
-                       "age_days", "sla_bucket"]
+    assert rows[0] == [
+        "work_order_id",
+        "number",
+        "building_id",
+        "building_name",
+        "status",
+        "category",
+        "created",
+        "age_days",
+        "sla_bucket",
+    ]
     assert [(r[0], r[3], r[4], r[8]) for r in rows[1:]] == [
-        ("5", "Oak Court", "Open", "> 30 days"), ("2", "Elm House", "Scheduled", "7–14 days")]
+        ("5", "Oak Court", "Open", "> 30 days"),
+        ("2", "Elm House", "Scheduled", "7–14 days"),
+    ]
     assert get(client, viewer, "admin:analytics_portfolio", [999]).status_code == 404

@@ -1,5 +1,6 @@
 """What every analytics screen shares: the permission check, the date range, the page context and the CSV
 export (byte-order mark for Excel, formula-like cells escaped, as the mapping exports do)."""
+
 from __future__ import annotations
 
 import csv
@@ -27,13 +28,16 @@ SCREENS = (
 
 def requires(*perms: str):
     """A staff screen (the admin site's login check wraps it) that also needs every model permission named."""
+
     def decorate(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.has_perms(perms):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
+
         return wrapped
+
     return decorate
 
 
@@ -55,10 +59,16 @@ def wants_csv(request) -> bool:
     return request.GET.get("format") == "csv"
 
 
-def render_page(request, template: str, title: str, *, days: int | None = None, **context) -> TemplateResponse:
+def render_page(
+    request, template: str, title: str, *, days: int | None = None, **context
+) -> TemplateResponse:
     context.update(admin.site.each_context(request))
-    context.update(title=title, days=days, ranges=RANGES if days is not None else (),
-                   screens=[(name, label) for name, label, perm in SCREENS if request.user.has_perm(perm)])
+    context.update(
+        title=title,
+        days=days,
+        ranges=RANGES if days is not None else (),
+        screens=[(name, label) for name, label, perm in SCREENS if request.user.has_perm(perm)],
+    )
     return TemplateResponse(request, template, context)
 
 

@@ -158,7 +158,8 @@ def daily_lines_svg(days: Sequence[date], series: Sequence[FloatSeries], *, titl
     for s in series:
         points = [(left + step * i, top + plot_h - plot_h * v / peak) for i, v in enumerate(s.values)]
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        parts.append(f'<polyline class="line" fill="none" stroke="{s.color}" stroke-width="2" points="{coords}">'
+        parts.append(f'<polyline class="line" fill="none" stroke="{s.color}" stroke-width="2"'
+                     f' points="{coords}">'
                      f"<title>{escape(s.label)}</title></polyline>")
         if len(days) <= 90:
             for (x, y), day, v in zip(points, days, s.values, strict=False):
@@ -195,7 +196,8 @@ def timeline_svg(spans: Sequence[Span], *, title: str, width: int = 900, height:
     for s in spans:
         x = left + plot_w * (s.start - t0).total_seconds() / total
         w = max(plot_w * (s.end - s.start).total_seconds() / total, 1.0)
-        parts.append(f'<rect class="bar" x="{x:.1f}" y="{top}" width="{w:.1f}" height="{bar_h}" fill="{s.color}">'
+        parts.append(f'<rect class="bar" x="{x:.1f}" y="{top}" width="{w:.1f}" height="{bar_h}"'
+                     f' fill="{s.color}">'
                      f"<title>{escape(s.label)}: {s.start:%Y-%m-%d %H:%M} – {s.end:%Y-%m-%d %H:%M}"
                      f"{escape(' · ' + s.note) if s.note else ''}</title></rect>")
         if w > 7 * len(s.label):

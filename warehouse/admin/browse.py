@@ -23,7 +23,8 @@ def history_link(work_order_id: int | None):
     """A link to the work order's history timeline (an analytics screen of the admin site)."""
     if work_order_id is None:
         return "—"
-    return format_html('<a href="{}">history</a>', reverse("admin:analytics_work_order", args=[work_order_id]))
+    url = reverse("admin:analytics_work_order", args=[work_order_id])
+    return format_html('<a href="{}">history</a>', url)
 
 
 class VersionedAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
