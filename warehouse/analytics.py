@@ -236,17 +236,17 @@ def _time_in_status_python(rows, open_set: set[str]) -> TimeInStatus:
 
 
 # The same figures as _time_in_status_python, with PostgreSQL's percentile_cont over the grouped rows: the
-# large dataset's stays would otherwise all travel to Python.
+# large dataset's stays would otherwise all travel to Python. One sort serves both status groupings, and
+# byte order ("C") sorts much faster than the locale's, and as Python sorts.
 _SPREADS_SQL = """
-WITH stays AS (SELECT work_order_id AS wo, COALESCE(NULLIF(category, ''), %s) AS category, status,
-                      EXTRACT(EPOCH FROM spent)::float8 AS s FROM ({inner}) AS grouped),
+WITH stays AS (SELECT work_order_id AS wo, COALESCE(NULLIF(category, ''), %s) COLLATE "C" AS category,
+                      status COLLATE "C" AS status, EXTRACT(EPOCH FROM spent)::float8 AS s
+               FROM ({inner}) AS grouped),
 open_time AS (SELECT category, wo, SUM(s) AS s FROM stays
-              WHERE lower(regexp_replace(btrim(status), '\\s+', ' ', 'g')) = ANY(%s) GROUP BY category, wo)
-SELECT 'status' AS kind, NULL AS category, status, COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY s),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY s) FROM stays GROUP BY status
-UNION ALL
-SELECT 'pair', category, status, COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY s),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY s) FROM stays GROUP BY category, status
+              WHERE lower(status) = ANY(%s) GROUP BY category, wo)
+SELECT CASE WHEN GROUPING(category) = 1 THEN 'status' ELSE 'pair' END, category, status, COUNT(*),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY s), percentile_cont(0.9) WITHIN GROUP (ORDER BY s)
+FROM stays GROUP BY GROUPING SETS ((status, category), (status))
 UNION ALL
 SELECT 'category', category, NULL, COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY s),
        percentile_cont(0.9) WITHIN GROUP (ORDER BY s) FROM open_time GROUP BY category
