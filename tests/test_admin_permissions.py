@@ -21,7 +21,7 @@ from tests.admin_support import seed_review_queues, seed_runs, seed_warehouse, s
 pytestmark = pytest.mark.django_db
 
 ROLES = (VIEWERS, OPERATORS, MAPPING_EDITORS, None)  # None: staff, in no group
-SNAPSHOT_APPS = ("sync", "warehouse", "django_q", "admin", "auth")
+SNAPSHOT_APPS = ("sync", "warehouse", "django_q", "admin", "auth", "axes")
 STANDARD = ("changelist", "add", "change", "delete", "history", "simple_history")
 # Django's own site views: login, index and the like write nothing of the back office.
 SITE_BUILTINS = {"index", "login", "logout", "password_change", "password_change_done", "autocomplete",
@@ -34,11 +34,29 @@ WALK_FIELDS = {"reason": "permission walk", "revert-reason": "permission walk", 
 
 # Every custom admin view (a get_urls addition of a ModelAdmin or of the site) declares what each method
 # needs; "view" is the model's view permission. A view missing here fails the walk.
+WO = "warehouse.view_factworkorder"
+
+
+def _first(model: str, field: str) -> int:
+    """The id of a seeded row, for a site view that shows one object."""
+    return apps.get_model("warehouse", model).objects.order_by("pk").values_list(field, flat=True).first()
+
+
 CUSTOM_VIEWS: dict[str, dict] = {
     "sync_now": {"GET": ["sync.trigger_sync"], "POST": ["sync.trigger_sync"], "data": {"dry_run": "false"}},
     "coverage_accept": {"GET": ["warehouse.change_customermapping"],
                         "POST": ["warehouse.change_customermapping"], "data": {"threshold": "50"}},
     "coverage_record": {"GET": ["sync.trigger_sync"], "POST": ["sync.trigger_sync"]},
+    # The analytics screens read only: seeing them needs the view right on what they chart.
+    "analytics_open_by_portfolio": {"GET": [WO], "POST": [WO]},
+    "analytics_time_in_status": {"GET": [WO], "POST": [WO]},
+    "analytics_sla_ages": {"GET": [WO], "POST": [WO]},
+    "analytics_jobs_per_day": {"GET": ["warehouse.view_factjob"], "POST": ["warehouse.view_factjob"]},
+    "analytics_work_order": {"GET": [WO], "POST": [WO], "site_args": lambda: [_first("FactWorkOrder",
+                                                                                      "work_order_id")]},
+    "analytics_portfolio": {"GET": [WO, "warehouse.view_dimbuilding"],
+                            "POST": [WO, "warehouse.view_dimbuilding"],
+                            "site_args": lambda: [_first("DimPortfolio", "portfolio_id")]},
     "sync_featureflag_allhistory": {"GET": "view", "POST": "view"},
     "sync_featureflag_set": {"GET": ["sync.change_featureflag"], "POST": ["sync.change_featureflag"],
                              "args": lambda obj: [obj.name], "data": {"value": "true"}},
@@ -65,6 +83,7 @@ CUSTOM_VIEWS: dict[str, dict] = {
 
 def seed(superuser) -> None:
     """At least one row behind every screen, and two versions of every object with history."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_q.models import OrmQ, Schedule, Task
 
     from greenlight.admin_tools import log_change
@@ -100,6 +119,14 @@ def seed(superuser) -> None:
     assert Schedule.objects.exists()
     log_change(superuser, token, "Revoked. Reason: leaked")
     OrmQ.objects.create(key="greenlight", payload="x", lock=now)
+    # django-axes' lockout records (staff unlock an account by deleting its attempt row).
+    AccessAttempt.objects.create(username="locked", ip_address="127.0.0.1", user_agent="test",
+                                 failures_since_start=5, get_data="", post_data="", http_accept="",
+                                 path_info="/admin/login/")
+    AccessLog.objects.create(username="someone", ip_address="127.0.0.1", user_agent="test",
+                             http_accept="", path_info="/admin/login/")
+    AccessFailureLog.objects.create(username="locked", ip_address="127.0.0.1", user_agent="test",
+                                    http_accept="", path_info="/admin/login/", locked_out=True)
 
 
 def snapshot() -> dict:
@@ -234,7 +261,8 @@ def walk(site, boss) -> list[dict]:
             undeclared.append(pattern.name)
             continue
         spec = CUSTOM_VIEWS[pattern.name]
-        steps.append({"url": reverse(f"{site.name}:{pattern.name}"), "data": spec.get("data", {}),
+        args = spec["site_args"]() if "site_args" in spec else []
+        steps.append({"url": reverse(f"{site.name}:{pattern.name}", args=args), "data": spec.get("data", {}),
                       **{m: all_of(spec[m]) for m in ("GET", "POST")}})
     assert not undeclared, f"custom admin views with no declared permission (see CUSTOM_VIEWS): {undeclared}"
     return steps

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from greenlight.admin_tools import ReadOnlyAdminMixin
 from warehouse.models import (
@@ -15,6 +17,14 @@ from warehouse.models import (
     SfCustomerCache,
     UnitMapping,
 )
+
+
+def history_link(work_order_id: int | None):
+    """A link to the work order's history timeline (an analytics screen of the admin site)."""
+    if work_order_id is None:
+        return "—"
+    url = reverse("admin:analytics_work_order", args=[work_order_id])
+    return format_html('<a href="{}">history</a>', url)
 
 
 class VersionedAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -48,18 +58,28 @@ class DimUnitAdmin(VersionedAdmin):
 @admin.register(FactWorkOrder)
 class FactWorkOrderAdmin(VersionedAdmin):
     list_display = ("work_order_id", "number", "status", "building_id", "unit_id", "building_level",
-                    "sf_job_id", "is_current", "valid_from", "valid_to", "change_reason")
+                    "sf_job_id", "is_current", "valid_from", "valid_to", "change_reason", "history")
     list_filter = ("is_current", "building_level", "status", "priority")
+    readonly_fields = ("history",)
     search_fields = ("=work_order_id", "=number", "=building_id", "=sf_job_id", "description")
     ordering = ("-valid_from",)
+
+    @admin.display(description="History")
+    def history(self, obj):
+        return history_link(obj.work_order_id if obj.source_system == "pw" else None)
 
 
 @admin.register(FactJob)
 class FactJobAdmin(VersionedAdmin):
     list_display = ("job_id", "number", "check_number", "customer_id", "status", "work_order_id",
-                    "created_at", "is_current")
+                    "created_at", "is_current", "work_order_history")
     list_filter = ("is_current", "status_category", "status")
     search_fields = ("=job_id", "number", "check_number", "=customer_id", "=work_order_id", "description")
+    readonly_fields = ("work_order_history",)
+
+    @admin.display(description="Work order history")
+    def work_order_history(self, obj):
+        return history_link(obj.work_order_id)
 
 
 @admin.register(SfCustomerCache)
