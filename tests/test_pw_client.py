@@ -210,7 +210,7 @@ def test_a_read_by_ids_stops_once_every_id_came_back(client, sim):
 def test_paging_respects_the_page_cap(sim):
     """Reaching the cap (PW_MAX_PAGES) hands out what was read, then fails the read: never a silent stop."""
     client = fast_client(sim, page_cap=2)
-    got = []
+    got: list = []
     with pytest.raises(MalformedReply, match="PW_MAX_PAGES"):
         got.extend(client.iter_work_orders())
     assert len(got) == 20

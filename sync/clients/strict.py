@@ -13,7 +13,7 @@ import json
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -33,31 +33,40 @@ def _in_range(value: int) -> int:
     return value
 
 
-#: a positive id: an int, or the canonical digit string the ServiceFusion docs show (never bool/float/"0")
-Id = Annotated[_IntId | _DigitId, AfterValidator(lambda v: _in_range(int(v)))]
+# Type checkers see what a field holds once validated; pydantic sees how it is validated.
+if TYPE_CHECKING:
+    Id = int
+    Bool = bool
+    JsonBool = bool
+    Text = str
+    Money = Decimal
+else:
+    #: a positive id: an int, or the canonical digit string the ServiceFusion docs show (never bool/float/"0")
+    Id = Annotated[_IntId | _DigitId, AfterValidator(lambda v: _in_range(int(v)))]
+
+    _XSD_BOOL = {"true": True, "false": False, "1": True, "0": False}
+    #: a real boolean or XML Schema's spellings (true, false, 1, 0); None (absent) reads as False
+    Bool = Annotated[
+        Annotated[bool, Field(strict=True)]
+        | Annotated[str, StringConstraints(strict=True, pattern=r"^(true|false|1|0)$")]
+        | None,
+        AfterValidator(lambda v: _XSD_BOOL[v] if isinstance(v, str) else bool(v)),
+    ]
+    #: a JSON boolean only (ServiceFusion documents no other spelling); None (absent) reads as False
+    JsonBool = Annotated[Annotated[bool, Field(strict=True)] | None, AfterValidator(bool)]
+    #: text, or None/absent as ""
+    Text = Annotated[Annotated[str, Field(strict=True)] | None, AfterValidator(lambda v: v or "")]
+
+    _Finite = (
+        Annotated[int, Field(strict=True)]
+        | Annotated[float, Field(strict=True, allow_inf_nan=False)]
+        | Annotated[Decimal, Field(strict=True, allow_inf_nan=False)]
+        | Annotated[str, StringConstraints(strict=True, pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,12})?$")]
+    )
+    #: a finite number (a JSON number or decimal text) as Decimal; NaN and infinities refused
+    Money = Annotated[_Finite, AfterValidator(lambda v: Decimal(str(v)))]
+
 OptId = Id | None
-
-_XSD_BOOL = {"true": True, "false": False, "1": True, "0": False}
-#: a real boolean or XML Schema's spellings (true, false, 1, 0); None (absent) reads as False
-Bool = Annotated[
-    Annotated[bool, Field(strict=True)]
-    | Annotated[str, StringConstraints(strict=True, pattern=r"^(true|false|1|0)$")]
-    | None,
-    AfterValidator(lambda v: _XSD_BOOL[v] if isinstance(v, str) else bool(v)),
-]
-#: a JSON boolean only (ServiceFusion documents no other spelling); None (absent) reads as False
-JsonBool = Annotated[Annotated[bool, Field(strict=True)] | None, AfterValidator(bool)]
-#: text, or None/absent as ""
-Text = Annotated[Annotated[str, Field(strict=True)] | None, AfterValidator(lambda v: v or "")]
-
-_Finite = (
-    Annotated[int, Field(strict=True)]
-    | Annotated[float, Field(strict=True, allow_inf_nan=False)]
-    | Annotated[Decimal, Field(strict=True, allow_inf_nan=False)]
-    | Annotated[str, StringConstraints(strict=True, pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,12})?$")]
-)
-#: a finite number (a JSON number or decimal text) as Decimal; NaN and infinities refused
-Money = Annotated[_Finite, AfterValidator(lambda v: Decimal(str(v)))]
 OptMoney = Money | None
 
 _RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})?$"
@@ -68,15 +77,19 @@ def _aware(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # naive: the API's UTC
 
 
-#: an RFC 3339 timestamp (text) as an aware datetime; a naive one is taken as UTC
-Timestamp = Annotated[
-    Annotated[str, StringConstraints(strict=True, pattern=_RFC3339)], AfterValidator(_aware)
-]
-#: a business date, ``Y-m-d`` (or a timestamp, whose date is taken)
-Day = Annotated[
-    Annotated[str, StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}([Tt ].*)?$")],
-    AfterValidator(lambda v: date.fromisoformat(v[:10])),
-]
+if TYPE_CHECKING:
+    Timestamp = datetime
+    Day = date
+else:
+    #: an RFC 3339 timestamp (text) as an aware datetime; a naive one is taken as UTC
+    Timestamp = Annotated[
+        Annotated[str, StringConstraints(strict=True, pattern=_RFC3339)], AfterValidator(_aware)
+    ]
+    #: a business date, ``Y-m-d`` (or a timestamp, whose date is taken)
+    Day = Annotated[
+        Annotated[str, StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}([Tt ].*)?$")],
+        AfterValidator(lambda v: date.fromisoformat(v[:10])),
+    ]
 
 
 class Wire(BaseModel):

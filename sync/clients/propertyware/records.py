@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Field
 
@@ -139,9 +139,12 @@ class Note:
 # --- the DTOs as zeep hands them over (plain dicts), checked field by field -------------------------------
 
 #: a reference id, where PropertyWare's 0 (a Java primitive's default) and absence both mean none
-Ref = Annotated[
-    Annotated[int, Field(strict=True, ge=0, le=0)] | Id | None, AfterValidator(lambda v: v or None)
-]
+if TYPE_CHECKING:
+    Ref = int | None
+else:
+    Ref = Annotated[
+        Annotated[int, Field(strict=True, ge=0, le=0)] | Id | None, AfterValidator(lambda v: v or None)
+    ]
 #: a timestamp as zeep reads an xsd:dateTime (a bare date is accepted, as Axis does)
 When = Annotated[datetime, Field(strict=True)] | Annotated[date, Field(strict=True)] | None
 Hours = Annotated[float, Field(strict=True, allow_inf_nan=False)] | Annotated[int, Field(strict=True)] | None
