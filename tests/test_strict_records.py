@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 
 from sync.clients.propertyware import convert
 from sync.clients.servicefusion import records as sf
-from sync.errors import MalformedRecord
+from sync.clients.servicefusion.envelope import parse_page
+from sync.errors import MalformedRecord, MalformedReply
+from sync.simulators.servicefusion import ServiceFusionSimulator
+from tests.sf_support import make_client, seed_building, seed_jobs
 
 EXAMPLES = 150
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -192,3 +195,37 @@ def test_secrets_are_scrubbed_and_excerpts_cut():
 def test_pw_work_order_refusals(row, field):
     with pytest.raises(MalformedRecord, match=field):
         convert.to_work_order(row)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "problem"),
+    [
+        ([], {}, "not the documented envelope"),  # not an object: never "0 jobs"
+        ("oops", {}, "not the documented envelope"),
+        ({"items": {"id": 1}, "_meta": {"currentPage": 1, "pageCount": 1}}, {}, "items"),
+        ({"items": None}, {}, "items"),
+        ({"items": [], "_meta": {"currentPage": "1", "pageCount": 1}}, {}, "currentPage"),
+        ({"items": []}, {}, "no paging meta"),
+        ({"items": []}, {"X-Pagination-Current-Page": "1", "X-Pagination-Page-Count": "x"}, "no paging meta"),
+    ],
+)
+def test_a_page_that_is_not_the_envelope_fails_the_read(body, headers, problem):
+    with pytest.raises(MalformedReply, match=problem):
+        parse_page(body, headers, operation="list_jobs")
+
+
+def test_paging_meta_may_come_from_the_headers():
+    page = parse_page({"items": [1]}, {"X-Pagination-Current-Page": "2", "X-Pagination-Page-Count": "3"},
+                      operation="list_jobs")
+    assert (page.items, page.current, page.count) == ([1], 2, 3)
+
+
+def test_a_listing_past_sf_max_pages_fails_clearly():
+    with ServiceFusionSimulator() as sim:
+        _, child = seed_building(sim)
+        seed_jobs(sim, child, 51)  # two pages of 50
+        client = make_client(sim, max_pages=1)
+        got: list = []
+        with pytest.raises(MalformedReply, match="SF_MAX_PAGES"):
+            got.extend(client.iter_jobs())
+        assert len(got) == 50
