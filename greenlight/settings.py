@@ -136,6 +136,8 @@ PROPERTYWARE = {
     "RETRIES": _typed("PW_RETRIES", int, 3, minimum=0, maximum=10),
     "RETRY_MIN_WAIT": _typed("PW_RETRY_MIN_WAIT", float, 1.0, minimum=0, maximum=600),
     "RETRY_MAX_WAIT": _typed("PW_RETRY_MAX_WAIT", float, 30.0, minimum=0, maximum=3600),
+    # A paged read that reaches this many pages fails its step (far above real data: a runaway listing).
+    "MAX_PAGES": _typed("PW_MAX_PAGES", int, 10000, minimum=1, maximum=1_000_000),
     # The zone PropertyWare reads lastModified filter times in. Bounds are sent as that zone's wall-clock
     # time with its offset, which is the same instant whether PW honours the offset or ignores it and reads
     # the wall clock in its own zone (undocumented for SOAP; PW's REST API states UTC).
@@ -161,6 +163,8 @@ SERVICEFUSION = {
     # Optional cap below the server's advertised allowance (requests per minute); 0 = no cap.
     "RATE_LIMIT_CAP": _typed("SF_RATE_LIMIT_CAP", int, 0, minimum=0, maximum=100000),
     "RETRIES": _typed("SF_RETRIES", int, 3, minimum=0, maximum=10),
+    # A listing that reaches this many pages fails its step (far above real data: a runaway listing).
+    "MAX_PAGES": _typed("SF_MAX_PAGES", int, 10000, minimum=1, maximum=1_000_000),
 }
 
 # --- django-q2 --------------------------------------------------------------------------------

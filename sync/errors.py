@@ -80,6 +80,28 @@ class AlreadyClosed(PermanentError):
     """PropertyWare refused an edit because the work order is already closed."""
 
 
+class MalformedRecord(PermanentError):
+    """One record of a reply could not be parsed: its fields are missing or of the wrong kind. The client
+    reports it and goes on with the rest; the caller logs it and must not move its cursor past it."""
+
+    def __init__(self, message: str, *, excerpt: str = "", record_key: str = "", modified=None, **kw) -> None:
+        super().__init__(message, **kw)
+        #: the raw record, truncated and with secrets scrubbed
+        self.excerpt = excerpt
+        #: the record's id as sent, when it had one
+        self.record_key = record_key
+        #: the record's own modified time, when readable (an aware datetime), else None
+        self.modified = modified
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}: {self.excerpt}" if self.excerpt else super().__str__()
+
+
+class MalformedReply(PermanentError):
+    """A reply not shaped as the API documents: a page that is not an object, items that are not a list,
+    no paging meta; or a paged read that reached its page cap. The step fails; no cursor moves."""
+
+
 class AmbiguousWriteError(IntegrationError):
     """A non-idempotent write may or may not have been committed (timeout, reset, 5xx after sending).
 

@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from sync.clients.propertyware import PropertyWareClient
 from sync.clients.propertyware.throttle import Throttle
-from sync.errors import AuthError
+from sync.errors import AuthError, MalformedReply
 from sync.simulators.propertyware import PropertyWareSimulator
 from tests import pw_helpers
 from tests.pw_helpers import TINY, fast_client, open_work_order
@@ -208,8 +208,12 @@ def test_a_read_by_ids_stops_once_every_id_came_back(client, sim):
 
 
 def test_paging_respects_the_page_cap(sim):
+    """Reaching the cap (PW_MAX_PAGES) hands out what was read, then fails the read: never a silent stop."""
     client = fast_client(sim, page_cap=2)
-    assert len(list(client.iter_work_orders())) == 20
+    got: list = []
+    with pytest.raises(MalformedReply, match="PW_MAX_PAGES"):
+        got.extend(client.iter_work_orders())
+    assert len(got) == 20
     assert client.stats["getWorkOrders"]["page_cap"] == 1
 
 

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from sync.engine.cursors import finish_pass, save_progress, start_pw_pass
+from sync.engine.refused import Refused
 from sync.loaders.rows import batch_size, chunks, count_merge, load, text, version_keys
 from warehouse.models import DimBuilding, DimPortfolio, DimUnit
 
@@ -44,7 +45,8 @@ def _load(ctx, *, entity: str, model, records_iter, parent_model, parent_field: 
     started = timezone.now()
     cursor, this_pass = start_pw_pass(entity, started=started, full=ctx.full)  # resumed if cut short
     bound = this_pass.bound
-    records = records_iter(bound, this_pass.pages)
+    refused = Refused(ctx, entity)
+    records = records_iter(bound, this_pass.pages, refused)
     # A full pass is one batch (its merge must see the whole set to find deletions); an incremental one
     # commits every batch with its cursor, so a killed pull keeps what it had read.
     size = 10**9 if ctx.full else batch_size()
@@ -54,15 +56,16 @@ def _load(ctx, *, entity: str, model, records_iter, parent_model, parent_field: 
         for r in batch:
             r[key_field] = keys.get(r[parent_field])
         with transaction.atomic():
-            result = load(ctx, model, batch)
+            result = load(ctx, model, batch, full=refused.full(ctx.full))
             save_progress(cursor, read=total + len(batch), page=this_pass.pages.done)
         total += len(batch)
         count_merge(ctx, result, entity)
-    if ctx.full and total == 0:
+    if refused.full(ctx.full) and total == 0:
         with transaction.atomic():  # PW has none left: the full reconciliation tombstones them all
             count_merge(ctx, load(ctx, model, [], full=True), entity)
     ctx.count(f"{entity}_read", total)
-    finish_pass(cursor, synced_to=this_pass.started, since=bound.isoformat() if bound else None, count=total)
+    since = bound.isoformat() if bound else None
+    finish_pass(cursor, synced_to=refused.synced_to(this_pass.started), since=since, count=total)
 
 
 def run(ctx) -> None:
@@ -77,9 +80,11 @@ def run(ctx) -> None:
         ctx,
         entity="buildings",
         model=DimBuilding,
-        records_iter=lambda bound, pages: (
+        records_iter=lambda bound, pages, refused: (
             building_record(b)
-            for b in pw.iter_buildings(modified_since=bound, portfolios=portfolios, pages=pages)
+            for b in pw.iter_buildings(
+                modified_since=bound, portfolios=portfolios, pages=pages, on_malformed=refused
+            )
         ),
         parent_model=DimPortfolio,
         parent_field="portfolio_id",
@@ -89,8 +94,8 @@ def run(ctx) -> None:
         ctx,
         entity="units",
         model=DimUnit,
-        records_iter=lambda bound, pages: (
-            unit_record(u) for u in pw.iter_units(modified_since=bound, pages=pages)
+        records_iter=lambda bound, pages, refused: (
+            unit_record(u) for u in pw.iter_units(modified_since=bound, pages=pages, on_malformed=refused)
         ),
         parent_model=DimBuilding,
         parent_field="building_id",

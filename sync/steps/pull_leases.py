@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.engine.cursors import finish_pass, save_progress, start_pw_pass
+from sync.engine.refused import Refused
 from sync.loaders.rows import batch_size, chunks, count_merge, current_rows, load, text, version_keys
 from warehouse.models import DimBuilding, DimTenant, DimUnit, FactLease
 
@@ -58,7 +59,9 @@ def run(ctx) -> None:
     bound = this_pass.bound
     size = 10**9 if ctx.full else batch_size()
     total = 0
-    for batch in chunks(ctx.pw.iter_leases(modified_since=bound, pages=this_pass.pages), size):
+    refused = Refused(ctx, "leases")
+    rows = ctx.pw.iter_leases(modified_since=bound, pages=this_pass.pages, on_malformed=refused)
+    for batch in chunks(rows, size):
         known = current_rows(FactLease, "lease_id", [int(x.id) for x in batch])
         leases: list[dict] = []
         tenants: list[dict] = []
@@ -75,19 +78,20 @@ def run(ctx) -> None:
         with transaction.atomic():
             count_merge(
                 ctx,
-                load(ctx, FactLease, leases),
+                load(ctx, FactLease, leases, full=refused.full(ctx.full)),
                 "leases",
             )
             count_merge(
                 ctx,
-                load(ctx, DimTenant, tenants),
+                load(ctx, DimTenant, tenants, full=refused.full(ctx.full)),
                 "tenants",
             )
             save_progress(cursor, read=total + len(batch), page=this_pass.pages.done)
         total += len(batch)
         ctx.count("leases_active", sum(1 for r in leases if r["active"]))
     ctx.count("leases_read", total)
-    finish_pass(cursor, synced_to=this_pass.started, since=bound.isoformat() if bound else None, count=total)
+    since = bound.isoformat() if bound else None
+    finish_pass(cursor, synced_to=refused.synced_to(this_pass.started), since=since, count=total)
 
 
 def _add_keys(leases: list[dict], tenants: list[dict]) -> None:

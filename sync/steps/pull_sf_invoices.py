@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from sync.clients.paging import PageMark
 from sync.engine.cursors import finish_pass, save_progress, start_sf_pass
+from sync.engine.refused import Refused
 from sync.loaders.jobs import CHECK_NUMBER
 from sync.loaders.rows import batch_size, chunks, current_rows, date_key, text
 from warehouse.models import FactJob, FactTransaction, FactWorkOrder
@@ -34,12 +35,12 @@ FIELDS = (
 # and stops at the cursor (the newest ``updated_at`` seen, on SF's clock, less SYNC_SF_JOBS_OVERLAP_SECONDS),
 # so a quiet run reads one page. The first run and --full read every invoice, which also re-derives the
 # links of invoices that did not change.
-def changed_invoices(sf, bound: datetime | None, pages: PageMark | None = None) -> Iterator:
+def changed_invoices(sf, bound: datetime | None, pages: PageMark | None = None, refused=None) -> Iterator:
     """Invoices updated at or after ``bound`` (every invoice when None), from page 1 or ``pages.first``."""
     if bound is None:
-        yield from sf.iter_invoices(pages=pages)
+        yield from sf.iter_invoices(pages=pages, on_malformed=refused)
         return
-    for inv in sf.iter_invoices(sort="-updated_at", pages=pages):
+    for inv in sf.iter_invoices(sort="-updated_at", pages=pages, on_malformed=refused):
         if inv.updated_at is not None and inv.updated_at < bound:
             return  # newest first: the rest are older; leaving the listing stops its paging
         yield inv
@@ -51,7 +52,8 @@ def run(ctx) -> None:
     cursor, this_pass = start_sf_pass("invoices", started=started, full=ctx.full)
     bound, newest = this_pass.bound, this_pass.newest
     total = 0
-    for batch in chunks(changed_invoices(ctx.sf, bound, this_pass.pages), batch_size()):
+    refused = Refused(ctx, "invoices")
+    for batch in chunks(changed_invoices(ctx.sf, bound, this_pass.pages, refused), batch_size()):
         total += len(batch)
         stamps = [inv.updated_at for inv in batch if inv.updated_at]
         if stamps and (newest is None or max(stamps) > newest):
@@ -114,7 +116,8 @@ def run(ctx) -> None:
         ctx.count("transactions_updated", len(changed))
     ctx.count("invoices_read", total)
     # Like the jobs cursor: SF's clock, the newest updated_at seen (None keeps the old one).
-    finish_pass(cursor, synced_to=newest, since=bound.isoformat() if bound else None, count=total)
+    since = bound.isoformat() if bound else None
+    finish_pass(cursor, synced_to=refused.synced_to(newest), since=since, count=total)
 
 
 def _values(t: FactTransaction) -> tuple:

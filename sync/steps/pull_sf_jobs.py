@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.engine.cursors import finish_pass, get_cursor, is_fresh, save_progress, start_sf_pass
+from sync.engine.refused import Refused
 from sync.loaders.jobs import statuses_by_name, store_jobs
 from sync.loaders.rows import batch_size, chunks, count_merge, text
 from sync.policies.status import is_closed_sf_category
@@ -83,7 +84,9 @@ def run(ctx) -> None:
     bound, newest = this_pass.bound, this_pass.newest
     total = 0
     size = 10**9 if ctx.full else batch_size()
-    for batch in chunks(ctx.sf.iter_jobs(updated_since=bound, pages=this_pass.pages), size):
+    refused = Refused(ctx, "jobs")
+    jobs = ctx.sf.iter_jobs(updated_since=bound, pages=this_pass.pages, on_malformed=refused)
+    for batch in chunks(jobs, size):
         if not refreshed and _unknown_statuses(batch, statuses):
             # A status added or renamed in SF since the cached read: refresh now, not in an hour.
             statuses, refreshed = load_lookups(ctx), True
@@ -97,7 +100,7 @@ def run(ctx) -> None:
                 statuses=statuses,
                 sync_run_id=ctx.run_id,
                 change_reason=ctx.name,
-                full=ctx.full,
+                full=refused.full(ctx.full),
             )
             save_progress(
                 cursor,
@@ -110,4 +113,5 @@ def run(ctx) -> None:
     ctx.count("jobs_read", total)
     # The cursor follows SF's own clock (the newest updated_at seen), not ours: no skew to allow for. The
     # overlap only covers a job stamped just before that one but committed after our read.
-    finish_pass(cursor, synced_to=newest, since=bound.isoformat() if bound else None, count=total)
+    since = bound.isoformat() if bound else None
+    finish_pass(cursor, synced_to=refused.synced_to(newest), since=since, count=total)

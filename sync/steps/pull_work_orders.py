@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.engine.cursors import finish_pass, get_cursor, save_progress, start_pw_pass
+from sync.engine.refused import Refused
 from sync.loaders.rows import (
     batch_size,
     chunks,
@@ -163,10 +164,12 @@ def run(ctx) -> None:
     total = 0
     # Full: one batch, so the merge sees the whole set and can tombstone what PW no longer has.
     size = 10**9 if ctx.full else batch_size()
-    for batch in chunks(pw.iter_work_orders(modified_since=bound, pages=this_pass.pages), size):
-        _load_batch(ctx, batch, statuses, ctx.full, cursor, total, this_pass.pages.done)
+    refused = Refused(ctx, "work_orders")
+    rows = pw.iter_work_orders(modified_since=bound, pages=this_pass.pages, on_malformed=refused)
+    for batch in chunks(rows, size):
+        _load_batch(ctx, batch, statuses, refused.full(ctx.full), cursor, total, this_pass.pages.done)
         total += len(batch)
-    if ctx.full and total == 0:
+    if refused.full(ctx.full) and total == 0:
         with transaction.atomic():
             count_merge(
                 ctx,
@@ -175,4 +178,5 @@ def run(ctx) -> None:
             )
     _load_statuses(ctx, statuses)
     ctx.count("work_orders_read", total)
-    finish_pass(cursor, synced_to=this_pass.started, since=bound.isoformat() if bound else None, count=total)
+    since = bound.isoformat() if bound else None
+    finish_pass(cursor, synced_to=refused.synced_to(this_pass.started), since=since, count=total)

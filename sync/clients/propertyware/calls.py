@@ -26,10 +26,17 @@ from zeep.xsd import ComplexType, Nil
 from zeep.xsd.elements.any import Any as XsdAny
 
 from sync.clients.paging import PageMark
-from sync.errors import AmbiguousWriteError, IntegrationError, PermanentError, TransientError
+from sync.errors import (
+    AmbiguousWriteError,
+    IntegrationError,
+    MalformedReply,
+    PermanentError,
+    TransientError,
+)
 
 from . import convert, streaming
 from .fault_map import from_zeep
+from .lexical import LexicalCheckPlugin
 from .plugins import AxisEncodingPlugin, ResponseCheckPlugin, _array_item_type
 from .throttle import shared_throttle
 from .transport import BUNDLED_WSDL, SYSTEM, PropertyWareTransport, TransportFailure, make_session, origin_of
@@ -126,7 +133,7 @@ class SoapCaller:
                     wsdl,
                     transport=transport,
                     settings=settings,
-                    plugins=[AxisEncodingPlugin(), ResponseCheckPlugin()],
+                    plugins=[AxisEncodingPlugin(), ResponseCheckPlugin(), LexicalCheckPlugin()],
                 )
             except IntegrationError:
                 raise
@@ -284,7 +291,11 @@ class SoapCaller:
             if not rows or len(rows) < largest or (at_most is not None and len(seen) >= at_most):
                 return
         self._count(op, "page_cap")
-        log.warning("propertyware %s: stopped at the page cap (%d pages)", op, self.page_cap)
+        raise MalformedReply(
+            f"still more rows after {self.page_cap} pages (PW_MAX_PAGES): the read is stopped",
+            system=SYSTEM,
+            operation=op,
+        )
 
     def _since(self, modified_since: datetime | None) -> dict[str, Any]:
         if modified_since is None:

@@ -67,6 +67,7 @@ class PropertyWareClient(SoapCaller):
             "retries": conf.get("RETRIES", 3),
             "retry_min_wait": conf.get("RETRY_MIN_WAIT", 1.0),
             "retry_max_wait": conf.get("RETRY_MAX_WAIT", 30.0),
+            "page_cap": conf.get("MAX_PAGES", 10000),
         }
         kwargs.update(overrides)
         return cls(conf["URL"], conf["USERNAME"], conf["PASSWORD"], **kwargs)
@@ -102,33 +103,31 @@ class PropertyWareClient(SoapCaller):
 
     def iter_buildings(
         self, modified_since: datetime | None = None, *, portfolios: Iterable[Mapping] | None = None,
-        pages: PageMark | None = None,
+        pages: PageMark | None = None, on_malformed: convert.OnMalformed = None,
     ) -> Iterator[Building]:
         """Buildings name their portfolio by a label (its abbreviation, or name): ``portfolios``, records
         with ``ID``, ``name`` and ``abbreviation`` (the caller's copy, say the warehouse's), resolve it
         without a call. Without them, or for a label they lack, getAllPortfolios is listed, once a call."""
         labels = _PortfolioLabels(portfolios or (), self._list_portfolios)
-        for row in self._pages("getBuildings", self._since(modified_since), pages=pages):
-            yield convert.to_building(row, labels.id_of(row.get("portfolio")))
+        rows = self._pages("getBuildings", self._since(modified_since), pages=pages)
+        yield from convert.each(rows, lambda r: convert.to_building(r, labels.id_of(r.get("portfolio"))),
+                                on_malformed)
 
     def iter_units(
-        self,
-        building_id: int | None = None,
-        modified_since: datetime | None = None,
-        *,
-        pages: PageMark | None = None,
+        self, building_id: int | None = None, modified_since: datetime | None = None, *,
+        pages: PageMark | None = None, on_malformed: convert.OnMalformed = None,
     ) -> Iterator[Unit]:
         criteria = self._since(modified_since)
         if building_id is not None:
             criteria["buildingId"] = int(building_id)
-        for row in self._pages("getUnits", criteria, pages=pages):
-            yield convert.to_unit(row)
+        yield from convert.each(self._pages("getUnits", criteria, pages=pages), convert.to_unit, on_malformed)
 
     def iter_leases(
-        self, modified_since: datetime | None = None, *, pages: PageMark | None = None
+        self, modified_since: datetime | None = None, *, pages: PageMark | None = None,
+        on_malformed: convert.OnMalformed = None,
     ) -> Iterator[Lease]:
-        for row in self._pages("getLeases", self._since(modified_since), pages=pages):
-            yield convert.to_lease(row)
+        rows = self._pages("getLeases", self._since(modified_since), pages=pages)
+        yield from convert.each(rows, convert.to_lease, on_malformed)
 
     def iter_contacts(
         self, *, email: str | None = None, modified_since: datetime | None = None
@@ -152,6 +151,7 @@ class PropertyWareClient(SoapCaller):
         modified_since: datetime | None = None,
         newest_first: bool = False,
         pages: PageMark | None = None,
+        on_malformed: convert.OnMalformed = None,
     ) -> Iterator[WorkOrder]:
         criteria: dict[str, Any] = {**self._since(modified_since), "orderByNewestFirst": bool(newest_first)}
         if portfolio_id is not None:
@@ -165,8 +165,8 @@ class PropertyWareClient(SoapCaller):
                 return
             criteria["ids"] = wanted
             at_most = len(set(wanted))
-        for row in self._pages("getWorkOrders", criteria, at_most=at_most, pages=pages):
-            yield convert.to_work_order(row)
+        rows = self._pages("getWorkOrders", criteria, at_most=at_most, pages=pages)
+        yield from convert.each(rows, convert.to_work_order, on_malformed)
 
     def get_work_order(self, work_order_id: int) -> WorkOrder | None:
         rows = (

@@ -3,14 +3,40 @@ PropertyWare DTO names for read-modify-write updates. No zeep object leaves this
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from zeep.helpers import serialize_object
 
-from .records import Building, Contact, Lease, Note, Portfolio, Unit, Vendor, WorkOrder
+from sync.clients.strict import Wire, parse
+from sync.errors import MalformedRecord
+
+from .records import (
+    Building,
+    BuildingIn,
+    Contact,
+    ContactIn,
+    Lease,
+    LeaseIn,
+    Note,
+    NoteIn,
+    Portfolio,
+    PortfolioIn,
+    Unit,
+    UnitIn,
+    Vendor,
+    VendorIn,
+    WorkOrder,
+    WorkOrderIn,
+)
+
+SYSTEM = "propertyware"
+M = TypeVar("M", bound=Wire)
+R = TypeVar("R")
+#: where a listing hands a record it could not parse (without one, the listing raises it)
+OnMalformed = Callable[[MalformedRecord], None] | None
 
 
 def plain(value: Any) -> Any:
@@ -32,12 +58,8 @@ def text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def ident(value: Any) -> int | None:
-    return int(value) if value not in (None, "", 0) else None
 
 
-def ref_id(obj: Any) -> int | None:
-    return ident(obj.get("ID")) if isinstance(obj, Mapping) else None
 
 
 def when(value: Any) -> datetime | None:
@@ -54,138 +76,151 @@ def day(value: Any) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
-def ids(values: Any) -> tuple[int, ...]:
-    return tuple(int(v) for v in values or () if v is not None)
 
 
-def to_portfolio(d: dict) -> Portfolio:
-    owner = next((o for o in d.get("owners") or [] if isinstance(o, Mapping)), {})
+def parsed(model: type[M], d: Any, operation: str) -> M:
+    """``d`` checked as ``model``; a refused record raises MalformedRecord with its excerpt."""
+    return parse(model, d, system=SYSTEM, operation=operation, modified_key="lastModified")
+
+
+def each(rows: Iterable[Any], convert: Callable[[Any], R], on_malformed: OnMalformed) -> Iterator[R]:
+    """``rows`` converted; a malformed one goes to ``on_malformed`` and the rest go on (raised without it)."""
+    for row in rows:
+        try:
+            record = convert(row)
+        except MalformedRecord as bad:
+            if on_malformed is None:
+                raise
+            on_malformed(bad)
+            continue
+        yield record
+
+
+def _money(value: Decimal | None) -> Decimal:
+    return (value or Decimal(0)).quantize(Decimal("0.01"))
+
+
+def to_portfolio(d: Any) -> Portfolio:
+    p = parsed(PortfolioIn, d, "getAllPortfolios")
+    owner = next((o for o in p.owners or [] if o is not None), None)
     return Portfolio(
-        id=int(d["ID"]),
-        name=text(d.get("name")),
-        abbreviation=text(d.get("abbreviation")),
-        active=bool(d.get("active")),
-        owner_first_name=text(owner.get("firstName")),
-        owner_last_name=text(owner.get("lastName")),
-        owner_email=text(owner.get("email")),
+        id=p.ID,
+        name=p.name,
+        abbreviation=p.abbreviation,
+        active=p.active,
+        owner_first_name=owner.firstName if owner else "",
+        owner_last_name=owner.lastName if owner else "",
+        owner_email=owner.email if owner else "",
     )
 
 
-def _address(d: dict) -> dict:
-    return {k: text(d.get(k)) for k in ("address", "address2", "city", "state", "zip", "country")}
+def _address(d: Any) -> dict:
+    return {k: getattr(d, k) for k in ("address", "address2", "city", "state", "zip", "country")}
 
 
-def to_building(d: dict, portfolio_id: int) -> Building:
+def to_building(d: Any, portfolio_id: int) -> Building:
+    b = parsed(BuildingIn, d, "getBuildings")
     return Building(
-        id=int(d["ID"]),
+        id=b.ID,
         portfolio_id=portfolio_id,
-        name=text(d.get("name")),
-        abbreviation=text(d.get("abbreviation")),
-        **_address(d),
-        multi_unit=bool(d.get("multiUnit")),
-        rentable=bool(d.get("rentable")),
-        active=bool(d.get("active")),
+        name=b.name,
+        abbreviation=b.abbreviation,
+        **_address(b),
+        multi_unit=b.multiUnit,
+        rentable=b.rentable,
+        active=b.active,
     )
 
 
-def to_unit(d: dict) -> Unit:
+def to_unit(d: Any) -> Unit:
+    u = parsed(UnitIn, d, "getUnits")
     return Unit(
-        id=int(d["ID"]),
-        building_id=int(d.get("buildingID") or 0),
-        name=text(d.get("name")),
-        abbreviation=text(d.get("abbreviation")),
-        **_address(d),
-        active=bool(d.get("active")),
+        id=u.ID,
+        building_id=u.buildingID,
+        name=u.name,
+        abbreviation=u.abbreviation,
+        **_address(u),
+        active=u.active,
     )
 
 
-def to_contact(d: Mapping) -> Contact:
+def to_contact(d: Any) -> Contact:
+    c = parsed(ContactIn, d, "getContacts")
     return Contact(
-        id=int(d["ID"]),
-        first_name=text(d.get("firstName")),
-        last_name=text(d.get("lastName")),
-        email=text(d.get("email")),
-        home_phone=text(d.get("homePhone")),
-        work_phone=text(d.get("workPhone")),
-        mobile_phone=text(d.get("mobilePhone")),
-        contact_type=text(d.get("contactType")),
+        id=c.ID,
+        first_name=c.firstName,
+        last_name=c.lastName,
+        email=c.email,
+        home_phone=c.homePhone,
+        work_phone=c.workPhone,
+        mobile_phone=c.mobilePhone,
+        contact_type=c.contactType,
     )
 
 
-def to_lease(d: dict) -> Lease:
-    tenants = tuple(to_contact(t) for t in d.get("tenants") or [] if isinstance(t, Mapping) and t.get("ID"))
+def to_lease(d: Any) -> Lease:
+    le = parsed(LeaseIn, d, "getLeases")
+    # A tenant PropertyWare sends without an ID (0, a Java default) is no contact yet: skipped, as before.
+    tenants = tuple(to_contact(t) for t in le.tenants or [] if t is not None and t.get("ID") not in (None, 0))
     return Lease(
-        id=int(d["ID"]),
-        name=text(d.get("leaseName")),
-        status=text(d.get("leaseStatus")),
-        active=bool(d.get("active")),
-        unit_id=ident(d.get("unitID")),
-        building_id=ident(d.get("buildingID")),
-        start_date=day(d.get("startDate")),
-        end_date=day(d.get("endDate")),
-        move_in_date=day(d.get("moveInDate")),
-        move_out_date=day(d.get("moveOutDate")),
+        id=le.ID,
+        name=le.leaseName,
+        status=le.leaseStatus,
+        active=le.active,
+        unit_id=le.unitID,
+        building_id=le.buildingID,
+        start_date=day(le.startDate),
+        end_date=day(le.endDate),
+        move_in_date=day(le.moveInDate),
+        move_out_date=day(le.moveOutDate),
         tenants=tenants,
-        primary_contact_id=ref_id(d.get("primaryContact")),
+        primary_contact_id=le.primaryContact.ID if le.primaryContact else None,
     )
 
 
-def to_vendor(d: dict) -> Vendor:
+def to_vendor(d: Any) -> Vendor:
+    v = parsed(VendorIn, d, "getVendors")
     return Vendor(
-        id=int(d["ID"]),
-        name=text(d.get("name")),
-        company_name=text(d.get("companyName")),
-        email=text(d.get("email")),
-        phone=text(d.get("phone")),
-        active=bool(d.get("active")),
+        id=v.ID, name=v.name, company_name=v.companyName, email=v.email, phone=v.phone, active=v.active
     )
 
 
-def to_work_order(d: dict) -> WorkOrder:
-    custom = {
-        text(cf.get("fieldName")): text(cf.get("value"))
-        for cf in d.get("customFields") or []
-        if isinstance(cf, Mapping) and cf.get("fieldName")
-    }
+def to_work_order(d: Any) -> WorkOrder:
+    w = parsed(WorkOrderIn, d, "getWorkOrders")
+    custom = {cf.fieldName: text(cf.value) for cf in w.customFields or [] if cf is not None and cf.fieldName}
     return WorkOrder(
-        id=int(d["ID"]),
-        number=int(d.get("number") or 0),
-        portfolio_id=ref_id(d.get("portfolio")),
-        building_id=ref_id(d.get("building")),
-        unit_ids=ids(d.get("unitIDs")),
-        vendor_ids=ids(d.get("vendorIDs")),
-        lease_id=ref_id(d.get("lease")),
-        status=text(d.get("status")),
-        priority=text(d.get("priority")),
-        category=text(d.get("category")),
-        type=text(d.get("type")),
-        description=text(d.get("description")),
-        location=text(d.get("location")),
-        source=text(d.get("source")),
-        created_date=when(d.get("createdDate")),
-        start_date=when(d.get("startDate")),
-        completed_date=when(d.get("completedDate")),
-        cost_estimate=money(d.get("costEstimate")),
-        total_cost=money(d.get("totalCost")),
-        hour_estimate=float(d.get("hourEstimate") or 0.0),
-        total_hours=float(d.get("totalHourWorked") or 0.0),
-        approved=bool(d.get("approved")),
+        id=w.ID,
+        number=w.number or 0,
+        portfolio_id=w.portfolio.ID if w.portfolio else None,
+        building_id=w.building.ID if w.building else None,
+        unit_ids=tuple(i for i in w.unitIDs or () if i is not None),
+        vendor_ids=tuple(i for i in w.vendorIDs or () if i is not None),
+        lease_id=w.lease.ID if w.lease else None,
+        status=w.status,
+        priority=w.priority,
+        category=w.category,
+        type=w.type,
+        description=w.description,
+        location=w.location,
+        source=w.source,
+        created_date=when(w.createdDate),
+        start_date=when(w.startDate),
+        completed_date=when(w.completedDate),
+        cost_estimate=_money(w.costEstimate),
+        total_cost=_money(w.totalCost),
+        hour_estimate=float(w.hourEstimate or 0.0),
+        total_hours=float(w.totalHourWorked or 0.0),
+        approved=w.approved,
         custom_fields=custom,
         raw=d,
     )
 
 
-def to_note(d: dict) -> Note:
-    return Note(
-        id=ident(d.get("ID")),
-        subject=text(d.get("subject")),
-        body=text(d.get("body")),
-        date=when(d.get("date")),
-    )
+def to_note(d: Any) -> Note:
+    n = parsed(NoteIn, d, "attachNoteToWorkOrder")
+    return Note(id=n.ID, subject=n.subject, body=n.body, date=when(n.date))
 
 
 #: record-style names update_work_order accepts, and the WorkOrder fields they write

@@ -3,16 +3,19 @@ uses on ServiceFusion API v1; tokens, pacing, retries and errors live in ``trans
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
 from sync.clients.paging import PageMark
+from sync.errors import MalformedRecord, MalformedReply
 
+from .envelope import SYSTEM, parse_page
 from .query import encode_filters
 from .records import (
     Customer,
@@ -24,7 +27,6 @@ from .records import (
     PaymentType,
     Source,
     Tech,
-    as_int,
 )
 from .tokens import TokenStore
 from .transport import Transport
@@ -33,6 +35,11 @@ PER_PAGE = 50
 CUSTOMER_EXPAND = ("contacts", "locations", "custom_fields")
 JOB_EXPAND = ("custom_fields",)
 JOB_DETAIL_EXPAND = ("custom_fields", "techs_assigned")
+#: pages one listing may read before it fails (SF_MAX_PAGES): far above any real account's
+MAX_PAGES = 10_000
+T = TypeVar("T")
+#: where a typed listing hands a record it could not parse (without one, the listing raises it)
+OnMalformed = Callable[[MalformedRecord], None] | None
 
 
 def _expand(names: Iterable[str]) -> str:
@@ -49,7 +56,9 @@ class ServiceFusionClient:
     def __init__(self, base_url: str, client_id: str, client_secret: str, **options: Any) -> None:
         """``options`` are the transport's: verify=True (or a CA bundle path), connect_timeout=10,
         read_timeout=60, rate_limit_cap=0 (requests/minute, 0 = the server's allowance), token_store=None
-        (in-memory), retries=3, backoff_initial=1.0, backoff_max=30.0, renew_before=300.0."""
+        (in-memory), retries=3, backoff_initial=1.0, backoff_max=30.0, renew_before=300.0; and the
+        client's own max_pages=MAX_PAGES."""
+        self.max_pages = int(options.pop("max_pages", MAX_PAGES))
         self._t = Transport(base_url, client_id, client_secret, **options)
         self.client_id = client_id
 
@@ -91,6 +100,7 @@ class ServiceFusionClient:
                 rate_limit_cap=int(conf.get("RATE_LIMIT_CAP", 0)),
                 token_store=token_store,
                 retries=int(conf.get("RETRIES", 3)),
+                max_pages=int(conf.get("MAX_PAGES", MAX_PAGES)),
             )
         except ValueError as exc:
             raise ImproperlyConfigured(f"SF_BASE_URL: {exc}") from exc
@@ -117,103 +127,133 @@ class ServiceFusionClient:
         params: Mapping[str, Any] | None = None,
         operation: str = "",
         pages: PageMark | None = None,
-    ) -> Iterator[dict]:
+    ) -> Iterator[Any]:
         """Every item of a list, page by page (per-page=50, ``sort`` always sent), from page 1 or
-        ``pages.first``; ``pages.done`` follows the last page handed out whole."""
+        ``pages.first``; ``pages.done`` follows the last page handed out whole. Items are as sent (the
+        typed readers parse them); a page that is not the documented envelope raises MalformedReply, and
+        so does a list still going after ``max_pages`` pages (SF_MAX_PAGES)."""
         if not sort:
             raise ValueError("a sort is required: unsorted ServiceFusion lists can hang")
-        page, seen = (pages.first if pages else 1), set()
+        operation = operation or path
+        page, seen, read = (pages.first if pages else 1), set(), 0
         while True:
+            if read >= self.max_pages:
+                raise MalformedReply(
+                    f"{path} still had pages after {self.max_pages} (SF_MAX_PAGES): the read is stopped",
+                    system=SYSTEM,
+                    operation=operation,
+                )
             reply = self._t.get(
                 path,
                 {**(params or {}), "sort": sort, "page": page, "per-page": PER_PAGE},
-                operation=operation or path,
+                operation=operation,
             )
-            data = reply.data if isinstance(reply.data, dict) else {}
-            meta = data.get("_meta") or {}
-            current = as_int(meta.get("currentPage", reply.headers.get("X-Pagination-Current-Page"))) or page
+            read += 1
+            envelope = parse_page(reply.data, reply.headers, operation=operation)
             fresh = []
-            for item in data.get("items") or ():
+            for item in envelope.items:
                 key = item.get("id") if isinstance(item, dict) else None
-                if key is not None:
+                if isinstance(key, int | str):
                     if key in seen:
                         continue  # a record that moved between pages while we listed is yielded once
                     seen.add(key)
                 fresh.append(item)
+            current = envelope.current or page
             for i, item in enumerate(fresh):
                 if pages is not None and i == len(fresh) - 1:
                     pages.done = current  # before the last item goes out: a batch ending on it holds the page
                 yield item
             if pages is not None and not fresh:
                 pages.done = current
-            count = as_int(meta.get("pageCount", reply.headers.get("X-Pagination-Page-Count"))) or 0
             # Past the end the API repeats the last page instead of returning an empty one.
-            if current >= count or current < page:
+            if current >= envelope.count or current < page:
                 return
             page = current + 1
+
+    def _typed(
+        self,
+        items: Iterable[Any],
+        parse: Callable[[Any], T],
+        on_malformed: Callable[[MalformedRecord], None] | None,
+    ) -> Iterator[T]:
+        """``items`` parsed; a malformed one goes to ``on_malformed`` (the rest go on), else raises."""
+        for item in items:
+            try:
+                record = parse(item)
+            except MalformedRecord as bad:
+                if on_malformed is None:
+                    raise
+                on_malformed(bad)
+                continue
+            yield record
 
     # --- account ---------------------------------------------------------------------------------------
     def me(self) -> Me:
         """GET /me: the credentials check."""
-        return Me.from_api(self._t.get("/me", operation="me").data or {})
+        return Me.from_api(self._t.get("/me", operation="me").data)
 
     # --- customers -------------------------------------------------------------------------------------
     def iter_customers(
-        self, *, expand: Iterable[str] = CUSTOMER_EXPAND, filters: Mapping[str, Any] | None = None
+        self,
+        *,
+        expand: Iterable[str] = CUSTOMER_EXPAND,
+        filters: Mapping[str, Any] | None = None,
+        on_malformed: OnMalformed = None,
     ) -> Iterator[Customer]:
+        """Every customer; one that cannot be parsed goes to ``on_malformed`` (raised without it)."""
         params = encode_filters(filters)
         if expand:
             params["expand"] = _expand(expand)
         # Sorted by id, parents come before their children (a parent must exist first), so parent ids
         # resolve from what was already listed; a filtered list falls back to a lookup.
         known: dict[str, int] = {}
-        for item in self.iter_items("/customers", sort="id", params=params, operation="list_customers"):
-            customer = self._customer(item, known)
+        items = self.iter_items("/customers", sort="id", params=params, operation="list_customers")
+        for customer in self._typed(
+            items, lambda i: Customer.from_api(i, operation="list_customers"), on_malformed
+        ):
+            customer = self._with_parent(customer, known)
             known[customer.fully_qualified_name or customer.name] = customer.id
             yield customer
 
     def get_customer(self, customer_id: int, *, expand: Iterable[str] = CUSTOMER_EXPAND) -> Customer:
         params = {"expand": _expand(expand)} if expand else {}
         reply = self._t.get(f"/customers/{int(customer_id)}", params, operation="get_customer")
-        return self._customer(reply.data or {}, {})
+        return self._with_parent(Customer.from_api(reply.data, operation="get_customer"), {})
 
     def create_customer(self, body: Mapping[str, Any]) -> Customer:
         """POST /customers (not retried; AmbiguousWriteError when the outcome is unknown)."""
         reply = self._t.post(
             "/customers", body, {"expand": _expand(CUSTOMER_EXPAND)}, operation="create_customer"
         )
+        created = Customer.from_api(reply.data, operation="create_customer")
         parent = body.get("parent_customer")
         known = {}
-        if isinstance(parent, int) and reply.data and reply.data.get("parent_customer"):
-            known[self._parent_key(reply.data)] = parent
-        return self._customer(reply.data or {}, known)
+        if isinstance(parent, int) and created.parent_customer_name:
+            known[_parent_key(created)] = parent
+        return self._with_parent(created, known)
 
-    @staticmethod
-    def _parent_key(data: Mapping[str, Any]) -> str:
-        fqn = str(data.get("fully_qualified_name") or "")
-        return fqn.rsplit(":", 1)[0] if ":" in fqn else str(data.get("parent_customer") or "")
-
-    def _customer(self, data: dict, known: dict[str, int]) -> Customer:
-        parent_name = data.get("parent_customer")
-        parent_id = None
-        if parent_name:
-            key = self._parent_key(data)
-            parent_id = known.get(key) or known.get(str(parent_name))
-            if parent_id is None:
-                parent_id = self._lookup_customer_id(str(parent_name), key)
-                if parent_id is not None:
-                    known[key] = parent_id
-        return Customer.from_api(data, parent_customer_id=parent_id)
+    def _with_parent(self, customer: Customer, known: dict[str, int]) -> Customer:
+        """The customer with its parent's id (the API names the parent only by its header)."""
+        if not customer.parent_customer_name:
+            return customer
+        key = _parent_key(customer)
+        parent_id = known.get(key) or known.get(customer.parent_customer_name)
+        if parent_id is None:
+            parent_id = self._lookup_customer_id(customer.parent_customer_name, key)
+            if parent_id is not None:
+                known[key] = parent_id
+        return replace(customer, parent_customer_id=parent_id)
 
     def _lookup_customer_id(self, name: str, fully_qualified_name: str) -> int | None:
         """The API shows a parent by name only; find its id (name filters are partial: compare exactly)."""
         params = {**encode_filters({"name": name}), "fields": "id,customer_name,fully_qualified_name"}
         exact = None
-        for item in self.iter_items("/customers", sort="id", params=params, operation="find_customer"):
-            if item.get("fully_qualified_name") == fully_qualified_name:
-                return as_int(item.get("id"))
-            if exact is None and item.get("customer_name") == name:
-                exact = as_int(item.get("id"))
+        items = self.iter_items("/customers", sort="id", params=params, operation="find_customer")
+        for found in self._typed(items, lambda i: Customer.from_api(i, operation="find_customer"), None):
+            if found.fully_qualified_name == fully_qualified_name:
+                return found.id
+            if exact is None and found.name == name:
+                exact = found.id
         return exact
 
     # --- jobs ------------------------------------------------------------------------------------------
@@ -225,25 +265,29 @@ class ServiceFusionClient:
         expand: Iterable[str] = JOB_EXPAND,
         sort: str = "-updated_at",
         pages: PageMark | None = None,
+        on_malformed: OnMalformed = None,
     ) -> Iterator[Job]:
+        """Jobs (updated since ``updated_since``); one that cannot be parsed goes to ``on_malformed``
+        (raised without it)."""
         merged = dict(filters or {})
         if updated_since is not None:
             merged["updated_date"] = {**(merged.get("updated_date") or {}), "gte": updated_since}
         params = encode_filters(merged)
         if expand:
             params["expand"] = _expand(expand)
-        for item in self.iter_items("/jobs", sort=sort, params=params, operation="list_jobs", pages=pages):
-            yield Job.from_api(item)
+        items = self.iter_items("/jobs", sort=sort, params=params, operation="list_jobs", pages=pages)
+        yield from self._typed(items, lambda i: Job.from_api(i, operation="list_jobs"), on_malformed)
 
     def get_job(self, job_id: int, *, expand: Iterable[str] = JOB_DETAIL_EXPAND) -> Job:
         params = {"expand": _expand(expand)} if expand else {}
-        return Job.from_api(self._t.get(f"/jobs/{int(job_id)}", params, operation="get_job").data or {})
+        reply = self._t.get(f"/jobs/{int(job_id)}", params, operation="get_job")
+        return Job.from_api(reply.data, operation="get_job")
 
     def create_job(self, body: Mapping[str, Any]) -> Job:
         """POST /jobs, never retried. AmbiguousWriteError means the job may exist: look it up first
         (``find_jobs_by_check_number``) before posting again."""
         reply = self._t.post("/jobs", body, {"expand": _expand(JOB_DETAIL_EXPAND)}, operation="create_job")
-        return Job.from_api(reply.data or {})
+        return Job.from_api(reply.data, operation="create_job")
 
     def find_jobs_by_check_number(
         self, check_number: str, *, updated_since: datetime | None = None
@@ -268,34 +312,52 @@ class ServiceFusionClient:
         ]
 
     # --- lookups and invoices ------------------------------------------------------------------------------
+    def _lookup(self, path: str, record: Callable[..., T]) -> list[T]:
+        """A whole lookup list; one malformed entry fails it (a partial status list would mislead)."""
+        op = path.strip("/").replace("-", "_")
+        items = self.iter_items(path, sort="id", operation=f"list_{op}")
+        return list(self._typed(items, lambda i: record(i, operation=f"list_{op}"), None))
+
     def list_job_statuses(self) -> list[JobStatus]:
-        return [JobStatus.from_api(i) for i in self.iter_items("/job-statuses", sort="id")]
+        return self._lookup("/job-statuses", JobStatus.from_api)
 
     def list_job_categories(self) -> list[JobCategory]:
-        return [JobCategory.from_api(i) for i in self.iter_items("/job-categories", sort="id")]
+        return self._lookup("/job-categories", JobCategory.from_api)
 
     def list_techs(self) -> list[Tech]:
-        return [Tech.from_api(i) for i in self.iter_items("/techs", sort="id")]
+        return self._lookup("/techs", Tech.from_api)
 
     def list_sources(self) -> list[Source]:
-        return [Source.from_api(i) for i in self.iter_items("/sources", sort="id")]
+        return self._lookup("/sources", Source.from_api)
 
     def list_payment_types(self) -> list[PaymentType]:
-        return [PaymentType.from_api(i) for i in self.iter_items("/payment-types", sort="id")]
+        return self._lookup("/payment-types", PaymentType.from_api)
 
-    def iter_invoices(self, *, sort: str = "id", pages: PageMark | None = None) -> Iterator[Invoice]:
+    def iter_invoices(
+        self, *, sort: str = "id", pages: PageMark | None = None, on_malformed: OnMalformed = None
+    ) -> Iterator[Invoice]:
         """Every invoice (v1 invoices take no filters). ``sort="-updated_at"`` lists the newest changes
         first, so a caller that stops at its cursor reads only the pages it needs."""
-        for item in self.iter_items("/invoices", sort=sort, operation="list_invoices", pages=pages):
-            yield Invoice.from_api(item)
+        items = self.iter_items("/invoices", sort=sort, operation="list_invoices", pages=pages)
+        yield from self._typed(items, lambda i: Invoice.from_api(i, operation="list_invoices"), on_malformed)
 
     def job_invoices(self, job_id: int) -> list[Invoice]:
         """A job's invoices (GET /jobs/{id}?expand=invoices)."""
         reply = self._t.get(
             f"/jobs/{int(job_id)}", {"expand": "invoices", "fields": "id"}, operation="get_job"
         )
-        data = reply.data or {}
-        return [Invoice.from_api(i) for i in data.get("invoices") or () if isinstance(i, dict)]
+        data = reply.data
+        invoices = data.get("invoices") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(invoices, list | None):
+            raise MalformedReply(
+                "the job's invoices are not a list in a job object", system=SYSTEM, operation="get_job"
+            )
+        return [Invoice.from_api(i, operation="get_job") for i in invoices or ()]
+
+
+def _parent_key(customer: Customer) -> str:
+    fqn = customer.fully_qualified_name
+    return fqn.rsplit(":", 1)[0] if ":" in fqn else customer.parent_customer_name
 
 
 __all__ = ["ServiceFusionClient"]

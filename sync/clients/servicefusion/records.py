@@ -1,101 +1,161 @@
-"""Typed ServiceFusion records the client returns, parsed from the API's JSON views: ids int (from numeric
-strings too), money Decimal, timestamps aware, missing text ""; references are header strings (status …)."""
+"""Typed ServiceFusion records the client returns, each parsed from the API's JSON view through a strict wire
+model (``sync.clients.strict``): a value of the wrong kind raises MalformedRecord, never a coerced record."""
+
+# The records stay frozen dataclasses (callers build, compare and ``asdict`` them); the pydantic models
+# below check the wire shape once, at the edge. See sync/clients/strict.py for why pydantic.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Self
+
+from pydantic import Field
+
+from sync.clients.strict import Day, Id, OptId, OptMoney, Text, Timestamp, Wire, parse
+from sync.clients.strict import JsonBool as Bool
+
+SYSTEM = "servicefusion"
 
 
-def as_int(value: Any) -> int | None:
-    """An id as int; numeric strings accepted (the docs show ids both ways)."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
+def _parse(model: type[Wire], data: Any, operation: str) -> Any:
+    return parse(model, data, system=SYSTEM, operation=operation, modified_key="updated_at")
 
 
-def as_text(value: Any) -> str:
-    return "" if value is None else str(value)
+class _CustomField(Wire):
+    name: Text
+    value: str | int | float | bool | None = Field(default=None, union_mode="left_to_right")
 
 
-def as_ts(value: Any) -> datetime | None:
-    """RFC 3339 with an offset (or Z) → aware datetime; a naive value is taken as UTC."""
-    if not value:
-        return None
-    text = str(value).strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _custom(items: list[_CustomField]) -> dict[str, Any]:
+    return {cf.name: cf.value for cf in items if cf.name}
 
 
-def as_date(value: Any) -> date | None:
-    if not value:
-        return None
-    text = str(value).strip()
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        return None
+class _Email(Wire):
+    email: Text = ""
 
 
-def as_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
+class _Phone(Wire):
+    phone: Text = ""
 
 
-def custom_field_map(items: Any) -> dict[str, Any]:
-    """``[{name, value, …}]`` → ``{name: value}``."""
-    if not isinstance(items, list):
-        return {}
-    return {
-        str(item["name"]): item.get("value") for item in items if isinstance(item, dict) and "name" in item
-    }
+class _ContactIn(Wire):
+    fname: Text = ""
+    lname: Text = ""
+    is_primary: Bool = False
+    emails: list[_Email] | None = None
+    phones: list[_Phone] | None = None
 
 
-# Converters by annotation (the module uses postponed annotations, so they are strings).
-_CONVERT: dict[object, Callable[[Any], Any]] = {
-    "int": lambda v: as_int(v) or 0,
-    "int | None": as_int,
-    "str": as_text,
-    "bool": bool,
-    "Decimal | None": as_decimal,
-    "date | None": as_date,
-    "datetime | None": as_ts,
-}
+class _LocationIn(Wire):
+    street_1: Text = ""
+    street_2: Text = ""
+    city: Text = ""
+    state_prov: Text = ""
+    postal_code: Text = ""
+    country: Text = ""
+    nickname: Text = ""
+    is_primary: Bool = False
 
 
-def simple_fields(cls: type, data: dict, **rename: str) -> dict[str, Any]:
-    """Every field of ``cls`` with a plain annotation, read from the JSON key of the same name (or
-    ``rename[field]``) and converted by its type; other fields are left to the caller."""
-    return {
-        f.name: _CONVERT[f.type](data.get(rename.get(f.name, f.name)))
-        for f in fields(cls)
-        if f.type in _CONVERT
-    }
+class _CustomerIn(Wire):
+    id: Id
+    customer_name: Text = ""
+    parent_customer: Text = ""
+    account_number: Text = ""
+    fully_qualified_name: Text = ""
+    contacts: list[_ContactIn] | None = None
+    locations: list[_LocationIn] | None = None
+    custom_fields: list[_CustomField] | None = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
 
 
-class _Plain:
-    """Records whose every field is a plain value named as in the API."""
+class _TechRef(Wire):
+    id: Id
 
-    @classmethod
-    def from_api(cls, data: dict):
-        return cls(**simple_fields(cls, data))
+
+class _JobIn(Wire):
+    id: Id
+    number: Text = ""
+    customer_id: OptId = None
+    customer_name: Text = ""
+    check_number: Text = ""
+    po_number: Text = ""
+    status: Text = ""
+    category: Text = ""
+    priority: Text = ""
+    description: Text = ""
+    street_1: Text = ""
+    street_2: Text = ""
+    city: Text = ""
+    state_prov: Text = ""
+    postal_code: Text = ""
+    location_name: Text = ""
+    contact_first_name: Text = ""
+    contact_last_name: Text = ""
+    # Expanded, techs are {id, first_name, last_name}; bare ids are accepted too.
+    techs_assigned: list[_TechRef | Id] | None = None
+    custom_fields: list[_CustomField] | None = None
+    total: OptMoney = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+    closed_at: Timestamp | None = None
+
+
+class _JobStatusIn(Wire):
+    id: Id
+    code: Text = ""
+    name: Text = ""
+    category: Text = ""
+    is_custom: Bool = False
+
+
+class _JobCategoryIn(Wire):
+    id: Id
+    name: Text = ""
+
+
+class _TechIn(Wire):
+    id: Id
+    first_name: Text = ""
+    last_name: Text = ""
+    email: Text = ""
+    is_field_worker: Bool = False
+
+
+class _SourceIn(Wire):
+    id: Id
+    short_name: Text = ""
+    long_name: Text = ""
+
+
+class _PaymentTypeIn(Wire):
+    id: Id
+    code: Text = ""
+    short_name: Text = ""
+    type: Text = ""
+    is_custom: Bool = False
+
+
+class _InvoiceIn(Wire):
+    id: Id
+    number: OptId = None
+    po_number: Text = ""
+    total: OptMoney = None
+    is_paid: Bool = False
+    date: Day | None = None
+    customer: Text = ""
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+
+
+class _MeIn(Wire):
+    id: Id
+    first_name: Text = ""
+    last_name: Text = ""
+    email: Text = ""
 
 
 @dataclass(frozen=True)
@@ -107,16 +167,18 @@ class SFContact:
     phones: tuple[str, ...] = ()
 
     @classmethod
-    def from_api(cls, data: dict) -> SFContact:
+    def _of(cls, c: _ContactIn) -> SFContact:
         return cls(
-            **simple_fields(cls, data),
-            emails=tuple(as_text(e.get("email")) for e in data.get("emails") or () if isinstance(e, dict)),
-            phones=tuple(as_text(p.get("phone")) for p in data.get("phones") or () if isinstance(p, dict)),
+            c.fname,
+            c.lname,
+            c.is_primary,
+            tuple(e.email for e in c.emails or ()),
+            tuple(p.phone for p in c.phones or ()),
         )
 
 
 @dataclass(frozen=True)
-class Location(_Plain):
+class Location:
     street_1: str
     street_2: str
     city: str
@@ -143,16 +205,22 @@ class Customer:
     fully_qualified_name: str = ""
 
     @classmethod
-    def from_api(cls, data: dict, parent_customer_id: int | None = None) -> Customer:
-        values = simple_fields(cls, data, name="customer_name", parent_customer_name="parent_customer")
-        values["parent_customer_id"] = parent_customer_id
+    def from_api(
+        cls, data: Any, parent_customer_id: int | None = None, *, operation: str = "customer"
+    ) -> Customer:
+        c = _parse(_CustomerIn, data, operation)
         return cls(
-            **values,
-            contacts=tuple(SFContact.from_api(c) for c in data.get("contacts") or () if isinstance(c, dict)),
-            locations=tuple(
-                Location.from_api(loc) for loc in data.get("locations") or () if isinstance(loc, dict)
-            ),
-            custom_fields=custom_field_map(data.get("custom_fields")),
+            id=c.id,
+            name=c.customer_name,
+            parent_customer_id=parent_customer_id,
+            account_number=c.account_number,
+            contacts=tuple(SFContact._of(x) for x in c.contacts or ()),
+            locations=tuple(Location(**x.model_dump()) for x in c.locations or ()),
+            custom_fields=_custom(c.custom_fields or []),
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            parent_customer_name=c.parent_customer,
+            fully_qualified_name=c.fully_qualified_name,
         )
 
 
@@ -183,21 +251,31 @@ class Job:
     closed_at: datetime | None
 
     @classmethod
-    def from_api(cls, data: dict) -> Job:
-        # Expanded, techs are {id, first_name, last_name}; accept bare ids too.
-        ids = (
-            as_int(t.get("id")) if isinstance(t, dict) else as_int(t)
-            for t in data.get("techs_assigned") or ()
-        )
+    def from_api(cls, data: Any, *, operation: str = "job") -> Job:
+        j = _parse(_JobIn, data, operation)
+        skip = ("techs_assigned", "custom_fields", "total")
+        values = {k: v for k, v in j.__dict__.items() if k not in skip}
         return cls(
-            **simple_fields(cls, data),
-            techs_assigned=tuple(t for t in ids if t is not None),
-            custom_fields=custom_field_map(data.get("custom_fields")),
+            **values,
+            techs_assigned=tuple(t.id if isinstance(t, _TechRef) else t for t in j.techs_assigned or ()),
+            custom_fields=_custom(j.custom_fields or []),
         )
+
+
+class _Plain:
+    """Records whose fields are their wire model's, named alike."""
+
+    _wire: ClassVar[type[Wire]]
+
+    @classmethod
+    def from_api(cls, data: Any, *, operation: str = "") -> Self:
+        return cls(**_parse(cls._wire, data, operation or cls.__name__.lower()).__dict__)
 
 
 @dataclass(frozen=True)
 class JobStatus(_Plain):
+    _wire = _JobStatusIn
+
     id: int
     code: str
     name: str
@@ -207,12 +285,16 @@ class JobStatus(_Plain):
 
 @dataclass(frozen=True)
 class JobCategory(_Plain):
+    _wire = _JobCategoryIn
+
     id: int
     name: str
 
 
 @dataclass(frozen=True)
 class Tech(_Plain):
+    _wire = _TechIn
+
     id: int
     first_name: str
     last_name: str
@@ -222,6 +304,8 @@ class Tech(_Plain):
 
 @dataclass(frozen=True)
 class Source(_Plain):
+    _wire = _SourceIn
+
     id: int
     short_name: str
     long_name: str
@@ -229,6 +313,8 @@ class Source(_Plain):
 
 @dataclass(frozen=True)
 class PaymentType(_Plain):
+    _wire = _PaymentTypeIn
+
     id: int
     code: str
     short_name: str
@@ -238,6 +324,8 @@ class PaymentType(_Plain):
 
 @dataclass(frozen=True)
 class Invoice(_Plain):
+    _wire = _InvoiceIn
+
     id: int
     number: int | None
     po_number: str
@@ -258,6 +346,7 @@ class Me:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_api(cls, data: dict) -> Me:
-        values = simple_fields(cls, data)
-        return cls(**values, extra={k: v for k, v in data.items() if k not in values})
+    def from_api(cls, data: Any, *, operation: str = "me") -> Me:
+        m = _parse(_MeIn, data, operation)
+        known = set(_MeIn.model_fields)
+        return cls(**m.__dict__, extra={k: v for k, v in data.items() if k not in known})
