@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -107,6 +108,24 @@ def parse(model: type[M], data: Any, *, system: str, operation: str, modified_ke
         return model.model_validate(data)
     except ValidationError as exc:
         raise malformed(data, exc, system=system, operation=operation, modified_key=modified_key) from None
+
+
+#: where a typed listing hands a record it could not parse (without one, the listing raises it)
+OnMalformed = Callable[[MalformedRecord], None] | None
+R = TypeVar("R")
+
+
+def each(rows: Iterable[Any], convert: Callable[[Any], R], on_malformed: OnMalformed) -> Iterator[R]:
+    """``rows`` converted; a malformed one goes to ``on_malformed`` and the rest go on (raised without it)."""
+    for row in rows:
+        try:
+            record = convert(row)
+        except MalformedRecord as bad:
+            if on_malformed is None:
+                raise
+            on_malformed(bad)
+            continue
+        yield record
 
 
 def malformed(

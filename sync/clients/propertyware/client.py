@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +13,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from sync.clients.paging import PageMark
+from sync.clients.strict import OnMalformed, each
 from sync.errors import NotFound, PermanentError
 
 from . import convert
 from .calls import UNCHANGED, SoapCaller
+from .labels import PortfolioLabels
 from .records import Building, Contact, Lease, Note, Portfolio, Unit, Vendor, WorkOrder
 from .transport import SYSTEM
 
@@ -103,31 +105,31 @@ class PropertyWareClient(SoapCaller):
 
     def iter_buildings(
         self, modified_since: datetime | None = None, *, portfolios: Iterable[Mapping] | None = None,
-        pages: PageMark | None = None, on_malformed: convert.OnMalformed = None,
+        pages: PageMark | None = None, on_malformed: OnMalformed = None,
     ) -> Iterator[Building]:
         """Buildings name their portfolio by a label (its abbreviation, or name): ``portfolios``, records
         with ``ID``, ``name`` and ``abbreviation`` (the caller's copy, say the warehouse's), resolve it
         without a call. Without them, or for a label they lack, getAllPortfolios is listed, once a call."""
-        labels = _PortfolioLabels(portfolios or (), self._list_portfolios)
+        labels = PortfolioLabels(portfolios or (), self._list_portfolios)
         rows = self._pages("getBuildings", self._since(modified_since), pages=pages)
-        yield from convert.each(rows, lambda r: convert.to_building(r, labels.id_of(r.get("portfolio"))),
+        yield from each(rows, lambda r: convert.to_building(r, labels.id_of(r.get("portfolio"))),
                                 on_malformed)
 
     def iter_units(
         self, building_id: int | None = None, modified_since: datetime | None = None, *,
-        pages: PageMark | None = None, on_malformed: convert.OnMalformed = None,
+        pages: PageMark | None = None, on_malformed: OnMalformed = None,
     ) -> Iterator[Unit]:
         criteria = self._since(modified_since)
         if building_id is not None:
             criteria["buildingId"] = int(building_id)
-        yield from convert.each(self._pages("getUnits", criteria, pages=pages), convert.to_unit, on_malformed)
+        yield from each(self._pages("getUnits", criteria, pages=pages), convert.to_unit, on_malformed)
 
     def iter_leases(
         self, modified_since: datetime | None = None, *, pages: PageMark | None = None,
-        on_malformed: convert.OnMalformed = None,
+        on_malformed: OnMalformed = None,
     ) -> Iterator[Lease]:
         rows = self._pages("getLeases", self._since(modified_since), pages=pages)
-        yield from convert.each(rows, convert.to_lease, on_malformed)
+        yield from each(rows, convert.to_lease, on_malformed)
 
     def iter_contacts(
         self, *, email: str | None = None, modified_since: datetime | None = None
@@ -151,7 +153,7 @@ class PropertyWareClient(SoapCaller):
         modified_since: datetime | None = None,
         newest_first: bool = False,
         pages: PageMark | None = None,
-        on_malformed: convert.OnMalformed = None,
+        on_malformed: OnMalformed = None,
     ) -> Iterator[WorkOrder]:
         criteria: dict[str, Any] = {**self._since(modified_since), "orderByNewestFirst": bool(newest_first)}
         if portfolio_id is not None:
@@ -166,7 +168,7 @@ class PropertyWareClient(SoapCaller):
             criteria["ids"] = wanted
             at_most = len(set(wanted))
         rows = self._pages("getWorkOrders", criteria, at_most=at_most, pages=pages)
-        yield from convert.each(rows, convert.to_work_order, on_malformed)
+        yield from each(rows, convert.to_work_order, on_malformed)
 
     def get_work_order(self, work_order_id: int) -> WorkOrder | None:
         rows = (
@@ -352,7 +354,7 @@ class PropertyWareClient(SoapCaller):
         if not building:
             raise NotFound(f"building {building_id} does not exist", system=SYSTEM, operation="getBuilding")
         rows = self._list_portfolios()
-        pid = _PortfolioLabels(rows, None).id_of(building.get("portfolio"))
+        pid = PortfolioLabels(rows, None).id_of(building.get("portfolio"))
         portfolio = next((p for p in rows if p.get("ID") == pid), {})
         abbr = convert.text(portfolio.get("abbreviation") or building.get("portfolio"))
         return f"{abbr} | {convert.text(building.get('abbreviation'))}"
@@ -367,34 +369,3 @@ def parse_verify(value: Any) -> bool | str:
     if text.lower() in ("false", "0", "no", "off"):
         return False
     return text
-
-
-class _PortfolioLabels:
-    """Portfolio label → ID for one call: the given records (read on the first label), then, the first
-    time a label is missing, PropertyWare's own listing (``list_all``, called at most once)."""
-
-    def __init__(self, known: Iterable[Mapping], list_all: Callable[[], Iterable[Mapping]] | None) -> None:
-        self._known: Iterable[Mapping] | None = known
-        self._index: dict[str, int] = {}
-        self._list_all = list_all
-
-    def id_of(self, label: Any) -> int:
-        if self._known is not None:
-            self._index, self._known = _label_index(self._known), None
-        key = convert.text(label).strip().lower()
-        if key not in self._index and self._list_all is not None:
-            self._index.update(_label_index(self._list_all()))  # PropertyWare's own labels win
-            self._list_all = None
-        if key not in self._index:
-            log.warning("propertyware: building names unknown portfolio %r", label)
-            return 0
-        return self._index[key]
-
-
-def _label_index(rows: Iterable[Mapping]) -> dict[str, int]:
-    index: dict[str, int] = {}
-    for p in rows:
-        for key in (p.get("name"), p.get("abbreviation")):  # abbreviations win over names
-            if key:
-                index[str(key).strip().lower()] = int(p["ID"])
-    return index

@@ -3,7 +3,7 @@ PropertyWare DTO names for read-modify-write updates. No zeep object leaves this
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from zeep.helpers import serialize_object
 
 from sync.clients.strict import Wire, parse
-from sync.errors import MalformedRecord
 
 from .records import (
     Building,
@@ -34,9 +33,7 @@ from .records import (
 
 SYSTEM = "propertyware"
 M = TypeVar("M", bound=Wire)
-R = TypeVar("R")
 #: where a listing hands a record it could not parse (without one, the listing raises it)
-OnMalformed = Callable[[MalformedRecord], None] | None
 
 
 def plain(value: Any) -> Any:
@@ -83,19 +80,6 @@ def day(value: Any) -> date | None:
 def parsed(model: type[M], d: Any, operation: str) -> M:
     """``d`` checked as ``model``; a refused record raises MalformedRecord with its excerpt."""
     return parse(model, d, system=SYSTEM, operation=operation, modified_key="lastModified")
-
-
-def each(rows: Iterable[Any], convert: Callable[[Any], R], on_malformed: OnMalformed) -> Iterator[R]:
-    """``rows`` converted; a malformed one goes to ``on_malformed`` and the rest go on (raised without it)."""
-    for row in rows:
-        try:
-            record = convert(row)
-        except MalformedRecord as bad:
-            if on_malformed is None:
-                raise
-            on_malformed(bad)
-            continue
-        yield record
 
 
 def _money(value: Decimal | None) -> Decimal:

@@ -13,7 +13,8 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
 from sync.clients.paging import PageMark
-from sync.errors import MalformedRecord, MalformedReply
+from sync.clients.strict import OnMalformed, each
+from sync.errors import MalformedReply
 
 from .envelope import SYSTEM, parse_page
 from .query import encode_filters
@@ -38,8 +39,6 @@ JOB_DETAIL_EXPAND = ("custom_fields", "techs_assigned")
 #: pages one listing may read before it fails (SF_MAX_PAGES): far above any real account's
 MAX_PAGES = 10_000
 T = TypeVar("T")
-#: where a typed listing hands a record it could not parse (without one, the listing raises it)
-OnMalformed = Callable[[MalformedRecord], None] | None
 
 
 def _expand(names: Iterable[str]) -> str:
@@ -170,23 +169,6 @@ class ServiceFusionClient:
                 return
             page = current + 1
 
-    def _typed(
-        self,
-        items: Iterable[Any],
-        parse: Callable[[Any], T],
-        on_malformed: Callable[[MalformedRecord], None] | None,
-    ) -> Iterator[T]:
-        """``items`` parsed; a malformed one goes to ``on_malformed`` (the rest go on), else raises."""
-        for item in items:
-            try:
-                record = parse(item)
-            except MalformedRecord as bad:
-                if on_malformed is None:
-                    raise
-                on_malformed(bad)
-                continue
-            yield record
-
     # --- account ---------------------------------------------------------------------------------------
     def me(self) -> Me:
         """GET /me: the credentials check."""
@@ -208,7 +190,7 @@ class ServiceFusionClient:
         # resolve from what was already listed; a filtered list falls back to a lookup.
         known: dict[str, int] = {}
         items = self.iter_items("/customers", sort="id", params=params, operation="list_customers")
-        for customer in self._typed(
+        for customer in each(
             items, lambda i: Customer.from_api(i, operation="list_customers"), on_malformed
         ):
             customer = self._with_parent(customer, known)
@@ -249,7 +231,7 @@ class ServiceFusionClient:
         params = {**encode_filters({"name": name}), "fields": "id,customer_name,fully_qualified_name"}
         exact = None
         items = self.iter_items("/customers", sort="id", params=params, operation="find_customer")
-        for found in self._typed(items, lambda i: Customer.from_api(i, operation="find_customer"), None):
+        for found in each(items, lambda i: Customer.from_api(i, operation="find_customer"), None):
             if found.fully_qualified_name == fully_qualified_name:
                 return found.id
             if exact is None and found.name == name:
@@ -276,7 +258,7 @@ class ServiceFusionClient:
         if expand:
             params["expand"] = _expand(expand)
         items = self.iter_items("/jobs", sort=sort, params=params, operation="list_jobs", pages=pages)
-        yield from self._typed(items, lambda i: Job.from_api(i, operation="list_jobs"), on_malformed)
+        yield from each(items, lambda i: Job.from_api(i, operation="list_jobs"), on_malformed)
 
     def get_job(self, job_id: int, *, expand: Iterable[str] = JOB_DETAIL_EXPAND) -> Job:
         params = {"expand": _expand(expand)} if expand else {}
@@ -316,7 +298,7 @@ class ServiceFusionClient:
         """A whole lookup list; one malformed entry fails it (a partial status list would mislead)."""
         op = path.strip("/").replace("-", "_")
         items = self.iter_items(path, sort="id", operation=f"list_{op}")
-        return list(self._typed(items, lambda i: record(i, operation=f"list_{op}"), None))
+        return list(each(items, lambda i: record(i, operation=f"list_{op}"), None))
 
     def list_job_statuses(self) -> list[JobStatus]:
         return self._lookup("/job-statuses", JobStatus.from_api)
@@ -339,7 +321,7 @@ class ServiceFusionClient:
         """Every invoice (v1 invoices take no filters). ``sort="-updated_at"`` lists the newest changes
         first, so a caller that stops at its cursor reads only the pages it needs."""
         items = self.iter_items("/invoices", sort=sort, operation="list_invoices", pages=pages)
-        yield from self._typed(items, lambda i: Invoice.from_api(i, operation="list_invoices"), on_malformed)
+        yield from each(items, lambda i: Invoice.from_api(i, operation="list_invoices"), on_malformed)
 
     def job_invoices(self, job_id: int) -> list[Invoice]:
         """A job's invoices (GET /jobs/{id}?expand=invoices)."""
