@@ -291,6 +291,18 @@ for _low, _high in (("OUTBOX_BACKOFF_BASE", "OUTBOX_BACKOFF_MAX"), ("STEP_RETRY_
         raise ImproperlyConfigured(f"SYNC_{_low}: must not exceed SYNC_{_high} "
                                    f"({SYNC[_low]} > {SYNC[_high]})")
 
+# --- Alerts (sync/observability/alerts.py) ---------------------------------------------------------
+# Comma-separated apprise URLs (mailto://, slack://, msteams://, json://…); empty: alerts are recorded
+# in the admin but sent nowhere. Each is checked here so a typo fails start-up, not the first alert.
+ALERT_URLS = [u.strip() for u in envcheck.raw("ALERT_URLS").split(",") if u.strip()]
+if ALERT_URLS:
+    import apprise
+
+    for _url in ALERT_URLS:
+        if apprise.Apprise.instantiate(_url) is None:
+            _scheme = _url.split("://", 1)[0]
+            raise ImproperlyConfigured(f"ALERT_URLS: {_scheme!r}… is not a valid or supported apprise URL")
+
 # --- Security: HTTPS, cookies and login throttling ---------------------------------------------------
 # With DEBUG off every protection `check --deploy` asks for is on by default. Behind a proxy that
 # terminates TLS, set SECURE_PROXY_SSL_HEADER (e.g. "X-Forwarded-Proto") so Django sees https, or

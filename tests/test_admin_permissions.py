@@ -88,7 +88,7 @@ def seed(superuser) -> None:
 
     from greenlight.admin_tools import log_change
     from sync.engine.tasks import ensure_schedule
-    from sync.models import ApiToken, StatusMapping
+    from sync.models import Alert, ApiToken, StatusMapping
     from sync.policies.flags import set_flag
     from warehouse.models import CustomerMapping, MappingImport, UnitMapping
 
@@ -117,6 +117,7 @@ def seed(superuser) -> None:
                             started=now - dt.timedelta(minutes=5), stopped=now, success=success)
     ensure_schedule()
     assert Schedule.objects.exists()
+    Alert.objects.create(condition="run_failed", message="seed")
     log_change(superuser, token, "Revoked. Reason: leaked")
     OrmQ.objects.create(key="greenlight", payload="x", lock=now)
     # django-axes' lockout records (staff unlock an account by deleting its attempt row).

@@ -23,6 +23,7 @@ from sync.engine.locks import SyncLockHeld, sync_lock
 from sync.engine.metering import merge_calls
 from sync.errors import IntegrationError
 from sync.models import OutboxItem, StepRun, SyncRun
+from sync.observability.alerts import evaluate_after_run
 from sync.observability.context import log_context
 from sync.policies.flags import FlagError, flags_with, read_flags
 
@@ -87,6 +88,7 @@ def run_sync(
             error_summary=str(exc),
         )
         logger.warning("sync refused: %s", exc)
+    evaluate_after_run(run)  # a failed run alerts once; a succeeded one resolves it
     report({"event": "run_finished", "run_id": run.pk, "status": run.status})
     return run
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from croniter import croniter
 from django.contrib.auth import get_user_model
@@ -15,10 +15,14 @@ from django_q.tasks import async_task
 from greenlight.admin_tools import log_changes
 from sync.engine.runner import run_sync
 from sync.models import SyncRun
+from sync.observability.alerts import evaluate_periodic
 from sync.policies import unit_fixes
 from sync.policies.flags import read_flags
 
 __all__ = [
+    "ALERT_SCHEDULE_NAME",
+    "check_alerts",
+    "ensure_alert_schedule",
     "FIX_UNIT_IDS_GROUP",
     "SCHEDULE_CRON",
     "SCHEDULE_FUNC",
@@ -39,6 +43,10 @@ SCHEDULE_NAME = "greenlight-sync"
 SCHEDULE_CRON = "*/30 12-23 * * 1-5"
 SCHEDULE_FUNC = "sync.engine.tasks.run_scheduled_sync"
 FIX_UNIT_IDS_GROUP = "fix_unit_ids"
+ALERT_SCHEDULE_NAME = "greenlight-alerts"
+ALERT_SCHEDULE_FUNC = "sync.engine.tasks.check_alerts"
+#: The dead man's switch must fire when no run happens at all, so it has its own timer.
+ALERT_SCHEDULE_MINUTES = 10
 _CRON_TYPE = "C"  # Schedule.CRON; spelled out so a historical Schedule model works too
 
 
@@ -125,5 +133,30 @@ def ensure_schedule(schedule_model=None):
             defaults["next_run"] = next_slot()
         schedule, _ = schedule_model.objects.update_or_create(
             name=SCHEDULE_NAME, defaults=defaults, create_defaults={**defaults, "repeats": -1},
+        )
+    if schedule_model is Schedule:
+        ensure_alert_schedule()  # deployed together: the sync's schedule and the timer that watches it
+    return schedule
+
+
+def check_alerts() -> str:
+    """What the alert timer calls: the dead man's switch over the sync schedule, the standing conditions."""
+    return evaluate_periodic(SCHEDULE_CRON)
+
+
+def ensure_alert_schedule(schedule_model=None):
+    """Create or repair the alert timer, by name, as ``ensure_schedule`` does (a paused one stays paused)."""
+    schedule_model = schedule_model or Schedule
+    with transaction.atomic():
+        rows = list(
+            schedule_model.objects.select_for_update().filter(name=ALERT_SCHEDULE_NAME).order_by("pk"))
+        for extra in rows[1:]:
+            extra.delete()
+        defaults: dict = {"func": ALERT_SCHEDULE_FUNC, "schedule_type": "I",  # Schedule.MINUTES
+                          "minutes": ALERT_SCHEDULE_MINUTES}
+        schedule, _ = schedule_model.objects.update_or_create(
+            name=ALERT_SCHEDULE_NAME, defaults=defaults,
+            create_defaults={**defaults, "repeats": -1,
+                             "next_run": timezone.now() + timedelta(minutes=ALERT_SCHEDULE_MINUTES)},
         )
     return schedule

@@ -1,6 +1,7 @@
 """Operational records of the sync, one module per concern (runs, flags, review, status, locks, access,
-deadletters, coverage). May import warehouse models and the pure flag registry only."""
+deadletters, coverage, alerts). May import warehouse models and the pure flag registry only."""
 from .access import *  # noqa: F401,F403
+from .alerts import *  # noqa: F401,F403
 from .coverage import *  # noqa: F401,F403
 from .deadletters import *  # noqa: F401,F403
 from .flags import *  # noqa: F401,F403

@@ -255,6 +255,9 @@ FLAGS: tuple[FlagSpec, ...] = (
     FlagSpec("SYNC_SCHEDULE_ENABLED", _BOOL, "true",
              "Scheduled runs (every 30 minutes, 12:00-23:59 UTC, Mon-Fri) start only while this is on; "
              "manual runs are unaffected.", _parse_bool),
+    FlagSpec("ALERT_WAITING_HOURS", "int", "24",
+             "Hours a duplicate candidate, unit correction or held write may wait for staff before an alert "
+             "goes out.", **_int_range(1, 720)),
 )
 
 _BY_NAME: dict[str, FlagSpec] = {}
@@ -303,6 +306,7 @@ class Flags:
     safe_mode_trip_after: int
     circuit_breaker_failures: int
     sync_schedule_enabled: bool
+    alert_waiting_hours: int
 
     @classmethod
     def defaults(cls) -> Flags:
