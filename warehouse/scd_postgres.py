@@ -56,10 +56,14 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
         known = _open_hashes(cursor, batch, names)
         fingerprints = batch.fingerprints
         stage = [k for k in batch.keys() if known.get(k) != (fingerprints[k], False)]
-        # Steps that touch existing versions are skipped when every staged record is new (a first load),
-        # and the insert of new keys when there are none.
-        n_known = sum(k in known for k in stage)
-        any_known = n_known > 0
+        new_keys = [k for k in stage if k not in known]
+        stage = [k for k in stage if k in known]
+        # 1. Keys never seen are COPY'd straight into the table as new versions: the lookup above already
+        # told them apart, so no anti-join against the table is planned (on an emptied table whose
+        # statistics say "empty", a NOT EXISTS became a nested loop rescanning every row just inserted).
+        if new_keys:
+            inserted = len(new_keys)
+            _copy_rows(cursor, batch, new_keys, table, columns, meta)
         if stage:
             run("DROP TABLE IF EXISTS {stage}")
             run(
@@ -67,38 +71,29 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
                 " SELECT {columns}, row_hash, values_hash FROM {table} WITH NO DATA",
                 columns=_cols("", columns),
             )
-            _copy_rows(cursor, batch, stage, columns)
+            _copy_rows(cursor, batch, stage, STAGE, columns)
+            run("ANALYZE {stage}")  # a temporary table is never analyzed by autovacuum
 
-            # 1. Changed Type-2 hash (or a tombstone coming back): close the open version, insert the next;
+            # 2. Changed Type-2 hash (or a tombstone coming back): close the open version, insert the next;
             # Type-1 columns the batch does not name are carried over from the closed version.
             carried = sql.SQL(", ").join(
                 sql.SQL("c.{}" if p in omitted else "s.{}").format(c) for p, c in enumerate(columns)
             )
-            if any_known:
-                changed = run(
-                    "WITH closed AS ("
-                    " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
-                    " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
-                    " RETURNING {returned})"
-                    " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
-                    " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
-                    [meta.at, *version_params],
-                    carried=carried,
-                    returned=_cols("t.", [src, key, *(columns[p] for p in sorted(omitted))]),
-                )
-
-            # 2. Keys never seen (after step 1 every changed key has an open version again).
-            if n_known < len(stage):
-                inserted = run(
-                    "INSERT INTO {table} ({insert_columns}) SELECT {values}, {new_version} FROM {stage} AS s"
-                    " WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {on_key} AND t.valid_to IS NULL)",
-                    version_params,
-                    values=_cols("s.", columns),
-                )
+            changed = run(
+                "WITH closed AS ("
+                " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
+                " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
+                " RETURNING {returned})"
+                " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
+                " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
+                [meta.at, *version_params],
+                carried=carried,
+                returned=_cols("t.", [src, key, *(columns[p] for p in sorted(omitted))]),
+            )
 
             # 3. Type-1 columns the batch names, overwritten on the current version where they differ;
             # where only the hash differs (it covered other fields) the hash alone is brought up to date.
-            if present and any_known:
+            if present:
                 named = [columns[p] for p in sorted(present)]
                 type1_updated = run(
                     "UPDATE {table} AS t SET {assignments}, values_hash = s.values_hash FROM {stage} AS s"
@@ -108,11 +103,10 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
                         sql.SQL("t.{0} IS DISTINCT FROM s.{0}").format(c) for c in named
                     ),
                 )
-            if any_known:
-                run(
-                    "UPDATE {table} AS t SET values_hash = s.values_hash FROM {stage} AS s"
-                    " WHERE {on_key} AND t.is_current AND t.values_hash <> s.values_hash"
-                )
+            run(
+                "UPDATE {table} AS t SET values_hash = s.values_hash FROM {stage} AS s"
+                " WHERE {on_key} AND t.is_current AND t.values_hash <> s.values_hash"
+            )
             run("DROP TABLE {stage}")
 
         # 4. Full reconciliation: current rows in scope that the batch lacks end in a tombstone.
@@ -166,20 +160,31 @@ def _absent_in_scope(model, using: str, scope: Q, batch: Batch) -> list[int]:
     """Surrogate keys of current rows within scope whose natural key the batch does not hold."""
     source_name, id_name = (model._meta.get_field(n).attname for n in model.SCD_NATURAL_KEY)
     current = model._default_manager.db_manager(using).filter(is_current=True).filter(scope)
-    return [
-        pk
-        for pk, source_system, source_id in current.values_list("pk", source_name, id_name).iterator(10_000)
-        if (source_system, source_id) not in batch
-    ]
+    query, params = current.values_list("pk", source_name, id_name).query.sql_with_params()
+    # Read through psycopg directly: Django's row conversion costs more than the read for a whole table.
+    with psycopg.Cursor(connections[using].connection) as raw:
+        raw.execute(query, params)
+        rows = raw.fetchall()
+    held = batch.records
+    return [pk for pk, source_system, source_id in rows if (source_system, source_id) not in held]
 
 
-def _copy_rows(cursor, batch: Batch, keys: list[tuple], columns) -> None:
-    """COPY the given rows (with their hashes) into the stage table through psycopg 3's copy protocol."""
+def _copy_rows(
+    cursor, batch: Batch, keys: list[tuple], target, columns, meta: MergeMeta | None = None
+) -> None:
+    """COPY the given rows with their hashes through psycopg 3's copy protocol: into the stage table, or
+    with ``meta`` straight into the versioned table as new open versions."""
     json_positions = batch.spec.json_positions
     row_of, fingerprints, row_hash = batch.row, batch.fingerprints, batch.row_hash
     raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-    statement = sql.SQL("COPY {} ({}, row_hash, values_hash) FROM STDIN").format(STAGE, _cols("", columns))
-    with raw.copy(statement) as copy:
+    if meta is None:
+        statement = sql.SQL("COPY {} ({}, row_hash, values_hash) FROM STDIN")
+        tail: tuple = ()
+    else:
+        statement = sql.SQL("COPY {} ({}, row_hash, values_hash, valid_from, is_current, is_deleted,"
+                            " change_reason, sync_run_id) FROM STDIN")
+        tail = (meta.at, True, False, meta.change_reason, meta.sync_run_id)
+    with raw.copy(statement.format(target, _cols("", columns))) as copy:
         write = copy.write_row
         for key in keys:
             row = row_of(key)
@@ -188,4 +193,4 @@ def _copy_rows(cursor, batch: Batch, keys: list[tuple], columns) -> None:
                 for p in json_positions:
                     if row[p] is not None:
                         row[p] = json.dumps(row[p])
-            write((*row, row_hash(key), fingerprints[key]))
+            write((*row, row_hash(key), fingerprints[key], *tail))
