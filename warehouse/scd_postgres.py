@@ -9,8 +9,6 @@ their tombstones.
 """
 from __future__ import annotations
 
-import json
-
 import psycopg
 from django.db import connections
 from django.db.models import Q
@@ -172,25 +170,26 @@ def _absent_in_scope(model, using: str, scope: Q, batch: Batch) -> list[int]:
 def _copy_rows(
     cursor, batch: Batch, keys: list[tuple], target, columns, meta: MergeMeta | None = None
 ) -> None:
-    """COPY the given rows with their hashes through psycopg 3's copy protocol: into the stage table, or
-    with ``meta`` straight into the versioned table as new open versions."""
-    json_positions = batch.spec.json_positions
+    """COPY the given rows with their hashes, in binary, through psycopg 3's copy protocol: into the stage
+    table, or with ``meta`` straight into the versioned table as new open versions."""
     row_of, fingerprints, row_hash = batch.row, batch.fingerprints, batch.row_hash
-    raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-    if meta is None:
-        statement = sql.SQL("COPY {} ({}, row_hash, values_hash) FROM STDIN")
-        tail: tuple = ()
-    else:
-        statement = sql.SQL("COPY {} ({}, row_hash, values_hash, valid_from, is_current, is_deleted,"
-                            " change_reason, sync_run_id) FROM STDIN")
+    names = [*(f.column for f in batch.spec.fields), "row_hash", "values_hash"]
+    tail: tuple = ()
+    if meta is not None:
+        names += ["valid_from", "is_current", "is_deleted", "change_reason", "sync_run_id"]
         tail = (meta.at, True, False, meta.change_reason, meta.sync_run_id)
-    with raw.copy(statement.format(target, _cols("", columns))) as copy:
-        write = copy.write_row
+    raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+    # Binary COPY needs every column's type; the stage has the versioned table's column types.
+    raw.execute(
+        "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+        [batch.spec.model._meta.db_table],
+    )
+    oids = dict(raw.fetchall())
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        target, sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    with raw.copy(statement) as copy:
+        copy.set_types([oids[name] for name in names])
+        write = copy.write_row  # JSON values go as they are: the jsonb dumper serializes them
         for key in keys:
-            row = row_of(key)
-            if json_positions:
-                row = list(row)
-                for p in json_positions:
-                    if row[p] is not None:
-                        row[p] = json.dumps(row[p])
-            write((*row, row_hash(key), fingerprints[key], *tail))
+            write((*row_of(key), row_hash(key), fingerprints[key], *tail))
