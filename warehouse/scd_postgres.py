@@ -1,11 +1,11 @@
-"""The PostgreSQL strategy of the SCD2 merge: COPY the rows that may change into a temporary table, then
-merge set-based.
+"""The PostgreSQL strategy of the SCD2 merge: binary COPY of the rows that may change (new keys straight
+into the table, known ones into an analyzed temporary table), then a few set-based statements.
 
-One read of the open versions' hashes (by natural key, chunked) tells which records can be skipped. The
-rest are COPY'd into a temporary table, and a fixed handful of statements does the work whatever the batch
-size: close changed versions and insert their successors (UPDATE … RETURNING feeding INSERT … SELECT),
-insert new keys, update Type-1 columns in place, and for a full reconciliation close absent rows and insert
-their tombstones.
+One read of the open versions' hashes (by natural key, chunked) tells which records can be skipped and
+which keys are new. The statements do the work whatever the batch size, with no join whose plan rests on
+the table's statistics: close changed versions and insert their successors (UPDATE … RETURNING feeding
+INSERT … SELECT), update Type-1 columns in place, and for a full reconciliation close absent rows and
+insert their tombstones.
 """
 from __future__ import annotations
 
