@@ -70,7 +70,8 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
                 columns=_cols("", columns),
             )
             _copy_rows(cursor, batch, stage, STAGE, columns)
-            run("ANALYZE {stage}")  # a temporary table is never analyzed by autovacuum
+            # Autovacuum never analyzes a temporary table; the joins below only need the key columns' stats.
+            run("ANALYZE {stage} ({src}, {key})")
 
             # 2. Changed Type-2 hash (or a tombstone coming back): close the open version, insert the next;
             # Type-1 columns the batch does not name are carried over from the closed version.
