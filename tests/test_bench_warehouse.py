@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_benchmark_prints_merge_figures_and_the_copy_ceiling_where_there_is_one(capsys):
-    call_command("bench_warehouse", rows=60, changed=0.25, repeat=2)
+    call_command("bench_warehouse", rows=60, changed=0.25, new=0, deleted=0, repeat=2)
 
     out = capsys.readouterr().out
     assert "rows: 60, changed: 15 (25%), runs: 2" in out
@@ -22,8 +22,21 @@ def test_the_benchmark_prints_merge_figures_and_the_copy_ceiling_where_there_is_
     assert not FactWorkOrder.objects.exists()
 
 
+def test_the_incremental_batch_adds_and_leaves_out_records_and_reconciles_them(capsys):
+    call_command("bench_warehouse", rows=200, changed=0.1, new=0.05, deleted=0.02)
+
+    out = capsys.readouterr().out
+    assert "new: 10, deleted: 4, full reconciliation" in out
+    assert "MergeResult(inserted=200, changed=0" in out
+    # The changed sample may include left-out rows: those are tombstoned, not changed.
+    (line,) = [x for x in out.splitlines() if x.startswith("incremental merge:")]
+    assert "inserted=10, " in line and "tombstoned=4)" in line and "type1_updated=0" in line
+    assert not FactWorkOrder.objects.exists()
+
+
 @pytest.mark.parametrize(("options", "message"), [
     ({"rows": 0}, "--rows"), ({"changed": 1.5}, "--changed"), ({"repeat": 0}, "--repeat"),
+    ({"new": -0.1}, "--new"), ({"deleted": 2}, "--deleted"),
 ])
 def test_bad_options_are_refused(options, message):
     with pytest.raises(CommandError, match=message):

@@ -10,9 +10,10 @@ Each version stores ``row_hash`` (sha256 over the Type-2 values) and ``values_ha
 record as given), so a record given exactly as last time is skipped unread. Write versioned tables only
 through this merge: an UPDATE made elsewhere leaves both hashes stale and the merge would not see it.
 
-Everything happens in one transaction and set-based: on PostgreSQL the records that may change are COPY'd into
-a temporary table and merged with a few UPDATE … FROM / INSERT … SELECT statements (warehouse.scd_postgres);
-elsewhere the ORM does the same with chunked bulk reads, UPDATEs, bulk_update and bulk_create.
+Everything happens in one transaction and set-based: on PostgreSQL new keys are COPY'd into the table and
+the other records that may change into a temporary table merged with UPDATE … FROM / INSERT … SELECT
+(warehouse.scd_postgres); elsewhere the ORM does the same with chunked bulk reads, UPDATEs, bulk_update and
+bulk_create.
 """
 from __future__ import annotations
 

@@ -1,15 +1,13 @@
-"""The PostgreSQL strategy of the SCD2 merge: COPY the rows that may change into a temporary table, then
-merge set-based.
+"""The PostgreSQL strategy of the SCD2 merge: binary COPY of the rows that may change (new keys straight
+into the table, known ones into an analyzed temporary table), then a few set-based statements.
 
-One read of the open versions' hashes (by natural key, chunked) tells which records can be skipped. The
-rest are COPY'd into a temporary table, and a fixed handful of statements does the work whatever the batch
-size: close changed versions and insert their successors (UPDATE … RETURNING feeding INSERT … SELECT),
-insert new keys, update Type-1 columns in place, and for a full reconciliation close absent rows and insert
-their tombstones.
+One read of the open versions' hashes (by natural key, chunked) tells which records can be skipped and
+which keys are new. The statements do the work whatever the batch size, with no join whose plan rests on
+the table's statistics: close changed versions and insert their successors (UPDATE … RETURNING feeding
+INSERT … SELECT), update Type-1 columns in place, and for a full reconciliation close absent rows and
+insert their tombstones.
 """
 from __future__ import annotations
-
-import json
 
 import psycopg
 from django.db import connections
@@ -56,10 +54,14 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
         known = _open_hashes(cursor, batch, names)
         fingerprints = batch.fingerprints
         stage = [k for k in batch.keys() if known.get(k) != (fingerprints[k], False)]
-        # Steps that touch existing versions are skipped when every staged record is new (a first load),
-        # and the insert of new keys when there are none.
-        n_known = sum(k in known for k in stage)
-        any_known = n_known > 0
+        new_keys = [k for k in stage if k not in known]
+        stage = [k for k in stage if k in known]
+        # 1. Keys never seen are COPY'd straight into the table as new versions: the lookup above already
+        # told them apart, so no anti-join against the table is planned (on an emptied table whose
+        # statistics say "empty", a NOT EXISTS became a nested loop rescanning every row just inserted).
+        if new_keys:
+            inserted = len(new_keys)
+            _copy_rows(cursor, batch, new_keys, table, columns, meta)
         if stage:
             run("DROP TABLE IF EXISTS {stage}")
             run(
@@ -67,38 +69,30 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
                 " SELECT {columns}, row_hash, values_hash FROM {table} WITH NO DATA",
                 columns=_cols("", columns),
             )
-            _copy_rows(cursor, batch, stage, columns)
+            _copy_rows(cursor, batch, stage, STAGE, columns)
+            # Autovacuum never analyzes a temporary table; the joins below only need the key columns' stats.
+            run("ANALYZE {stage} ({src}, {key})")
 
-            # 1. Changed Type-2 hash (or a tombstone coming back): close the open version, insert the next;
+            # 2. Changed Type-2 hash (or a tombstone coming back): close the open version, insert the next;
             # Type-1 columns the batch does not name are carried over from the closed version.
             carried = sql.SQL(", ").join(
                 sql.SQL("c.{}" if p in omitted else "s.{}").format(c) for p, c in enumerate(columns)
             )
-            if any_known:
-                changed = run(
-                    "WITH closed AS ("
-                    " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
-                    " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
-                    " RETURNING {returned})"
-                    " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
-                    " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
-                    [meta.at, *version_params],
-                    carried=carried,
-                    returned=_cols("t.", [src, key, *(columns[p] for p in sorted(omitted))]),
-                )
-
-            # 2. Keys never seen (after step 1 every changed key has an open version again).
-            if n_known < len(stage):
-                inserted = run(
-                    "INSERT INTO {table} ({insert_columns}) SELECT {values}, {new_version} FROM {stage} AS s"
-                    " WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {on_key} AND t.valid_to IS NULL)",
-                    version_params,
-                    values=_cols("s.", columns),
-                )
+            changed = run(
+                "WITH closed AS ("
+                " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
+                " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
+                " RETURNING {returned})"
+                " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
+                " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
+                [meta.at, *version_params],
+                carried=carried,
+                returned=_cols("t.", [src, key, *(columns[p] for p in sorted(omitted))]),
+            )
 
             # 3. Type-1 columns the batch names, overwritten on the current version where they differ;
             # where only the hash differs (it covered other fields) the hash alone is brought up to date.
-            if present and any_known:
+            if present:
                 named = [columns[p] for p in sorted(present)]
                 type1_updated = run(
                     "UPDATE {table} AS t SET {assignments}, values_hash = s.values_hash FROM {stage} AS s"
@@ -108,11 +102,10 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
                         sql.SQL("t.{0} IS DISTINCT FROM s.{0}").format(c) for c in named
                     ),
                 )
-            if any_known:
-                run(
-                    "UPDATE {table} AS t SET values_hash = s.values_hash FROM {stage} AS s"
-                    " WHERE {on_key} AND t.is_current AND t.values_hash <> s.values_hash"
-                )
+            run(
+                "UPDATE {table} AS t SET values_hash = s.values_hash FROM {stage} AS s"
+                " WHERE {on_key} AND t.is_current AND t.values_hash <> s.values_hash"
+            )
             run("DROP TABLE {stage}")
 
         # 4. Full reconciliation: current rows in scope that the batch lacks end in a tombstone.
@@ -166,26 +159,38 @@ def _absent_in_scope(model, using: str, scope: Q, batch: Batch) -> list[int]:
     """Surrogate keys of current rows within scope whose natural key the batch does not hold."""
     source_name, id_name = (model._meta.get_field(n).attname for n in model.SCD_NATURAL_KEY)
     current = model._default_manager.db_manager(using).filter(is_current=True).filter(scope)
-    return [
-        pk
-        for pk, source_system, source_id in current.values_list("pk", source_name, id_name).iterator(10_000)
-        if (source_system, source_id) not in batch
-    ]
+    query, params = current.values_list("pk", source_name, id_name).query.sql_with_params()
+    # Read through psycopg directly: Django's row conversion costs more than the read for a whole table.
+    with psycopg.Cursor(connections[using].connection) as raw:
+        raw.execute(query, params)
+        rows = raw.fetchall()
+    held = batch.records
+    return [pk for pk, source_system, source_id in rows if (source_system, source_id) not in held]
 
 
-def _copy_rows(cursor, batch: Batch, keys: list[tuple], columns) -> None:
-    """COPY the given rows (with their hashes) into the stage table through psycopg 3's copy protocol."""
-    json_positions = batch.spec.json_positions
+def _copy_rows(
+    cursor, batch: Batch, keys: list[tuple], target, columns, meta: MergeMeta | None = None
+) -> None:
+    """COPY the given rows with their hashes, in binary, through psycopg 3's copy protocol: into the stage
+    table, or with ``meta`` straight into the versioned table as new open versions."""
     row_of, fingerprints, row_hash = batch.row, batch.fingerprints, batch.row_hash
+    names = [*(f.column for f in batch.spec.fields), "row_hash", "values_hash"]
+    tail: tuple = ()
+    if meta is not None:
+        names += ["valid_from", "is_current", "is_deleted", "change_reason", "sync_run_id"]
+        tail = (meta.at, True, False, meta.change_reason, meta.sync_run_id)
     raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-    statement = sql.SQL("COPY {} ({}, row_hash, values_hash) FROM STDIN").format(STAGE, _cols("", columns))
+    # Binary COPY needs every column's type; the stage has the versioned table's column types.
+    raw.execute(
+        "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+        [batch.spec.model._meta.db_table],
+    )
+    oids = dict(raw.fetchall())
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        target, sql.SQL(", ").join(map(sql.Identifier, names))
+    )
     with raw.copy(statement) as copy:
-        write = copy.write_row
+        copy.set_types([oids[name] for name in names])
+        write = copy.write_row  # JSON values go as they are: the jsonb dumper serializes them
         for key in keys:
-            row = row_of(key)
-            if json_positions:
-                row = list(row)
-                for p in json_positions:
-                    if row[p] is not None:
-                        row[p] = json.dumps(row[p])
-            write((*row, row_hash(key), fingerprints[key]))
+            write((*row_of(key), row_hash(key), fingerprints[key], *tail))
