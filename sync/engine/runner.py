@@ -21,6 +21,7 @@ from sync.engine.context import CircuitOpen, StepContext, StepSkipped, log_error
 from sync.engine.coverage import record_snapshot
 from sync.engine.locks import SyncLockHeld, sync_lock
 from sync.engine.metering import merge_calls
+from sync.engine.preflight import WriteGate
 from sync.errors import IntegrationError
 from sync.models import OutboxItem, StepRun, SyncRun
 from sync.observability.alerts import evaluate_after_run
@@ -73,6 +74,7 @@ def run_sync(
                     max_workers=max(1, workers),
                 )
                 _finish(run)
+                executor.gate.finish(run)
                 _record_coverage(run)
     except SyncLockHeld as exc:
         now = timezone.now()
@@ -184,6 +186,7 @@ class _StepExecutor:
         self.lock = lock
         self.main_thread = threading.get_ident()
         self.rows = {r.name: r for r in run.steps.all()}
+        self.gate = WriteGate(factory)  # preflight before the first push that writes
 
     def block(self, step: pipeline.Step, failed: list[str]) -> None:
         row = self.rows[step.name]
@@ -275,6 +278,7 @@ class _StepExecutor:
             row.flags = flags.as_dict()
             row.save(update_fields=["status", "started_at", "flags"])
             self.report({"event": "step_started", "step": step.name, "dry_run": flags.dry_run})
+            self.gate.before(step, flags)
             self._call_with_retries(step, ctx)
             row.status = StepRun.Status.SUCCEEDED
         except StepSkipped as exc:

@@ -9,6 +9,7 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
+from sync.engine.preflight import last_result
 from sync.models import DuplicateCandidate, OutboxItem, SyncError, SyncRun, UnitCorrection
 from sync.policies.flags import FlagError, read_flags
 from sync.web.charts import Series, daily_bars_svg
@@ -108,6 +109,7 @@ def dashboard_context(request) -> dict:
     context = {"gl_dashboard": True, "can_trigger": user.has_perm("sync.trigger_sync")}
     if user.has_perm("sync.view_syncrun"):
         context.update(runs=last_runs(), chart=activity_chart(), problems=problems())
+        context["preflight"] = last_result()  # stored by doctor or a writing run; no API call here
     if user.has_perm("warehouse.view_customermapping"):
         try:
             context["coverage"] = dashboard_coverage(read_flags())

@@ -79,6 +79,10 @@ class PropertyWareClient(SoapCaller):
         """A health check: PropertyWare echoes ``text`` back."""
         return convert.text(self._read("echoString", arg=text))
 
+    def operation_names(self) -> frozenset[str]:
+        """The operations the WSDL's binding offers (loads the WSDL when not loaded yet)."""
+        return frozenset(self._load()._binding._operations)
+
     def iter_portfolios(self) -> Iterator[Portfolio]:
         for row in self._read("getAllPortfolios") or []:
             yield convert.to_portfolio(row)
