@@ -21,6 +21,7 @@ from django_q.models import Success
 from sync.engine.preflight import _check_clock, last_result, run_checks, skew_seconds
 from sync.engine.runner import run_sync
 from sync.models import OutboxItem, StepRun, SyncRun
+from sync.models.alerts import Alert
 from sync.policies.flags import set_flag
 from tests.admin_fixtures import *  # noqa: F403
 from tests.admin_support import client_for
@@ -103,6 +104,13 @@ def test_a_label_sf_does_not_have_fails_doctor_and_stops_every_write_of_a_run(si
     assert not OutboxItem.objects.exists()  # nothing planned, so nothing dead-lettered
     assert not OutboxItem.objects.filter(state=OutboxItem.State.DEAD).exists()
     assert len(sf.store.jobs()) == 1 and len(sf.store.customers_by_id) == 1 and sf_posts(sf) == 0
+    alert = Alert.objects.get(condition="preflight_failed")
+    assert alert.state == Alert.State.OPEN and "unitNumber" in alert.message
+
+    set_flag("SF_JOB_CF_UNIT_ID", "unitId", reason="test: the real label")
+    assert doctor()[0] == 0
+    alert.refresh_from_db()
+    assert alert.state == Alert.State.RESOLVED
 
 
 def test_a_sync_with_writes_checks_first_and_a_second_run_reuses_the_fresh_pass(sims):
