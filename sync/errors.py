@@ -1,8 +1,5 @@
-"""The error family every connector raises (design.md: "Clients are thin and typed").
-
-Clients translate transport and protocol failures into these; the sync engine decides what to do
-with them (retry, dead-letter, review) by type alone, never by parsing messages.
-"""
+"""The error family every connector raises (design.md: "Clients are thin and typed"); the engine decides
+what to do with each (retry, dead-letter, review) by type alone, never by parsing messages."""
 from __future__ import annotations
 
 

@@ -1,20 +1,5 @@
-"""The one SCD Type 2 merge every versioned warehouse table is loaded through.
-
-``merge(model, records, at=…)`` compares each record's Type-2 hash with the open version of its natural key:
-a new key inserts a version; a changed hash closes the open version (``valid_to = at``) and inserts a new one;
-a Type-1-only change updates the current version in place; an unchanged record writes nothing. With
-``full=True`` the batch is the complete set of records within ``scope`` (a filter on current rows): current
-rows absent from it are closed and a tombstone version (``is_deleted=True``) starts at ``at``.
-
-Each version stores ``row_hash`` (sha256 over the Type-2 values) and ``values_hash`` (a fingerprint of the
-record as given), so a record given exactly as last time is skipped unread. Write versioned tables only
-through this merge: an UPDATE made elsewhere leaves both hashes stale and the merge would not see it.
-
-Everything happens in one transaction and set-based: on PostgreSQL new keys are COPY'd into the table and
-the other records that may change into a temporary table merged with UPDATE … FROM / INSERT … SELECT
-(warehouse.scd_postgres); elsewhere the ORM does the same with chunked bulk reads, UPDATEs, bulk_update and
-bulk_create.
-"""
+"""The one SCD Type 2 merge every versioned warehouse table is loaded through: ``merge(model, records,
+at=…, full=…)``, set-based in one transaction (warehouse.scd_postgres on PostgreSQL, the ORM elsewhere)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -30,6 +15,13 @@ from .scd_postgres import merge_postgres
 from .scd_result import MergeMeta, MergeResult
 from .scd_rows import Batch, MergeError, read_batch, spec_for
 
+# A new key inserts a version; a changed Type-2 hash closes the open version (valid_to = at) and inserts
+# a new one; a Type-1-only change updates the current version in place; an unchanged record writes nothing.
+# With full=True the batch is the complete set within ``scope``: current rows absent from it are closed and a
+# tombstone version (is_deleted=True) starts at ``at``. Each version stores row_hash (sha256 over the Type-2
+# values) and values_hash (a fingerprint of the record as given), so a record given exactly as last time is
+# skipped unread. Write versioned tables only through this merge: an UPDATE made elsewhere leaves both
+# hashes stale and the merge would not see it.
 __all__ = ["MergeError", "MergeResult", "merge"]
 
 # Rows per IN (...) lookup and per bulk statement on the ORM path: well under SQLite's variable limit.

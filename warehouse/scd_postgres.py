@@ -1,12 +1,5 @@
 """The PostgreSQL strategy of the SCD2 merge: binary COPY of the rows that may change (new keys straight
-into the table, known ones into an analyzed temporary table), then a few set-based statements.
-
-One read of the open versions' hashes (by natural key, chunked) tells which records can be skipped and
-which keys are new. The statements do the work whatever the batch size, with no join whose plan rests on
-the table's statistics: close changed versions and insert their successors (UPDATE … RETURNING feeding
-INSERT … SELECT), update Type-1 columns in place, and for a full reconciliation close absent rows and
-insert their tombstones.
-"""
+into the table, known ones into an analyzed temporary table), then a few set-based statements."""
 from __future__ import annotations
 
 import psycopg
@@ -17,6 +10,11 @@ from psycopg import sql
 from .scd_result import MergeMeta, MergeResult
 from .scd_rows import Batch
 
+# One read of the open versions' hashes (by natural key, chunked) tells which records can be skipped and
+# which keys are new. The statements do the work whatever the batch size, with no join whose plan rests on
+# the table's statistics: close changed versions and insert their successors (UPDATE … RETURNING feeding
+# INSERT … SELECT), update Type-1 columns in place, and for a full reconciliation close absent rows and
+# insert their tombstones.
 STAGE = sql.Identifier("_scd_stage")
 META_COLUMNS = sql.SQL(
     "valid_from, valid_to, is_current, row_hash, values_hash, change_reason, sync_run_id, is_deleted"

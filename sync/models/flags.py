@@ -1,10 +1,5 @@
-"""Feature flags staff edit at runtime (business rules §9), their audited history, and the push-failure
-streak that trips safe mode on by itself.
-
-What each flag means, its type and default live in ``sync.policies.flag_registry``; a row here only
-holds the text staff set. Every change, from ``set_flag`` or the admin alike, writes a history row with who,
-when, why and the value before and after.
-"""
+"""Feature flags staff edit at runtime (business rules §9), their audited history (who, when, why, before and
+after), and the push-failure streak that trips safe mode; what each flag means is in flag_registry."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError

@@ -1,9 +1,4 @@
-"""Maps what zeep raises onto the sync.errors family, keeping PropertyWare's fault text.
-
-Axis faults are PermanentError unless the text says more: "already closed" → AlreadyClosed, "already
-exists" or "duplicate" → DuplicateRecord, validation messages → RemoteValidationError with the field
-named, "not found" → NotFound.
-"""
+"""Maps what zeep raises onto the sync.errors family, keeping PropertyWare's fault text."""
 
 from __future__ import annotations
 
@@ -23,6 +18,9 @@ from sync.errors import (
     TransientError,
 )
 
+# Axis faults are PermanentError unless the text says more: "already closed" → AlreadyClosed, "already
+# exists" or "duplicate" → DuplicateRecord, validation messages → RemoteValidationError with the field
+# named, "not found" → NotFound.
 SYSTEM = "propertyware"
 
 #: fault text of a create refused because the record exists ("A portfolio with abbreviation 'X' already

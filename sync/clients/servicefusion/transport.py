@@ -1,10 +1,5 @@
 """HTTP for the ServiceFusion client: https only, bearer auth with one renew-and-replay on 401, pacing,
-429 waits, GET retries with backoff (tenacity), and the mapping of failures onto sync.errors.
-
-POSTs are never retried after they may have reached the server: a timeout, a dropped connection or a
-5xx after sending raises AmbiguousWriteError so the caller looks the record up first. A 401 or 429 is a
-refusal before any processing, so those are replayed for POSTs too.
-"""
+429 waits, GET retries with backoff (tenacity), and the mapping of failures onto sync.errors."""
 
 from __future__ import annotations
 
@@ -37,6 +32,9 @@ from sync.errors import (
 from .pacing import Pacer, wait_after_429
 from .tokens import TokenManager, TokenStore
 
+# POSTs are never retried after they may have reached the server: a timeout, a dropped connection or a
+# 5xx after sending raises AmbiguousWriteError so the caller looks the record up first. A 401 or 429 is a
+# refusal before any processing, so those are replayed for POSTs too.
 log = logging.getLogger(__name__)
 SYSTEM = "servicefusion"
 MAX_429_WAITS = 6

@@ -1,8 +1,5 @@
-"""``python manage.py create_api_token NAME --reason WHY [--user USERNAME]``: issue a token for
-POST /api/sync/trigger; ``create_api_token NAME --revoke --reason WHY``: revoke it.
-
-The token is printed once; only its SHA-256 digest is stored. Both record the reason in the token's history.
-"""
+"""``create_api_token NAME --reason WHY [--user USERNAME]`` issues a token for POST /api/sync/trigger,
+printed once (only its SHA-256 is stored); ``--revoke --reason WHY`` revokes it. Both record the reason."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
