@@ -16,7 +16,7 @@ from sync.models import OutboxItem
 from sync.outbox.customers import BUILDING
 from sync.outbox.jobs import JobHandler
 from sync.outbox.payloads import job_body
-from sync.policies.dedup import DedupService, description_similarity
+from sync.policies.dedup import DedupService, description_similarity, temporal_score
 from sync.policies.units import decide_job_unit, flag_unit_problem, unit_cases, unit_ids_by_building
 from warehouse.models import DimBuilding, DimTenant, DimUnit, DimVendor, FactLease, UnitMapping
 
@@ -208,7 +208,7 @@ class JobPlanner:
             if mine and theirs and abs(mine - theirs) > window:
                 continue
             similarity = description_similarity(wo.get("description"), other.get("description"))
-            if similarity > flags.dedup_description_similarity:
+            if temporal_score(similarity, flags, other_work_order=True) is not None:
                 return other["work_order_id"], f"description similarity {similarity:.2f}"
         return None
 
