@@ -31,6 +31,15 @@ def _nice_max(value: int) -> int:
         step *= 10
 
 
+def _head(title: str, width: int, height: int, *, css: str = "gl-chart") -> list[str]:
+    """An SVG chart's opening tag and its <title>: the part every chart shares."""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{css}" role="img" viewBox="0 0 {width} {height}"'
+        f' width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
+
+
 def daily_bars_svg(days: Sequence[date], series: Sequence[Series], *, title: str,
                    width: int = 900, height: int = 220) -> SafeString:
     """Grouped bars per day, one colour per series, with a legend, a y axis and a <title> per bar."""
@@ -40,11 +49,7 @@ def daily_bars_svg(days: Sequence[date], series: Sequence[Series], *, title: str
     slot = plot_w / max(len(days), 1)
     bar_w = max(slot * 0.8 / max(len(series), 1), 1.0)
     label_every = max(5, -(-len(days) // 15))  # about 15 date labels, however long the range
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="gl-chart" role="img" viewBox="0 0 {width} {height}"'
-        f' width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-    ]
+    parts = _head(title, width, height)
     for tick in (0, peak // 2, peak):
         y = top + plot_h - plot_h * tick / peak
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
@@ -89,12 +94,7 @@ def coverage_line_svg(days: Sequence[date], series: dict[str, Sequence[float | N
     def y(value: float) -> float:
         return top + plot_h - plot_h * max(0.0, min(value, 100.0)) / 100
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="gl-chart gl-coverage-chart" role="img"'
-        f' viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet"'
-        f' aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-    ]
+    parts = _head(title, width, height, css="gl-chart gl-coverage-chart")
     for tick in (0, 50, 100):
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"'
                      f' class="grid"/>')
@@ -149,14 +149,6 @@ class FloatSeries:
 
 def _fmt(value: float) -> str:
     return f"{value:g}" if value == int(value) else f"{value:.1f}"
-
-
-def _head(title: str, width: int, height: int) -> list[str]:
-    return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="gl-chart" role="img" viewBox="0 0 {width} {height}"'
-        f' width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-    ]
 
 
 def _y_axis(parts: list[str], peak: float, left: int, right: int, top: int, plot_h: float, width: int,
