@@ -15,6 +15,8 @@ from django.utils import timezone
 from sync.models import Alert, DuplicateCandidate, FeatureFlag, OutboxItem, SyncRun, UnitCorrection
 from sync.policies.flags import FlagError, read_flags
 
+from .freshness import alert_problems
+
 __all__ = [
     "CONDITIONS",
     "Delivery",
@@ -35,6 +37,8 @@ CONDITIONS = {
     "dead_letters": "New dead letters in the outbox",
     "waiting_for_staff": "Duplicates, unit corrections or held writes waiting for staff",
     "preflight_failed": "Preflight checks failed",
+    "work_order_unsent": "Work orders wait for their ServiceFusion job longer than the threshold",
+    "status_writeback_late": "Job status write-back to PropertyWare is late",
     "test": "Test alert",
 }
 
@@ -193,12 +197,15 @@ def _dead_mans_problem(cron: str, now: datetime) -> str | None:
 
 def _evaluate_state() -> None:
     try:
-        hours = read_flags().alert_waiting_hours
+        flags = read_flags()
     except FlagError:
-        hours = 24
+        flags = None
     _set("safe_mode_tripped", _safe_mode_problem())
     _set("dead_letters", _dead_letter_problem())
-    _set("waiting_for_staff", _waiting_problem(hours))
+    _set("waiting_for_staff", _waiting_problem(flags.alert_waiting_hours if flags else 24))
+    # Unreadable flags leave the freshness conditions as they are: their thresholds are flags.
+    for condition, problem in (alert_problems(flags) if flags else {}).items():
+        _set(condition, problem)
 
 
 def evaluate_after_run(run: SyncRun) -> None:

@@ -1,6 +1,6 @@
 """Prometheus collector that reads the sync's own tables at scrape time: runs, steps, outbox, dead letters,
-recorded errors and safe mode. Every query is an aggregate or touches the latest run only, so a scrape
-stays cheap however much history accumulates.
+recorded errors, safe mode and freshness (``freshness.py``). Every query is an aggregate, indexed, or touches
+the latest run only, so a scrape stays cheap however much history accumulates.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamil
 from sync.policies.flags import read_flags
 
 from . import runstate
+from .freshness import measure
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class DatabaseCollector:
         up = GaugeMetricFamily("greenlight_metrics_section_up",
                                "1 when the section's tables could be read at this scrape.",
                                labels=["section"])
-        for section in (self._runs, self._steps, self._outbox, self._errors, self._flags):
+        for section in (self._runs, self._steps, self._outbox, self._errors, self._flags,
+                        self._freshness):
             name = section.__name__.lstrip("_")
             try:
                 metrics = list(section())
@@ -174,3 +176,22 @@ class DatabaseCollector:
         yield GaugeMetricFamily("greenlight_safe_mode", "1 while SAFE_MODE is on.",
                                 value=int(flags.safe_mode))
         yield GaugeMetricFamily("greenlight_dry_run", "1 while DRY_RUN is on.", value=int(flags.dry_run))
+
+    def _freshness(self) -> Iterator[Metric]:
+        fresh = measure(read_flags())
+        wo, st = fresh.work_orders, fresh.status_writeback
+        yield GaugeMetricFamily(
+            "greenlight_oldest_unsent_work_order_age_seconds",
+            "Seconds since the oldest open work order that should have a ServiceFusion job and has none "
+            "(building mapped, not held for staff) was created in PropertyWare; 0 when none waits.",
+            value=wo.oldest_seconds)
+        yield GaugeMetricFamily("greenlight_unsent_work_orders",
+                                "Open work orders that should have a ServiceFusion job and have none "
+                                "(held ones excluded).", value=wo.waiting)
+        yield GaugeMetricFamily(
+            "greenlight_status_writeback_lag_seconds",
+            "Seconds since the oldest ServiceFusion job status change not yet written back to PropertyWare "
+            "changed in ServiceFusion; 0 when every change is written.", value=st.oldest_seconds)
+        yield GaugeMetricFamily("greenlight_status_writebacks_pending",
+                                "SF job status changes planned and not yet written back to PropertyWare "
+                                "(held conflicts and dead letters excluded).", value=st.waiting)

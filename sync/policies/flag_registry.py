@@ -258,6 +258,14 @@ FLAGS: tuple[FlagSpec, ...] = (
     FlagSpec("ALERT_WAITING_HOURS", "int", "24",
              "Hours a duplicate candidate, unit correction or held write may wait for staff before an alert "
              "goes out.", **_int_range(1, 720)),
+    # Freshness alerts (operations.md "Alerts"): how late a job or a status write-back may be.
+    FlagSpec("ALERT_UNSENT_WORK_ORDER_MINUTES", "int", "10",
+             "Minutes an open work order that should have a ServiceFusion job (building mapped, not held for "
+             "staff) may wait for it, counted from its creation in PropertyWare, before an alert goes out.",
+             **_int_range(1, 1440)),
+    FlagSpec("ALERT_STATUS_WRITEBACK_MINUTES", "int", "10",
+             "Minutes a ServiceFusion job's status change may wait to be written back to PropertyWare, "
+             "counted from the change in ServiceFusion, before an alert goes out.", **_int_range(1, 1440)),
 )
 
 _BY_NAME: dict[str, FlagSpec] = {}
@@ -307,6 +315,8 @@ class Flags:
     circuit_breaker_failures: int
     sync_schedule_enabled: bool
     alert_waiting_hours: int
+    alert_unsent_work_order_minutes: int
+    alert_status_writeback_minutes: int
 
     @classmethod
     def defaults(cls) -> Flags:

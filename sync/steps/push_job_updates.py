@@ -182,7 +182,10 @@ def run(ctx) -> None:
             "close": update.close_work_order,
             "completed_date": job["closed_at"].isoformat() if job["closed_at"] else None,
         }
-        context = {"work_order_id": job["work_order_id"], "job_id": job["job_id"], "sf_status": job["status"]}
+        # When SF says the job changed: the write-back's lag counts from it (sync.observability.freshness).
+        changed = job["updated_at"].isoformat() if job["updated_at"] else None
+        context = {"work_order_id": job["work_order_id"], "job_id": job["job_id"], "sf_status": job["status"],
+                   "sf_updated_at": changed}
         with transaction.atomic():
             row, outcome = plan_write(ctx, key, PW_STATUS, payload, context=context, hold_reason=hold)
             if hold and outcome == "held" and not ctx.dry_run:

@@ -1,5 +1,5 @@
 """What the dashboard (the admin index) shows: the last runs with their steps, open problems at a glance,
-runs, errors and jobs created per day over the last 30 days, and customer-mapping coverage."""
+freshness, runs, errors and jobs created per day over the last 30 days, and customer-mapping coverage."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sync.engine.preflight import last_result
 from sync.models import DuplicateCandidate, OutboxItem, SyncError, SyncRun, UnitCorrection
+from sync.observability.freshness import measure
 from sync.policies.flags import FlagError, read_flags
 from sync.web.charts import Series, daily_bars_svg
 from sync.web.coverage import dashboard_coverage
@@ -110,6 +111,10 @@ def dashboard_context(request) -> dict:
     if user.has_perm("sync.view_syncrun"):
         context.update(runs=last_runs(), chart=activity_chart(), problems=problems())
         context["preflight"] = last_result()  # stored by doctor or a writing run; no API call here
+        try:
+            context["freshness"] = measure(read_flags())
+        except FlagError:
+            pass  # the problems list already says a flag cannot be read
     if user.has_perm("warehouse.view_customermapping"):
         try:
             context["coverage"] = dashboard_coverage(read_flags())
