@@ -66,7 +66,7 @@ def test_metrics_show_the_oldest_waiting_work_order_and_leave_held_ones_out(clie
     families = scrape(client)
     assert _gauge(families, UNSENT) == 1
     assert _gauge(families, AGE) == pytest.approx(30 * 60, abs=30)
-    assert list(unsent_work_orders(read_flags()).values_list("work_order_id", flat=True)) == [1]
+    assert [r["work_order_id"] for r in unsent_work_orders(read_flags())] == [1]
     # Once its job is linked, nothing waits: the gauge reads 0.
     work_order(1, building_id=10, status="Scheduled", created_date=_ago(30), sf_job_id=9001)
     families = scrape(client)
@@ -76,7 +76,8 @@ def test_metrics_show_the_oldest_waiting_work_order_and_leave_held_ones_out(clie
 
 def _status_row(wo_id: int, minutes_ago: float, state: str = "planned", **fields) -> OutboxItem:
     return OutboxItem.objects.create(
-        key=f"pw:status:WO-{wo_id}:Dispatched", kind="pw_status", state=state, payload={"status": "Dispatched"},
+        key=f"pw:status:WO-{wo_id}:Dispatched", kind="pw_status", state=state,
+        payload={"status": "Dispatched"},
         context={"work_order_id": wo_id, "job_id": 9000 + wo_id, "sf_status": "Dispatched",
                  "sf_updated_at": _ago(minutes_ago).isoformat()}, **fields)
 
@@ -111,7 +112,8 @@ def test_the_status_alert_opens_past_its_threshold_and_resolves_once_written(hoo
     row = _status_row(1, 10)
     check_alerts()
     assert hooks == [] and not Alert.objects.filter(condition="status_writeback_late").exists()
-    OutboxItem.objects.filter(pk=row.pk).update(context={**row.context, "sf_updated_at": _ago(20).isoformat()})
+    later = {**row.context, "sf_updated_at": _ago(20).isoformat()}
+    OutboxItem.objects.filter(pk=row.pk).update(context=later)
     check_alerts()
     check_alerts()  # still late: the open alert is updated, nothing new is sent
     assert len(hooks) == 1 and "pw:status:WO-1:Dispatched" in hooks[0]["message"]

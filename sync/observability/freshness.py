@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import CharField, Count, Exists, F, Min, OuterRef, Value
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Coalesce, Lower, Trim
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from sync.loaders.rows import chunks
 from sync.models import DuplicateCandidate, OutboxItem, UnitCorrection
 from sync.policies.flag_registry import Flags
-from sync.policies.status import is_open
 from warehouse.models import CustomerMapping, FactWorkOrder
 
 __all__ = ["Figure", "Freshness", "alert_problems", "measure", "pending_status_writes", "unsent_work_orders"]
@@ -26,27 +26,35 @@ _JOB_ROW_DONE_OR_HELD = (OutboxItem.State.SENT, OutboxItem.State.SENDING, Outbox
 _STATUS_PENDING = (OutboxItem.State.PLANNED, OutboxItem.State.FAILED, OutboxItem.State.SENDING)
 
 
-def unsent_work_orders(flags: Flags):
+def unsent_work_orders(flags: Flags) -> list[dict]:
     """Current open work orders that should have an SF job (R20: open, building mapped) and have none,
-    not held for staff (a duplicate to review, a unit to correct, a held write) nor settled in the outbox.
+    not held for staff (a duplicate to review, a unit to correct, a held write) nor settled in the outbox;
+    each as ``{"work_order_id", "since"}``, oldest first.
 
-    The partial index ``fwo_current_no_job`` finds the rows without a job; each outer row then costs three
-    index look-ups (the job row by its unique key, the review queues by work order id).
+    Two queries: one pass over the current rows without a job (the review queues by their work-order
+    index), then the few that remain looked up in the outbox by unique key, as pushWorkOrdersToSF does
+    (a join to the outbox would hash the whole outbox on PostgreSQL).
     """
-    rows = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=True, is_deleted=False)
-    # Most work orders without a job are closed: ask only for the statuses PW_OPEN_STATUSES calls open,
-    # by their exact spellings, as pushWorkOrdersToSF does.
-    statuses = [s for s in rows.values_list("status", flat=True).distinct() if is_open(s, flags)]
     mapped = CustomerMapping.objects.filter(entity_type="building", pw_building_id=OuterRef("building_id"),
                                             sf_customer_id__isnull=False)
-    key = Concat(Value("job:WO-"), Cast(OuterRef("work_order_id"), CharField()))
-    settled = OutboxItem.objects.filter(key=key, state__in=_JOB_ROW_DONE_OR_HELD)
     in_review = DuplicateCandidate.objects.filter(work_order_id=OuterRef("work_order_id"),
                                                   state=DuplicateCandidate.State.PENDING)
     unit_held = UnitCorrection.objects.filter(work_order_id=OuterRef("work_order_id"),
                                               state=UnitCorrection.State.HELD)
-    return (rows.filter(status__in=statuses).filter(Exists(mapped))
-            .exclude(Exists(settled)).exclude(Exists(in_review)).exclude(Exists(unit_held)))
+    # A work order waits from its creation in PW (the pull's delay counts too); when PW gave no creation
+    # time, from when the warehouse received this version. Open is R26's test: trimmed, case-blind.
+    rows = list(
+        FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=True, is_deleted=False)
+        .annotate(status_key=Lower(Trim("status")), since=Coalesce("created_date", "valid_from"))
+        .filter(status_key__in=sorted(flags.pw_open_statuses)).filter(Exists(mapped))
+        .exclude(Exists(in_review)).exclude(Exists(unit_held))
+        .order_by("since", "work_order_id").values("work_order_id", "since")
+    )
+    settled: set[str] = set()
+    for part in chunks([f"job:WO-{r['work_order_id']}" for r in rows], 500):
+        settled.update(OutboxItem.objects.filter(key__in=part, state__in=_JOB_ROW_DONE_OR_HELD)
+                       .values_list("key", flat=True))
+    return [r for r in rows if f"job:WO-{r['work_order_id']}" not in settled]
 
 
 def pending_status_writes():
@@ -94,15 +102,11 @@ def _age(since: datetime | None, now: datetime) -> float:
 
 def _work_orders(flags: Flags, now: datetime) -> Figure:
     rows = unsent_work_orders(flags)
-    # A work order waits from its creation in PW (the pull's delay counts too); when PW gave no creation
-    # time, from when the warehouse received this version.
-    since = Coalesce("created_date", "valid_from")
-    agg = rows.aggregate(n=Count("pk"), oldest=Min(since))
-    oldest_id = (rows.annotate(since=since).order_by(F("since").asc(), "work_order_id")
-                 .values_list("work_order_id", flat=True).first()) if agg["n"] else None
+    oldest = rows[0] if rows else None
     why = ("DRY_RUN is on" if flags.dry_run
            else "ENABLE_SERVICE_FUSION is off" if not flags.enable_service_fusion else "")
-    return Figure(agg["n"], _age(agg["oldest"], now), f"WO {oldest_id}" if oldest_id else "",
+    return Figure(len(rows), _age(oldest["since"] if oldest else None, now),
+                  f"WO {oldest['work_order_id']}" if oldest else "",
                   flags.alert_unsent_work_order_minutes * 60.0, checked=not why, why_unchecked=why)
 
 
