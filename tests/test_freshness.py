@@ -67,6 +67,10 @@ def test_metrics_show_the_oldest_waiting_work_order_and_leave_held_ones_out(clie
     assert _gauge(families, UNSENT) == 1
     assert _gauge(families, AGE) == pytest.approx(30 * 60, abs=30)
     assert [r["work_order_id"] for r in unsent_work_orders(read_flags())] == [1]
+    # Open is R26's test, the push's own: a status typed with stray spaces and capitals is open too.
+    work_order(8, building_id=10, status="  on   THE way ", created_date=_ago(60))
+    assert [r["work_order_id"] for r in unsent_work_orders(read_flags())] == [8, 1]
+    work_order(8, building_id=10, status="Completed", created_date=_ago(60))
     # Once its job is linked, nothing waits: the gauge reads 0.
     work_order(1, building_id=10, status="Scheduled", created_date=_ago(30), sf_job_id=9001)
     families = scrape(client)

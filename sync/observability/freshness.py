@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef
-from django.db.models.functions import Coalesce, Lower, Trim
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from sync.loaders.rows import chunks
 from sync.models import DuplicateCandidate, OutboxItem, UnitCorrection
 from sync.policies.flag_registry import Flags
+from sync.policies.status import is_open
 from warehouse.models import CustomerMapping, FactWorkOrder
 
 __all__ = ["Figure", "Freshness", "alert_problems", "measure", "pending_status_writes", "unsent_work_orders"]
@@ -42,11 +43,13 @@ def unsent_work_orders(flags: Flags) -> list[dict]:
     unit_held = UnitCorrection.objects.filter(work_order_id=OuterRef("work_order_id"),
                                               state=UnitCorrection.State.HELD)
     # A work order waits from its creation in PW (the pull's delay counts too); when PW gave no creation
-    # time, from when the warehouse received this version. Open is R26's test: trimmed, case-blind.
+    # time, from when the warehouse received this version. Open is R26's test (``is_open``), applied to the
+    # few distinct statuses so that it is the very test pushWorkOrdersToSF applies.
+    base = FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=True, is_deleted=False)
+    statuses = set(base.values_list("status", flat=True).distinct())
     rows = list(
-        FactWorkOrder.objects.filter(is_current=True, sf_job_id__isnull=True, is_deleted=False)
-        .annotate(status_key=Lower(Trim("status")), since=Coalesce("created_date", "valid_from"))
-        .filter(status_key__in=sorted(flags.pw_open_statuses)).filter(Exists(mapped))
+        base.filter(status__in=[s for s in statuses if is_open(s, flags)])
+        .annotate(since=Coalesce("created_date", "valid_from")).filter(Exists(mapped))
         .exclude(Exists(in_review)).exclude(Exists(unit_held))
         .order_by("since", "work_order_id").values("work_order_id", "since")
     )
