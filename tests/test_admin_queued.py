@@ -39,7 +39,8 @@ def test_sync_now_links_to_a_status_page_that_becomes_the_run_page(client, opera
     run = SyncRun.objects.get()
     assert run.trigger == "admin" and run.user == operator and run.status == "succeeded", run.error_summary
     moved = c.get(url)
-    assert moved.status_code == 302 and moved["Location"] == reverse("admin:sync_syncrun_change", args=[run.pk])
+    assert moved.status_code == 302
+    assert moved["Location"] == reverse("admin:sync_syncrun_change", args=[run.pk])
     assert QueuedTask.objects.get().state == "done"
 
 

@@ -129,7 +129,8 @@ def test_the_web_healthcheck_probes_the_health_endpoint(live_server, settings):
 def test_the_worker_healthcheck_fails_while_no_cluster_runs(tmp_path):
     test = SERVICES["worker"]["healthcheck"]["test"]
     assert test[:3] == ["CMD", "python", "manage.py"]
-    env = {"DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}", "PATH": "/usr/bin:/bin"}
+    env = {"DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}",
+           "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, *test[2:]], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr

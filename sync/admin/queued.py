@@ -23,8 +23,8 @@ def task_url(task_id: str) -> str:
 
 def queued_message(request, what: str, task_id: str) -> None:
     """The admin's 202: "<what> is queued", with a link to follow it."""
-    messages.success(request, format_html('{} is queued (task {}). <a href="{}">Follow it</a>.', what, task_id,
-                                          task_url(task_id)))
+    messages.success(request, format_html('{} is queued (task {}). <a href="{}">Follow it</a>.', what,
+                                          task_id, task_url(task_id)))
 
 
 def queued_task_view(request, task_id: str):

@@ -29,8 +29,9 @@ def enqueue(func: str, *, kind: str, label: str, group: str, user=None, via: str
             **kwargs: Any) -> QueuedTask:
     """Record the request, then queue ``func(**kwargs, queued_task_id=<its pk>)``; returns the record with
     django-q2's task id. The row is written first so that a worker quicker than this call still finds it."""
-    row = QueuedTask.objects.create(kind=kind, label=label[:200], params=json.loads(json.dumps(kwargs, default=str)),
-                                    requested_by=user, requested_via=via[:120])
+    params = json.loads(json.dumps(kwargs, default=str))  # what was asked, as JSON can keep it
+    row = QueuedTask.objects.create(kind=kind, label=label[:200], params=params, requested_by=user,
+                                    requested_via=via[:120])
     row.task_id = async_task(func, task_name=label, group=group, **kwargs, **{QUEUED_TASK_KWARG: row.pk})
     QueuedTask.objects.filter(pk=row.pk).update(task_id=row.task_id)
     return row

@@ -1,5 +1,5 @@
 """The HTTP API other systems use, with a bearer token: POST /api/sync/trigger queues a sync run and
-answers 202 with a status URL; GET /api/sync/tasks/<task_id> answers its state (docs/back-office.md, "The trigger API")."""
+answers 202 with a status URL; GET /api/sync/tasks/<task_id> answers its state (docs/back-office.md)."""
 from __future__ import annotations
 
 import json
