@@ -1,10 +1,12 @@
-"""GreenLight's admin site: the dashboard is its index; "sync now" and the analytics screens live here too."""
+"""GreenLight's admin site: the dashboard is its index; "sync now", queued-task status and the
+analytics screens live here too."""
 from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import path, reverse
 
 from sync.admin.actions import sync_now_view
+from sync.admin.queued import queued_task_view
 from sync.web import analytics, analytics_detail
 from sync.web.analytics_common import SCREENS
 from sync.web.coverage import accept_suggestions_view, record_coverage_view
@@ -42,6 +44,7 @@ class GreenLightAdminSite(admin.AdminSite):
         screen = self.admin_view
         return [
             path("sync-now/", screen(sync_now_view), name="sync_now"),
+            path("tasks/<str:task_id>/", screen(queued_task_view), name="sync_queued_task"),
             path("analytics/open-work-orders/", screen(analytics.open_by_portfolio),
                  name="analytics_open_by_portfolio"),
             path("analytics/time-in-status/", screen(analytics.time_in_status),

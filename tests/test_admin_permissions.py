@@ -44,6 +44,8 @@ def _first(model: str, field: str) -> int:
 
 CUSTOM_VIEWS: dict[str, dict] = {
     "sync_now": {"GET": ["sync.trigger_sync"], "POST": ["sync.trigger_sync"], "data": {"dry_run": "false"}},
+    "sync_queued_task": {"GET": ["sync.view_queuedtask"], "POST": ["sync.view_queuedtask"],
+                         "site_args": lambda: ["a" * 32]},  # the task seed() queues
     "coverage_accept": {"GET": ["warehouse.change_customermapping"],
                         "POST": ["warehouse.change_customermapping"], "data": {"threshold": "50"}},
     "coverage_record": {"GET": ["sync.trigger_sync"], "POST": ["sync.trigger_sync"]},
@@ -88,7 +90,7 @@ def seed(superuser) -> None:
 
     from greenlight.admin_tools import log_change
     from sync.engine.tasks import ensure_schedule
-    from sync.models import Alert, ApiToken, StatusMapping
+    from sync.models import Alert, ApiToken, QueuedTask, StatusMapping
     from sync.policies.flags import set_flag
     from warehouse.models import CustomerMapping, MappingImport, UnitMapping
 
@@ -118,6 +120,7 @@ def seed(superuser) -> None:
     ensure_schedule()
     assert Schedule.objects.exists()
     Alert.objects.create(condition="run_failed", message="seed")
+    QueuedTask.objects.create(task_id="a" * 32, kind="sync", label="sync all steps")
     log_change(superuser, token, "Revoked. Reason: leaked")
     OrmQ.objects.create(key="greenlight", payload="x", lock=now)
     # django-axes' lockout records (staff unlock an account by deleting its attempt row).

@@ -213,7 +213,8 @@ def test_fix_unit_ids_is_queued_and_a_worker_does_the_work(client, operator, vie
     assert done.status_code == 302 and done["Location"] == FIX
     assert not UnitCorrection.objects.exists()  # nothing ran in the request
     (task,) = queued_tasks()
-    assert task["kwargs"] == {"dry_run": False, "user_id": operator.pk, "reason": "monthly clean-up"}
+    assert task["kwargs"] == {"dry_run": False, "user_id": operator.pk, "reason": "monthly clean-up",
+                              "queued_task_id": task["kwargs"]["queued_task_id"]}
     (report,) = run_queued_tasks()
     assert report.splitlines()[-1] == "checked 1 current work orders; corrected 1 (unit_is_building: 1)"
     correction = UnitCorrection.objects.get(work_order_id=9100)

@@ -1,5 +1,6 @@
-"""The HTTP trigger end to end: a token-authenticated request runs a real dry run against the
-PropertyWare and ServiceFusion simulators on loopback, and the run shows on the dashboard."""
+"""The HTTP trigger end to end: a token-authenticated request queues a dry run, django-q2's worker path
+runs it against the PropertyWare and ServiceFusion simulators on loopback, and the run shows on the
+status URL and the dashboard."""
 from __future__ import annotations
 
 import pytest
@@ -10,6 +11,7 @@ from sync.simulators.propertyware import PropertyWareSimulator
 from sync.simulators.servicefusion import ServiceFusionSimulator
 from tests.admin_fixtures import *  # noqa: F403
 from tests.admin_support import client_for
+from tests.queue_support import work_off_queue
 from warehouse.models import DimBuilding, FactWorkOrder
 
 # The runner works across threads and connections, as in production: no wrapping test transaction.
@@ -38,10 +40,14 @@ def test_a_dry_run_triggered_over_http_runs_every_step_and_writes_nothing(client
     pw, sf = simulators
     jobs_before = len(sf.store.jobs())
     _, token = ApiToken.issue("portal")
-    response = client.post("/api/sync/trigger", {"mode": "now", "dry_run": True},
-                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == 200, response.content
-    body = response.json()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    queued = client.post("/api/sync/trigger", {"dry_run": True}, content_type="application/json", **auth)
+    assert queued.status_code == 202, queued.content
+    assert not SyncRun.objects.exists()
+    work_off_queue()
+    response = client.get(queued["Location"], **auth)
+    assert response.status_code == 200 and response.json()["state"] == "done", response.content
+    body = response.json()["run"]
     run = SyncRun.objects.get(pk=body["run_id"])
     assert body["status"] == run.status == "succeeded", run.error_summary
     assert run.dry_run and run.trigger == "api"

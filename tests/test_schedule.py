@@ -17,6 +17,7 @@ from sync.engine.tasks import (
     next_slot,
     run_scheduled_sync,
 )
+from sync.models import QueuedTask
 from sync.policies.flags import set_flag
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +104,8 @@ def test_enqueue_sync_queues_the_pipeline_task(django_user_model):
     task_id = enqueue_sync(steps=["getPWPortfolios"], dry_run=True, user=staff)
     (task,) = [q.task for q in OrmQ.objects.all()]
     assert task["id"] == task_id and task["func"] == "sync.engine.tasks.run_pipeline"
+    row = QueuedTask.objects.get(task_id=task_id)  # what the status URL follows
     assert task["kwargs"] == {"steps": ["getPWPortfolios"], "dry_run": True, "full": False,
-                              "trigger": "manual", "user_id": staff.pk}
+                              "trigger": "manual", "user_id": staff.pk, "queued_task_id": row.pk}
+    assert row.state == "queued" and row.requested_by == staff and row.kind == "sync"
     assert task["name"] == "sync getPWPortfolios"

@@ -2,12 +2,12 @@
 schedule and the HTTP trigger use)."""
 from __future__ import annotations
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from sync.admin.queued import queued_message
 from sync.engine import tasks
 
 
@@ -18,9 +18,7 @@ def sync_now_view(request):
         raise PermissionDenied
     dry_run = request.POST.get("dry_run") == "true"
     task_id = tasks.enqueue_sync(dry_run=True if dry_run else None, user=request.user, trigger="admin")
-    kind = "A dry run" if dry_run else "A sync run"
-    messages.success(request, f"{kind} is queued (task {task_id}). It appears under the last runs once a "
-                              "worker starts it.")
+    queued_message(request, "A dry run" if dry_run else "A sync run", task_id)
     target = request.POST.get("next") or reverse("admin:index")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):

@@ -1,11 +1,13 @@
-"""Alert history (read-only) and the "send a test alert" action, which needs ``sync.trigger_sync``."""
+"""Alert history (read-only) and the "send a test alert" action, which needs ``sync.trigger_sync`` and is
+queued (delivery waits on every ALERT_URLS target)."""
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from greenlight.admin_tools import ReadOnlyAdminMixin
+from sync.admin.queued import queued_message
+from sync.engine import tasks
 from sync.models import Alert
-from sync.observability.alerts import send_test_alert
 
 
 @admin.register(Alert)
@@ -24,6 +26,4 @@ class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Send a test alert to every ALERT_URLS target", permissions=["trigger"])
     def send_test(self, request, queryset):
-        alert = send_test_alert(request.user.get_username())
-        level = messages.ERROR if alert.delivered is False else messages.SUCCESS
-        self.message_user(request, f"Test alert {alert.pk}: {alert.delivery_result}", level)
+        queued_message(request, "A test alert", tasks.enqueue_test_alert(user=request.user))

@@ -11,6 +11,7 @@ from django_q.models import Failure, OrmQ, Schedule, Success
 from django_q.tasks import async_task
 
 from greenlight.admin_tools import confirm_with_reason, log_changes
+from sync.engine.queued import QUEUED_TASK_KWARG
 from sync.models import SyncRun
 
 TRIGGER_PERMISSION = "sync.trigger_sync"
@@ -27,6 +28,8 @@ def _accepts_user_id(func) -> bool:
 def resubmit(task, user) -> str:
     """Queue ``task`` again, credited to ``user`` (never to whoever queued the original)."""
     kwargs = dict(task.kwargs or {})
+    # The original's status record is not this task's: a resubmitted task runs untracked.
+    kwargs.pop(QUEUED_TASK_KWARG, None)
     if "user_id" in kwargs or _accepts_user_id(task.func):
         kwargs["user_id"] = user.pk
     if "trigger" in kwargs:

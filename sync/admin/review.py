@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django_q.models import Task
 
 from greenlight.admin_tools import ReasonField, confirm_with_reason, log_change, log_changes
+from sync.admin.queued import queued_message
 from sync.engine import tasks
 from sync.models import DuplicateCandidate, UnitCorrection
 from sync.policies.dedup import resolve_candidate
@@ -283,10 +284,10 @@ class UnitCorrectionAdmin(ReviewQueueAdmin):
                 messages.error(request, "A reason is required to correct work orders; nothing changed.")
             else:
                 reason = reason_form.cleaned_data["reason"] if mode == "apply" else ""
-                tasks.enqueue_fix_unit_ids(dry_run=(mode == "check"), user=request.user, reason=reason)
+                task_id = tasks.enqueue_fix_unit_ids(dry_run=(mode == "check"), user=request.user,
+                                                     reason=reason)
                 what = "A check" if mode == "check" else "A correcting run"
-                messages.success(request, f"{what} of fix_unit_ids is queued; its result shows below once "
-                                          "a worker has run it.")
+                queued_message(request, f"{what} of fix_unit_ids", task_id)
                 return HttpResponseRedirect(request.path)
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "title": "fix_unit_ids",

@@ -10,12 +10,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
-from django_q.tasks import async_task
 
 from greenlight.admin_tools import log_changes
+from sync.engine import queued
 from sync.engine.runner import run_sync
 from sync.models import SyncRun
 from sync.observability.alerts import evaluate_periodic
+from sync.observability.alerts import send_test_alert as _send_test_alert
 from sync.policies import unit_fixes
 from sync.policies.flags import read_flags
 
@@ -29,11 +30,13 @@ __all__ = [
     "SCHEDULE_NAME",
     "enqueue_fix_unit_ids",
     "enqueue_sync",
+    "enqueue_test_alert",
     "fix_unit_ids",
     "ensure_schedule",
     "run_pipeline",
     "run_scheduled_sync",
     "run_step",
+    "send_test_alert",
 ]
 
 SCHEDULE_NAME = "greenlight-sync"
@@ -57,12 +60,16 @@ def _user(user_id: int | None):
 
 
 def run_pipeline(*, steps: list[str] | None = None, dry_run: bool | None = None, full: bool = False,
-                 trigger: str = "task", user_id: int | None = None) -> int:
+                 trigger: str = "task", user_id: int | None = None, queued_task_id: int | None = None) -> int:
     """Run the sync (all steps, or ``steps``); returns the run id.
 
     The runner takes the sync lock itself and records a "refused" run while another holds it (R4).
+    ``queued_task_id``: the QueuedTask a status URL follows (set by ``enqueue_sync``).
     """
-    run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id))
+    with queued.tracking(queued_task_id) as track:
+        run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id),
+                       progress=track.progress)
+        track.ran(run)
     return run.pk
 
 
@@ -84,31 +91,56 @@ def run_scheduled_sync() -> str:
 
 
 def enqueue_sync(*, steps: list[str] | None = None, dry_run: bool | None = None, full: bool = False,
-                 user=None, trigger: str = "manual") -> str:
-    """Queue a run for the workers (admin action, HTTP trigger); returns the django-q2 task id."""
+                 user=None, trigger: str = "manual", via: str = "") -> str:
+    """Queue a run for the workers (admin action, HTTP trigger); returns the django-q2 task id, which
+    ``queued.status`` follows."""
     label = "sync " + (",".join(steps) if steps else "all steps")
-    return async_task(
-        "sync.engine.tasks.run_pipeline", steps=steps, dry_run=dry_run, full=full, trigger=trigger,
-        user_id=getattr(user, "pk", None), task_name=label, group=SCHEDULE_NAME,
-    )
+    return queued.enqueue(
+        "sync.engine.tasks.run_pipeline", kind="sync", label=label, group=SCHEDULE_NAME, user=user,
+        via=via or trigger, steps=steps, dry_run=dry_run, full=full, trigger=trigger,
+        user_id=getattr(user, "pk", None),
+    ).task_id or ""
 
 
-def fix_unit_ids(*, dry_run: bool = False, user_id: int | None = None, reason: str = "") -> str:
+def fix_unit_ids(*, dry_run: bool = False, user_id: int | None = None, reason: str = "",
+                 queued_task_id: int | None = None) -> str:
     """``fix_unit_ids`` for the admin button (only the check when ``dry_run``); the correction cases it opens
     are logged against whoever asked, with their reason. Returns the report the command would print."""
-    result = unit_fixes.fix_unit_ids(dry_run=dry_run)
-    user = _user(user_id)
-    if user is not None and result.cases:
-        log_changes(user, result.cases, f"Opened by fix_unit_ids. Reason: {reason}")
-    return "\n".join([*result.lines, result.summary])
+    with queued.tracking(queued_task_id) as track:
+        result = unit_fixes.fix_unit_ids(dry_run=dry_run)
+        user = _user(user_id)
+        if user is not None and result.cases:
+            log_changes(user, result.cases, f"Opened by fix_unit_ids. Reason: {reason}")
+        report = "\n".join([*result.lines, result.summary])
+        track.finish(report)
+    return report
 
 
 def enqueue_fix_unit_ids(*, dry_run: bool, user=None, reason: str = "") -> str:
     """Queue ``fix_unit_ids`` for the workers; returns the django-q2 task id."""
-    return async_task(
-        "sync.engine.tasks.fix_unit_ids", dry_run=dry_run, user_id=getattr(user, "pk", None), reason=reason,
-        task_name="fix_unit_ids " + ("check" if dry_run else "apply"), group=FIX_UNIT_IDS_GROUP,
-    )
+    return queued.enqueue(
+        "sync.engine.tasks.fix_unit_ids", kind="fix_unit_ids",
+        label="fix_unit_ids " + ("check" if dry_run else "apply"), group=FIX_UNIT_IDS_GROUP, user=user,
+        via="admin", dry_run=dry_run, user_id=getattr(user, "pk", None), reason=reason,
+    ).task_id or ""
+
+
+def send_test_alert(*, requested_by: str = "", queued_task_id: int | None = None) -> str:
+    """The admin's "send a test alert": delivery waits on every ALERT_URLS target (SMTP, webhooks), so a
+    worker does it. Fails the task when no target took it."""
+    with queued.tracking(queued_task_id) as track:
+        alert = _send_test_alert(requested_by)
+        text = f"test alert {alert.pk}: {alert.delivery_result}"
+        track.finish(text, failed=alert.delivered is False)
+    return text
+
+
+def enqueue_test_alert(*, user=None) -> str:
+    """Queue a test alert; returns the django-q2 task id."""
+    return queued.enqueue(
+        "sync.engine.tasks.send_test_alert", kind="test_alert", label="test alert", group="alerts", user=user,
+        via="admin", requested_by=user.get_username() if user is not None else "",
+    ).task_id or ""
 
 
 def next_slot(after: datetime | None = None) -> datetime:

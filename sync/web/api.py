@@ -1,19 +1,21 @@
-"""HTTP endpoint other systems use to start a sync run: POST /api/sync/trigger with a bearer token
-(parameters in docs/back-office.md).
-"""
+"""The HTTP API other systems use, with a bearer token: POST /api/sync/trigger queues a sync run and
+answers 202 with a status URL; GET /api/sync/tasks/<task_id> answers its state (docs/back-office.md)."""
 from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Callable
 
 from django.http import JsonResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs pinned
 
-from sync.engine import tasks
+from sync.engine import queued, tasks
 from sync.engine.pipeline import get_step
-from sync.models import ApiToken, SyncRun
+from sync.models import ApiToken, QueuedTask, SyncRun
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +103,9 @@ def _bool(data: dict, name: str) -> bool | None:
 
 
 # Parameters (JSON body or form fields): ``dry_run`` true/false (absent: the DRY_RUN flag decides),
-# ``mode`` "queue" (default: a django-q2 task runs it) or "now" (run in this request and report the run),
-# ``full`` true/false, ``steps`` a list of step names (absent: every step).
+# ``mode`` "queue" (the default) or "now" (deprecated: it used to run the sync inside the request, longer
+# than any web timeout; now it is queued like "queue" and the answer says so), ``full`` true/false,
+# ``steps`` a list of step names (absent: every step).
 def _params(request) -> dict:
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit() or int(declared) > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
@@ -141,9 +144,20 @@ def _unauthorized(message: str, *, invalid: bool) -> JsonResponse:
     return response
 
 
-@csrf_exempt  # token-authenticated, never cookie-authenticated: there is no session to forge
-@require_POST
-def trigger_sync(request):
+#: What a caller of ``mode=now`` is told: the sync no longer runs inside the request.
+NOW_NOTICE = ("mode=now is deprecated: a sync no longer runs inside the web request (it outlasts the web "
+              "timeout). It was queued like mode=queue; follow status_url until state is done or failed.")
+#: django-q2's task ids are 32 lowercase hexadecimal characters (a uuid4 without dashes).
+TASK_ID = re.compile(r"[0-9a-f]{32}")
+#: How soon a caller polling a queued or running task should ask again (seconds).
+POLL_SECONDS = 5
+#: Per-step progress of a running run (planned, sent, remaining, ETA): ``run_progress(run) -> dict``
+#: from the run-progress module, wired here; None leaves the ``progress`` key null.
+run_progress: Callable[[SyncRun], dict] | None = None
+
+
+def _authenticate(request) -> ApiToken | JsonResponse:
+    """The request's active API token, or the 401 that says what is wrong."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -151,24 +165,57 @@ def trigger_sync(request):
     api_token = ApiToken.authenticate(token.strip())
     if api_token is None:
         return _unauthorized("the API token is unknown or revoked", invalid=True)
+    return api_token
+
+
+@csrf_exempt  # token-authenticated, never cookie-authenticated: there is no session to forge
+@require_POST
+def trigger_sync(request):
+    """Queue a sync run; 202 with the status URL (``Location`` and ``status_url``). Never runs it here."""
+    api_token = _authenticate(request)
+    if isinstance(api_token, JsonResponse):
+        return api_token
     try:
         params = _params(request)
     except BadRequest as exc:
         return JsonResponse({"error": str(exc)}, status=exc.status)
 
-    trigger = "api"
     log.info("sync triggered over HTTP by token %s (mode=%s, dry_run=%s)", api_token.name,
              params["mode"], params["dry_run"])
-    if params["mode"] == "queue":
-        task_id = tasks.enqueue_sync(steps=params["steps"], dry_run=params["dry_run"], full=params["full"],
-                                     trigger=trigger)
-        return JsonResponse({"queued": True, "task_id": task_id, "dry_run": params["dry_run"]}, status=202)
+    task_id = tasks.enqueue_sync(steps=params["steps"], dry_run=params["dry_run"], full=params["full"],
+                                 trigger="api", via=f"API token {api_token.name}")
+    status_url = request.build_absolute_uri(reverse("api-sync-task", args=[task_id]))
+    body = {"queued": True, "task_id": task_id, "state": "queued", "status_url": status_url,
+            "mode": "queue", "dry_run": params["dry_run"], "full": params["full"], "steps": params["steps"]}
+    if params["mode"] == "now":
+        body["notice"] = NOW_NOTICE
+    response = JsonResponse(body, status=202)
+    response["Location"] = status_url
+    return response
 
-    run = SyncRun.objects.get(pk=tasks.run_pipeline(steps=params["steps"], dry_run=params["dry_run"],
-                                                    full=params["full"], trigger=trigger))
-    # R4: a run refused because another holds the sync lock is a conflict for the caller.
-    status = 409 if run.status == SyncRun.Status.REFUSED else 200
-    return JsonResponse(run_summary(run), status=status)
+
+@require_GET
+def task_status(request, task_id: str):
+    """A queued task's state (queued, running, done, failed) and, once it exists, its run."""
+    api_token = _authenticate(request)
+    if isinstance(api_token, JsonResponse):
+        return api_token
+    if not TASK_ID.fullmatch(task_id):
+        return JsonResponse({"error": f"task id: expected 32 lowercase hexadecimal characters, got "
+                                      f"{task_id[:40]!r}"}, status=400)
+    row = QueuedTask.objects.select_related("run").filter(task_id=task_id).first()
+    if row is None:
+        return JsonResponse({"error": f"no queued task has the id {task_id}"}, status=404)
+    body = queued.status(row)
+    body["run"] = None
+    if row.run is not None:
+        run_url = request.build_absolute_uri(reverse("admin:sync_syncrun_change", args=[row.run.pk]))
+        body["run"] = {**run_summary(row.run), "url": run_url,
+                       "progress": run_progress(row.run) if run_progress is not None else None}
+    response = JsonResponse(body)
+    if body["state"] in (QueuedTask.State.QUEUED, QueuedTask.State.RUNNING):
+        response["Retry-After"] = str(POLL_SECONDS)
+    return response
 
 
 def run_summary(run) -> dict:
