@@ -186,6 +186,10 @@ class Transport:
             "retries": counts.get("retries", 0),
             "pacing_waits": self.pacer.waits,
             "paced_seconds": round(self.pacer.waited, 3),
+            # The allowance the server advertises (requests per minute; None before a response said so)
+            # and our own cap (0 = none): the run's ETA divides what is left by these.
+            "rate_limit": self.pacer.limit,
+            "rate_cap": self.pacer.cap,
         }
 
     # --- token endpoint ----------------------------------------------------------------------------------
