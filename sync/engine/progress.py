@@ -122,11 +122,17 @@ def _requests(stats: dict) -> int:
 
 def _rate_per_second(system: str, stats: dict | None) -> float | None:
     """The most requests per second ``system`` allows this process: ServiceFusion's advertised allowance
-    (or 60/min until one is seen) under SF_RATE_LIMIT_CAP; PropertyWare's PW_MAX_RPS (0: no cap, None)."""
+    (60/min until a response shows one) under SF_RATE_LIMIT_CAP; PropertyWare's PW_MAX_RPS (0: no cap,
+    None)."""
     if system == "sf":
-        per_minute = float((stats or {}).get("rate_limit") or SF_DEFAULT_PER_MINUTE)
-        cap = float((stats or {}).get("rate_cap") or settings.SERVICEFUSION.get("RATE_LIMIT_CAP") or 0)
-        return (min(per_minute, cap) if cap else per_minute) / 60.0
+        stats = stats or {}
+        # The refill rate the headers show (X-Rate-Limit-Limit over the time to a full allowance), else
+        # the advertised allowance over SF's documented minute.
+        per_second = float(stats.get("refill_per_second") or 0) or (
+            float(stats.get("rate_limit") or SF_DEFAULT_PER_MINUTE) / 60.0
+        )
+        cap = float(stats.get("rate_cap") or settings.SERVICEFUSION.get("RATE_LIMIT_CAP") or 0)
+        return min(per_second, cap / 60.0) if cap else per_second
     if system == "pw":
         return float(settings.PROPERTYWARE.get("MAX_RPS") or 0) or None
     return None
