@@ -34,7 +34,7 @@ def slow_simulators(settings):
 
 
 def _accounted(view: dict) -> int:
-    return view["sent"] + view["held"] + view["failed"] + view["ignored"] + view["dry_run"] + view["remaining"]
+    return sum(view[k] for k in ("sent", "held", "failed", "ignored", "dry_run", "remaining"))
 
 
 def test_a_finished_run_accounts_for_every_planned_write(settings):

@@ -40,7 +40,8 @@ def running_run(settings, rows: int = 4) -> tuple[SyncRun, StepContext]:
 
 
 def send(run: SyncRun, n: int) -> None:
-    for pk in OutboxItem.objects.filter(run=run, state=OutboxItem.State.PLANNED).values_list("pk", flat=True)[:n]:
+    planned = OutboxItem.objects.filter(run=run, state=OutboxItem.State.PLANNED)
+    for pk in planned.values_list("pk", flat=True)[:n]:
         OutboxItem.objects.filter(pk=pk).update(state=OutboxItem.State.SENT, sent_at=timezone.now())
 
 
