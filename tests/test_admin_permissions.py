@@ -60,6 +60,8 @@ CUSTOM_VIEWS: dict[str, dict] = {
                             "POST": [WO, "warehouse.view_dimbuilding"],
                             "site_args": lambda: [_first("DimPortfolio", "portfolio_id")]},
     "sync_featureflag_allhistory": {"GET": "view", "POST": "view"},
+    # A run's progress (JSON), polled by its page: reading it needs the view right on runs.
+    "sync_syncrun_progress": {"GET": "view", "POST": "view", "args": lambda obj: [obj.pk]},
     "sync_featureflag_set": {"GET": ["sync.change_featureflag"], "POST": ["sync.change_featureflag"],
                              "args": lambda obj: [obj.name], "data": {"value": "true"}},
     "sync_unitcorrection_fix_unit_ids": {"GET": "view", "POST": ["sync.trigger_sync"],

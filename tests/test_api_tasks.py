@@ -53,7 +53,10 @@ def test_the_trigger_queues_and_the_status_url_follows_the_task_to_its_run(clien
     assert [s["name"] for s in status["run"]["steps"]] == ["getPWPortfolios"]
     assert status["run"]["url"] == f"http://testserver{reverse('admin:sync_syncrun_change', args=[run.pk])}"
     assert status["result"] == f"run {run.pk}: succeeded"
-    assert status["finished_at"] and status["started_at"] and "progress" in status["run"]
+    assert status["finished_at"] and status["started_at"]
+    # The run page's own progress figures, the same JSON its poller reads.
+    progress = status["run"]["progress"]
+    assert progress["run_id"] == run.pk and progress["status"] == "succeeded" and not progress["running"]
     row = QueuedTask.objects.get()
     assert row.requested_via == "API token portal" and row.params["steps"] == ["getPWPortfolios"]
 

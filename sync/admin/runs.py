@@ -1,14 +1,18 @@
-"""Runs with their steps and errors, the error log, the outbox, and dead letters (retry / ignore)."""
+"""Runs with their steps, progress and errors, the error log, the outbox, and dead letters (retry /
+ignore)."""
 from __future__ import annotations
 
 from typing import ClassVar
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.urls import reverse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from greenlight.admin_tools import ReadOnlyAdminMixin, confirm_with_reason, log_changes
+from sync.engine.progress import SYSTEM_NAMES, duration_text, run_progress
 from sync.models import DeadLetter, OutboxItem, StepRun, SyncError, SyncRun
 from sync.outbox.staff import ignore_items, retry_items
 
@@ -79,6 +83,48 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return (super().get_queryset(request).annotate(n_errors=Count("errors", distinct=True))
                 .prefetch_related("steps"))
+
+    change_form_template = "admin/sync/syncrun/change_form.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/progress.json", self.admin_site.admin_view(self.progress_view),
+                 name="{}_{}_progress".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def progress_view(self, request, object_id):
+        """The run's progress as JSON (``run_progress``): the run page polls it while the run runs."""
+        run = SyncRun.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if not self.has_view_or_change_permission(request, run):
+            raise PermissionDenied
+        if run is None:
+            raise Http404("no such run")
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        response = JsonResponse(run_progress(run))
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = SyncRun.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        extra = dict(extra_context or {})
+        if run is not None and self.has_view_or_change_permission(request, run):
+            data = run_progress(run)
+            for step in data["steps"]:
+                eta = step["eta_seconds"]
+                step["eta_text"] = duration_text(eta) if eta else ""
+                step["requests_text"] = ", ".join(
+                    f"{SYSTEM_NAMES.get(k, k)} {v}" for k, v in sorted(step["requests"].items())) or "—"
+            extra.update(
+                progress=data,
+                progress_url=reverse("admin:sync_syncrun_progress", args=[run.pk]),
+                eta_text=duration_text(data["eta_seconds"]) if data["running"] else "",
+                rates_text=", ".join(f"{SYSTEM_NAMES.get(k, k)} {v:g}/min"
+                                     for k, v in sorted(data["rates_per_minute"].items())),
+            )
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     @admin.display(description="Duration")
     def duration(self, obj):

@@ -1,5 +1,5 @@
 """What a step receives (``StepContext``): its run and step rows, flags, lazily built metered clients,
-counters, the error log (R37) and the circuit breaker (§10)."""
+counters, its recorded progress, the error log (R37) and the circuit breaker (§10)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.engine.metering import Meter, Metered
+from sync.engine.progress import StepProgress
 from sync.errors import IntegrationError
 from sync.models import SyncError
 from sync.observability.metrics import record_client_stats
@@ -75,12 +76,18 @@ class StepContext:
     client_factory: Any = None
     #: where this step's PropertyWare calls queue in the shared throttle (pipeline.urgency)
     urgency: int = 0
+    #: told of each progress record written (the runner's progress events: step_progress)
+    on_progress: Any = None
     counts: Counter = field(default_factory=Counter)
     meters: dict[str, Meter] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
     _consecutive_failures: int = 0
     # The outbox sends to both systems from parallel threads; Counter's += is not atomic.
     _count_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    progress: StepProgress = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.progress = StepProgress(self, on_write=self.on_progress)
 
     # --- flags ---------------------------------------------------------------------------------------
     @property
@@ -95,7 +102,7 @@ class StepContext:
     def client(self, system: str):
         """The metered client for ``"pw"`` or ``"sf"``, built on first use."""
         if system not in self._clients:
-            meter = self.meters.setdefault(system, Meter(system))
+            meter = self.meters.setdefault(system, Meter(system, on_call=self.progress.tick))
             self._clients[system] = Metered(self.client_factory(system, urgency=self.urgency), meter)
         return self._clients[system]
 
@@ -139,6 +146,7 @@ class StepContext:
     def count(self, key: str, n: int = 1) -> None:
         with self._count_lock:
             self.counts[key] += n
+        self.progress.tick()
 
     def error(
         self,

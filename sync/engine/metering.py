@@ -1,4 +1,5 @@
-"""Counting and timing of API calls per system and operation, by wrapping a client."""
+"""Counting and timing of API calls per system and operation (and records listings yielded), by wrapping a
+client; each call may also tell a listener (the step's progress) that something happened."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import inspect
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Meter", "Metered", "merge_calls"]
@@ -15,12 +17,15 @@ __all__ = ["Meter", "Metered", "merge_calls"]
 class Meter:
     """Per-operation call counts, failures and seconds for one system; thread-safe."""
 
-    def __init__(self, system: str) -> None:
+    def __init__(self, system: str, on_call: Callable[[], None] | None = None) -> None:
         self.system = system
         self._lock = threading.Lock()
         self._ops: dict[str, dict[str, float]] = defaultdict(
             lambda: {"calls": 0, "errors": 0, "seconds": 0.0}
         )
+        self._items = 0
+        # Called after every call and listed record, outside the lock; it must be cheap (it throttles).
+        self._on_call = on_call
 
     def add(self, operation: str, seconds: float, *, ok: bool, calls: int = 1) -> None:
         with self._lock:
@@ -28,6 +33,17 @@ class Meter:
             entry["calls"] += calls
             entry["errors"] += 0 if ok else 1
             entry["seconds"] += seconds
+        if self._on_call is not None:
+            self._on_call()
+
+    def add_item(self) -> None:
+        """One record handed out by a listing (a pull's progress: records read so far)."""
+        with self._lock:
+            self._items += 1
+
+    @property
+    def items(self) -> int:
+        return self._items
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -97,6 +113,7 @@ def _timed_iter(iterator, name: str, meter: Meter):
         except Exception:
             meter.add(name, time.monotonic() - started, ok=False, calls=0)
             raise
+        meter.add_item()
         meter.add(name, time.monotonic() - started, ok=True, calls=0)
         yield item
 

@@ -50,7 +50,8 @@ def run_sync(
     ``dry_run``: None follows the DRY_RUN flag at each step start; True or False overrides it for the
     whole run. ``full``: pulls reconcile completely and detect deletions. While another run holds the
     sync lock nothing runs: the returned SyncRun has status "refused" (R4). ``progress`` is called with a
-    dict per event (run_started, step_started, step_finished, run_finished). ``client_factory(system, *,
+    dict per event (run_started, step_started, step_progress at most once a second while a step runs,
+    possibly from a sender's thread, step_finished, run_finished). ``client_factory(system, *,
     urgency)`` builds each step's clients (default ``build_client``).
     """
     selected = pipeline.select(list(steps) if steps else None)  # unknown names fail before anything starts
@@ -264,6 +265,7 @@ class _StepExecutor:
             # Urgency orders PropertyWare's throttle only: a step that makes no PropertyWare call
             # (getSFJobs, which the invoices wait on) takes none.
             urgency=pipeline.urgency(step.name) if step.calls_propertyware else 0,
+            on_progress=self.report,
         )
         try:
             if ctx.urgency:
@@ -305,6 +307,7 @@ class _StepExecutor:
         finally:
             row.counts = dict(ctx.counts)
             row.api_calls = ctx.api_calls()
+            row.progress = _final_progress(ctx)
             if not row.message and ctx.counts:
                 row.message = ", ".join(f"{k} {v}" for k, v in sorted(ctx.counts.items()))
             row.finished_at = timezone.now()
@@ -319,12 +322,22 @@ class _StepExecutor:
                         "status": row.status,
                         "message": row.message,
                         "counts": dict(row.counts),
+                        "progress": row.progress,
                         "seconds": round(time.monotonic() - started, 3),
                     }
                 )
             finally:
                 ctx.close()
         return row.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
+
+
+def _final_progress(ctx: StepContext) -> dict[str, Any]:
+    # What the step did, as its progress record last says it (the run page keeps showing it).
+    try:
+        return ctx.progress.snapshot()
+    except Exception:  # noqa: BLE001 - a display must not fail the step
+        logger.debug("final progress of %s not recorded", ctx.name, exc_info=True)
+        return {}
 
 
 def _record_coverage(run: SyncRun) -> None:

@@ -78,6 +78,9 @@ class StepRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     flags = models.JSONField(default=dict, blank=True, help_text="Flags as read when the step started.")
     api_calls = models.JSONField(default=dict, blank=True)
+    progress = models.JSONField(
+        default=dict, blank=True, help_text="Planned, done and remaining as it runs (sync.engine.progress)."
+    )
     message = models.TextField(blank=True, default="")
 
     class Meta:

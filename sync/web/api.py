@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
 
 from django.http import JsonResponse
 from django.urls import reverse
@@ -15,7 +14,8 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # n
 
 from sync.engine import queued, tasks
 from sync.engine.pipeline import get_step
-from sync.models import ApiToken, QueuedTask, SyncRun
+from sync.engine.progress import run_progress
+from sync.models import ApiToken, QueuedTask
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +151,6 @@ NOW_NOTICE = ("mode=now is deprecated: a sync no longer runs inside the web requ
 TASK_ID = re.compile(r"[0-9a-f]{32}")
 #: How soon a caller polling a queued or running task should ask again (seconds).
 POLL_SECONDS = 5
-#: Per-step progress of a running run (planned, sent, remaining, ETA): ``run_progress(run) -> dict``
-#: from the run-progress module, wired here; None leaves the ``progress`` key null.
-run_progress: Callable[[SyncRun], dict] | None = None
 
 
 def _authenticate(request) -> ApiToken | JsonResponse:
@@ -211,7 +208,7 @@ def task_status(request, task_id: str):
     if row.run is not None:
         run_url = request.build_absolute_uri(reverse("admin:sync_syncrun_change", args=[row.run.pk]))
         body["run"] = {**run_summary(row.run), "url": run_url,
-                       "progress": run_progress(row.run) if run_progress is not None else None}
+                       "progress": run_progress(row.run)}
     response = JsonResponse(body)
     if body["state"] in (QueuedTask.State.QUEUED, QueuedTask.State.RUNNING):
         response["Retry-After"] = str(POLL_SECONDS)

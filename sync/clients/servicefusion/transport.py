@@ -186,6 +186,12 @@ class Transport:
             "retries": counts.get("retries", 0),
             "pacing_waits": self.pacer.waits,
             "paced_seconds": round(self.pacer.waited, 3),
+            # The allowance the server advertises (requests per minute; None before a response said so),
+            # the refill rate its headers show, and our own cap (0 = none): a run's ETA divides what is
+            # left by these.
+            "rate_limit": self.pacer.limit,
+            "refill_per_second": self.pacer.rate,
+            "rate_cap": self.pacer.cap,
         }
 
     # --- token endpoint ----------------------------------------------------------------------------------

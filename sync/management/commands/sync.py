@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from sync.engine.pipeline import STEP_NAMES
+from sync.engine.progress import format_progress, step_view
 from sync.engine.runner import run_sync
 from sync.engine.summary import format_summary, summarize
 
@@ -24,6 +27,11 @@ class Command(BaseCommand):
             "--full", action="store_true", help="Full reconciliation: pulls detect deletions."
         )
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON on stdout.")
+        parser.add_argument(
+            "--progress-every", type=float, default=10.0, metavar="SECONDS",
+            help="While a step runs, a progress line (planned, sent, remaining, ETA) at most this often "
+                 "(default 10; progress is recorded about once a second).",
+        )
 
     def handle(self, *args, **options):
         steps = [s.strip() for s in options["steps"].split(",") if s.strip()] or None
@@ -31,16 +39,33 @@ class Command(BaseCommand):
         # With --json the summary owns stdout; progress goes to stderr.
         out = sys.stderr if as_json else self.stdout
 
+        every = options["progress_every"]
+        if every < 0:
+            raise CommandError("--progress-every: must be 0 or more seconds")
+        last_line = [0.0]
+        lock = threading.Lock()  # step_progress may come from a sender's thread
+
         def progress(event):
             kind = event["event"]
-            if kind == "step_started":
-                out.write(f"→ {event['step']}{' (dry run)' if event.get('dry_run') else ''}\n")
-            elif kind == "step_finished":
-                out.write(
-                    f"  {event['step']}: {event['status']} ({event.get('seconds', 0):.1f}s) "
-                    f"{event.get('message', '')[:200]}\n"
-                )
-            out.flush()
+            with lock:
+                if kind == "step_started":
+                    out.write(f"→ {event['step']}{' (dry run)' if event.get('dry_run') else ''}\n")
+                elif kind == "step_progress":
+                    if time.monotonic() - last_line[0] < every:
+                        return
+                    last_line[0] = time.monotonic()
+                    snap = event["progress"]
+                    view = step_view(event["step"], "running", snap, event.get("started_at"))
+                    out.write(f"  … {format_progress(view, snap.get('rate'))}\n")
+                elif kind == "step_finished":
+                    out.write(
+                        f"  {event['step']}: {event['status']} ({event.get('seconds', 0):.1f}s) "
+                        f"{event.get('message', '')[:200]}\n"
+                    )
+                    view = step_view(event["step"], event["status"], event.get("progress"))
+                    if view["planned"] is not None and event["status"] != "skipped":
+                        out.write(f"    {format_progress(view)}\n")
+                out.flush()
 
         try:
             run = run_sync(
