@@ -45,7 +45,7 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
         "src": columns[0],
         "key": columns[1],
         "key_type": sql.SQL(spec.fields[1].db_type(connection) or ""),
-        "pk_type": sql.SQL(model._meta.pk.rel_db_type(connection) or ""),
+        "pk_type": sql.SQL(model._meta.pk.rel_db_type(connection) or ""),  # type: ignore[attr-defined]
         "insert_columns": sql.SQL("{}, {}").format(_cols("", columns), META_COLUMNS),
     }
     omitted = [p for p in spec.type1_positions if p not in batch.present_type1]

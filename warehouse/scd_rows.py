@@ -306,7 +306,9 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
     latest: dict[tuple, tuple[_Shape, tuple]] = {}
     fingerprints: dict[tuple, str] = {}
     shapes: dict[tuple, _Shape] = {}
-    shape = plan = types = None
+    shape: _Shape | None = None
+    plan = FingerprintPlan(b"", None)  # replaced at the first record, whose types differ from None
+    types: tuple | None = None
     sha256, pack = hashlib.sha256, packer()
     for record in records:
         if record.__class__ is not dict and not isinstance(record, Mapping):  # the ABC check costs more
@@ -322,9 +324,10 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
         value_types = tuple(map(type, values))
         if value_types != types:
             types = value_types
-            plan = shape.fingerprint_plans.get(types)
-            if plan is None:
-                plan = shape.fingerprint_plans[types] = fingerprint_plan(shape.fields, keys, types)
+            known = shape.fingerprint_plans.get(types)
+            if known is None:
+                known = shape.fingerprint_plans[types] = fingerprint_plan(shape.fields, keys, types)
+            plan = known
         source = source_default if shape.source_at is None else values[shape.source_at]
         source_id = values[shape.id_at]
         try:
