@@ -1,27 +1,32 @@
-"""The PostgreSQL strategy of the SCD2 merge: binary COPY of the rows that may change (new keys straight
-into the table, known ones into an analyzed temporary table), then a few set-based statements."""
+"""The PostgreSQL strategy of the SCD2 merge: one read of the open versions tells every record's fate, then
+statements by surrogate key and one binary COPY of every new version straight into the table."""
 from __future__ import annotations
 
+import json
+
+import msgspec
 import psycopg
 from django.db import connections
 from django.db.models import Q
 from psycopg import sql
+from psycopg.types.json import set_json_dumps
 
 from .scd_result import MergeMeta, MergeResult
 from .scd_rows import Batch
 
-# One read of the open versions' hashes (by natural key, chunked) tells which records can be skipped and
-# which keys are new. The statements do the work whatever the batch size, with no join whose plan rests on
-# the table's statistics: close changed versions and insert their successors (UPDATE … RETURNING feeding
-# INSERT … SELECT), update Type-1 columns in place, and for a full reconciliation close absent rows and
-# insert their tombstones.
+# The open versions' (key, values_hash, is_deleted) for the batch decide which records are skipped, new,
+# or may change; for those that may, the stored row_hash (and the Type-1 values this batch leaves out, to
+# carry them forward) is read by surrogate key. Changed versions are closed by surrogate key and their
+# successors COPY'd with the new keys' first versions. No statement joins on the natural key, so no plan
+# rests on the table's statistics (after ANALYZE of an emptied table an anti-join became quadratic).
+# Only a Type-1-only change goes through a temporary table, analyzed, joined by surrogate key.
 STAGE = sql.Identifier("_scd_stage")
 META_COLUMNS = sql.SQL(
     "valid_from, valid_to, is_current, row_hash, values_hash, change_reason, sync_run_id, is_deleted"
 )
-NEW_VERSION = sql.SQL("%s, NULL, true, s.row_hash, s.values_hash, %s, %s, false")
 # Natural keys per "= ANY(array)" lookup of open versions.
 LOOKUP_CHUNK = 100_000
+_dump_json = msgspec.json.Encoder().encode  # the converted values are plain JSON already
 
 
 def _cols(prefix: str, columns) -> sql.Composable:
@@ -32,96 +37,90 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
     spec = batch.spec
     model = spec.model
     connection = connections[using]
-    table = sql.Identifier(model._meta.db_table)
     columns = [sql.Identifier(f.column) for f in spec.fields]
-    src, key = columns[0], columns[1]
-    present = set(batch.present_type1)
-    omitted = {p for p in spec.type1_positions if p not in present}
-    names = {"table": table, "stage": STAGE, "src": src, "key": key, "new_version": NEW_VERSION}
-    names["key_type"] = sql.SQL(spec.fields[1].db_type(connection) or "")
-    names["insert_columns"] = sql.SQL("{}, {}").format(_cols("", columns), META_COLUMNS)
-    names["on_key"] = sql.SQL("t.{key} = s.{key} AND t.{src} = s.{src}").format(**names)
-    version_params = [meta.at, meta.change_reason, meta.sync_run_id]
-    inserted = changed = type1_updated = tombstoned = 0
+    names = {
+        "table": sql.Identifier(model._meta.db_table),
+        "stage": STAGE,
+        "pk": sql.Identifier(model._meta.pk.column),
+        "src": columns[0],
+        "key": columns[1],
+        "key_type": sql.SQL(spec.fields[1].db_type(connection) or ""),
+        "pk_type": sql.SQL(model._meta.pk.rel_db_type(connection) or ""),  # type: ignore[attr-defined]
+        "insert_columns": sql.SQL("{}, {}").format(_cols("", columns), META_COLUMNS),
+    }
+    omitted = [p for p in spec.type1_positions if p not in batch.present_type1]
+    fingerprints = batch.fingerprints
 
-    def run(template: str, params=None, **extra):
-        cursor.execute(sql.SQL(template).format(**names, **extra), params)
-        return cursor.rowcount
+    connection.ensure_connection()
+    # A plain psycopg cursor binds parameters server-side (Django's binds them into the SQL text), reads
+    # rows without Django's per-row conversion, and carries its own JSON dumper; errors still reach the caller
+    # as Django's.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
+        set_json_dumps(_dump_json, context=raw)  # JSON values are written as they are, by msgspec
 
-    with connection.cursor() as cursor:
-        known = _open_hashes(cursor, batch, names)
-        fingerprints = batch.fingerprints
-        stage = [k for k in batch.keys() if known.get(k) != (fingerprints[k], False)]
-        new_keys = [k for k in stage if k not in known]
-        stage = [k for k in stage if k in known]
-        # 1. Keys never seen are COPY'd straight into the table as new versions: the lookup above already
-        # told them apart, so no anti-join against the table is planned (on an emptied table whose
-        # statistics say "empty", a NOT EXISTS became a nested loop rescanning every row just inserted).
-        if new_keys:
-            inserted = len(new_keys)
-            _copy_rows(cursor, batch, new_keys, table, columns, meta)
-        if stage:
-            run("DROP TABLE IF EXISTS {stage}")
-            run(
-                "CREATE TEMP TABLE {stage} ON COMMIT DROP AS"
-                " SELECT {columns}, row_hash, values_hash FROM {table} WITH NO DATA",
-                columns=_cols("", columns),
+        def run(template: str, params=None, **extra) -> int:
+            raw.execute(sql.SQL(template).format(**names, **extra), params)
+            return raw.rowcount
+
+        opened, absent = _open_versions(raw, batch, names, full, model, using, scope)
+        new_keys, maybe = [], []
+        for key in batch.keys():
+            found = opened.get(key)
+            if found is None:
+                new_keys.append(key)
+            elif found[1] != fingerprints[key] or found[2]:
+                maybe.append((key, found[0]))
+        changed_pks: list[int] = []
+        changed_keys: list[tuple] = []
+        rehash: list[tuple] = []  # (key, pk): same Type-2 hash, Type-1 values or fingerprint may differ
+        carried: dict[int, tuple] = {}
+        if maybe:
+            stored = _stored(raw, names, [pk for _, pk in maybe], [columns[p] for p in omitted])
+            json_at = [i for i, p in enumerate(omitted, start=2) if p in spec.json_positions]
+            for key, pk in maybe:
+                row_hash, is_deleted, *rest = stored[pk]
+                if is_deleted or row_hash != batch.row_hash(key):
+                    changed_pks.append(pk)
+                    changed_keys.append(key)
+                    for i in json_at:  # jsonb is read as its text (Django's loader); written as a value
+                        if isinstance(rest[i - 2], str):
+                            rest[i - 2] = json.loads(rest[i - 2])
+                    carried[pk] = tuple(rest)
+                else:
+                    rehash.append((key, pk))
+        if changed_pks:
+            # Close before inserting: the partial unique indexes allow one open version per key at a time.
+            closed = run(
+                "UPDATE {table} SET valid_to = %s, is_current = false"
+                " WHERE {pk} = ANY(%s::{pk_type}[]) AND valid_to IS NULL",
+                [meta.at, _array(changed_pks)],
             )
-            _copy_rows(cursor, batch, stage, STAGE, columns)
-            # Autovacuum never analyzes a temporary table; the joins below only need the key columns' stats.
-            run("ANALYZE {stage} ({src}, {key})")
+            if closed != len(changed_pks):
+                raise RuntimeError(f"{spec.label}: open versions changed under the merge")
+            if omitted:  # Type-1 values this batch does not name are carried over from the closed version
+                for key, pk in zip(changed_keys, changed_pks, strict=True):
+                    row = batch.row(key)
+                    for position, value in zip(omitted, carried[pk], strict=True):
+                        row[position] = value
+        if new_keys or changed_keys:
+            _copy_rows(raw, batch, new_keys + changed_keys, names["table"], meta)
 
-            # 2. Changed Type-2 hash (or a tombstone coming back): close the open version, insert the next;
-            # Type-1 columns the batch does not name are carried over from the closed version.
-            carried = sql.SQL(", ").join(
-                sql.SQL("c.{}" if p in omitted else "s.{}").format(c) for p, c in enumerate(columns)
-            )
-            changed = run(
+        type1_updated = _update_in_place(run, raw, batch, rehash, columns, names) if rehash else 0
+
+        tombstoned = 0
+        if absent:
+            tombstoned = run(
                 "WITH closed AS ("
-                " UPDATE {table} AS t SET valid_to = %s, is_current = false FROM {stage} AS s"
-                " WHERE {on_key} AND t.valid_to IS NULL AND (t.row_hash <> s.row_hash OR t.is_deleted)"
-                " RETURNING {returned})"
-                " INSERT INTO {table} ({insert_columns}) SELECT {carried}, {new_version}"
-                " FROM closed AS c JOIN {stage} AS s ON c.{key} = s.{key} AND c.{src} = s.{src}",
-                [meta.at, *version_params],
-                carried=carried,
-                returned=_cols("t.", [src, key, *(columns[p] for p in sorted(omitted))]),
+                " UPDATE {table} AS t SET valid_to = %s, is_current = false"
+                " WHERE t.{pk} = ANY(%s::{pk_type}[]) AND t.is_current RETURNING t.*)"
+                " INSERT INTO {table} ({insert_columns})"
+                " SELECT {values}, %s, NULL, false, c.row_hash, c.values_hash, %s, %s, true"
+                " FROM closed AS c",
+                [meta.at, _array(absent), meta.at, meta.change_reason, meta.sync_run_id],
+                values=_cols("c.", columns),
             )
 
-            # 3. Type-1 columns the batch names, overwritten on the current version where they differ;
-            # where only the hash differs (it covered other fields) the hash alone is brought up to date.
-            if present:
-                named = [columns[p] for p in sorted(present)]
-                type1_updated = run(
-                    "UPDATE {table} AS t SET {assignments}, values_hash = s.values_hash FROM {stage} AS s"
-                    " WHERE {on_key} AND t.is_current AND ({differs})",
-                    assignments=sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(c) for c in named),
-                    differs=sql.SQL(" OR ").join(
-                        sql.SQL("t.{0} IS DISTINCT FROM s.{0}").format(c) for c in named
-                    ),
-                )
-            run(
-                "UPDATE {table} AS t SET values_hash = s.values_hash FROM {stage} AS s"
-                " WHERE {on_key} AND t.is_current AND t.values_hash <> s.values_hash"
-            )
-            run("DROP TABLE {stage}")
-
-        # 4. Full reconciliation: current rows in scope that the batch lacks end in a tombstone.
-        if full:
-            absent = _absent_in_scope(model, using, scope, batch)
-            if absent:
-                tombstoned = run(
-                    "WITH closed AS ("
-                    " UPDATE {table} AS t SET valid_to = %s, is_current = false"
-                    " WHERE t.{pk} = ANY(%s) AND t.is_current RETURNING t.*)"
-                    " INSERT INTO {table} ({insert_columns})"
-                    " SELECT {values}, %s, NULL, false, c.row_hash, c.values_hash, %s, %s, true"
-                    " FROM closed AS c",
-                    [meta.at, absent, *version_params],
-                    pk=sql.Identifier(model._meta.pk.column),
-                    values=_cols("c.", columns),
-                )
-
+    inserted, changed = len(new_keys), len(changed_keys)
     return MergeResult(
         inserted=inserted,
         changed=changed,
@@ -131,64 +130,131 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
     )
 
 
-def _open_hashes(cursor, batch: Batch, names) -> dict[tuple, tuple[str, bool]]:
-    """(values_hash, is_deleted) of the open version of every natural key in the batch."""
+def _open_versions(raw, batch: Batch, names, full: bool, model, using: str, scope: Q):
+    """{natural key: (pk, values_hash, is_deleted)} of the open version (live or tombstone) of every key in
+    the batch, and for a full reconciliation the surrogate keys of current rows in scope the batch lacks.
+
+    A full reconciliation reads the open versions in scope once, which serves both; the batch's keys not
+    among them (new, or outside the scope) are then looked up by natural key.
+    """
+    found: dict[tuple, tuple] = {}
+    absent: list[int] = []
+    lookup = batch.keys()
+    if full:
+        source_name, id_name = (model._meta.get_field(n).attname for n in model.SCD_NATURAL_KEY)
+        open_in_scope = model._default_manager.db_manager(using).filter(valid_to__isnull=True).filter(scope)
+        query, params = open_in_scope.values_list(
+            source_name, id_name, "pk", "values_hash", "is_deleted"
+        ).query.sql_with_params()
+        # Read through psycopg directly: Django's row conversion costs more than the read for a whole table.
+        raw.execute(query, params)
+        held = batch.records
+        for source_system, source_id, pk, values_hash, is_deleted in raw.fetchall():
+            key = (source_system, source_id)
+            if key in held:
+                found[key] = (pk, values_hash, is_deleted)
+            elif not is_deleted:
+                absent.append(pk)
+        lookup = [key for key in lookup if key not in found]
     ids_by_system: dict[str, list] = {}
-    for source_system, source_id in batch.keys():
+    for source_system, source_id in lookup:
         ids_by_system.setdefault(source_system, []).append(source_id)
     query = sql.SQL(
-        "SELECT {key}, values_hash, is_deleted FROM {table}"
+        "SELECT {key}, {pk}, values_hash, is_deleted FROM {table}"
         " WHERE valid_to IS NULL AND {src} = %s AND {key} = ANY(%s::{key_type}[])"
     ).format(**names)
-    found = {}
-    # Server-side binding with the ids as one array literal parameter: Django's client-side binding would
-    # splice every id into the SQL text, and adapting a Python list element by element is slower still.
-    with psycopg.Cursor(cursor.cursor.connection) as raw:
-        for source_system, ids in ids_by_system.items():
-            for start in range(0, len(ids), LOOKUP_CHUNK):
-                array = "{" + ",".join(map(str, ids[start: start + LOOKUP_CHUNK])) + "}"
-                raw.execute(query, [source_system, array])
-                for source_id, values_hash, is_deleted in raw.fetchall():
-                    found[(source_system, source_id)] = (values_hash, is_deleted)
-    return found
+    for source_system, ids in ids_by_system.items():
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            raw.execute(query, [source_system, _array(ids[start: start + LOOKUP_CHUNK])])
+            for source_id, pk, values_hash, is_deleted in raw.fetchall():
+                found[(source_system, source_id)] = (pk, values_hash, is_deleted)
+    return found, absent
 
 
-def _absent_in_scope(model, using: str, scope: Q, batch: Batch) -> list[int]:
-    """Surrogate keys of current rows within scope whose natural key the batch does not hold."""
-    source_name, id_name = (model._meta.get_field(n).attname for n in model.SCD_NATURAL_KEY)
-    current = model._default_manager.db_manager(using).filter(is_current=True).filter(scope)
-    query, params = current.values_list("pk", source_name, id_name).query.sql_with_params()
-    # Read through psycopg directly: Django's row conversion costs more than the read for a whole table.
-    with psycopg.Cursor(connections[using].connection) as raw:
-        raw.execute(query, params)
-        rows = raw.fetchall()
-    held = batch.records
-    return [pk for pk, source_system, source_id in rows if (source_system, source_id) not in held]
-
-
-def _copy_rows(
-    cursor, batch: Batch, keys: list[tuple], target, columns, meta: MergeMeta | None = None
-) -> None:
-    """COPY the given rows with their hashes, in binary, through psycopg 3's copy protocol: into the stage
-    table, or with ``meta`` straight into the versioned table as new open versions."""
-    row_of, fingerprints, row_hash = batch.row, batch.fingerprints, batch.row_hash
-    names = [*(f.column for f in batch.spec.fields), "row_hash", "values_hash"]
-    tail: tuple = ()
-    if meta is not None:
-        names += ["valid_from", "is_current", "is_deleted", "change_reason", "sync_run_id"]
-        tail = (meta.at, True, False, meta.change_reason, meta.sync_run_id)
-    raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-    # Binary COPY needs every column's type; the stage has the versioned table's column types.
+def _stored(raw, names, pks: list[int], carried) -> dict[int, tuple]:
+    """{pk: (row_hash, is_deleted, *carried columns)} of the given versions."""
+    extra = sql.SQL("").join(sql.SQL(", {}").format(c) for c in carried)
     raw.execute(
-        "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
-        [batch.spec.model._meta.db_table],
+        sql.SQL(
+            "SELECT {pk}, row_hash, is_deleted{extra} FROM {table} WHERE {pk} = ANY(%s::{pk_type}[])"
+        ).format(**names, extra=extra),
+        [_array(pks)],
     )
-    oids = dict(raw.fetchall())
+    return {pk: rest for pk, *rest in raw.fetchall()}
+
+
+def _update_in_place(run, raw, batch: Batch, rehash: list[tuple], columns, names) -> int:
+    """Type-1 columns the batch names, overwritten on the current version where they differ; where only
+    the fingerprint differs (it covered other fields or spellings) it alone is brought up to date. Returns
+    how many versions had a Type-1 change."""
+    spec = batch.spec
+    named = [columns[p] for p in batch.present_type1]
+    run("DROP TABLE IF EXISTS {stage}")
+    run(
+        "CREATE TEMP TABLE {stage} ON COMMIT DROP AS"
+        " SELECT {pk}, {named} values_hash FROM {table} WITH NO DATA",
+        named=sql.SQL("").join(sql.SQL("{}, ").format(c) for c in named),
+    )
+    names_out = [spec.model._meta.pk.column, *(spec.fields[p].column for p in batch.present_type1),
+                 "values_hash"]
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        target, sql.SQL(", ").join(map(sql.Identifier, names))
+        STAGE, sql.SQL(", ").join(map(sql.Identifier, names_out))
     )
+    oids = _column_types(raw, spec.model._meta.db_table)
+    fingerprints, positions = batch.fingerprints, batch.present_type1
+    with raw.copy(statement) as copy:
+        copy.set_types([oids[name] for name in names_out])
+        for key, pk in rehash:
+            row = batch.row(key)
+            copy.write_row((pk, *(row[p] for p in positions), fingerprints[key]))
+    # Autovacuum never analyzes a temporary table; the joins below only need the key's statistics.
+    run("ANALYZE {stage} ({pk})")
+    updated = 0
+    if named:
+        updated = run(
+            "UPDATE {table} AS t SET {assignments}, values_hash = s.values_hash FROM {stage} AS s"
+            " WHERE t.{pk} = s.{pk} AND t.is_current AND ({differs})",
+            assignments=sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(c) for c in named),
+            differs=sql.SQL(" OR ").join(sql.SQL("t.{0} IS DISTINCT FROM s.{0}").format(c) for c in named),
+        )
+    run(
+        "UPDATE {table} AS t SET values_hash = s.values_hash FROM {stage} AS s"
+        " WHERE t.{pk} = s.{pk} AND t.is_current AND t.values_hash <> s.values_hash"
+    )
+    run("DROP TABLE {stage}")
+    return updated
+
+
+def _column_types(raw, table: str) -> dict[str, int]:
+    raw.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass", [table])
+    return dict(raw.fetchall())
+
+
+def _array(ids: list[int]) -> str:
+    """Integer ids as one array literal: adapting a Python list element by element is slower."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+def _copy_rows(raw, batch: Batch, keys: list[tuple], table, meta: MergeMeta) -> None:
+    """COPY the given records, converted and hashed, in binary straight into the versioned table as new open
+    versions, through psycopg 3's copy protocol."""
+    spec = batch.spec
+    names = [*(f.column for f in spec.fields), "row_hash", "values_hash", "valid_from", "is_current",
+             "is_deleted", "change_reason", "sync_run_id"]
+    tail = (meta.at, True, False, meta.change_reason, meta.sync_run_id)
+    oids = _column_types(raw, spec.model._meta.db_table)  # binary COPY needs every column's type
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    # Rows converted earlier (to compare their hash) are reused; the others are converted here and not kept.
+    rows, row_hashes, records, convert = batch.rows, batch.row_hashes, batch.records, batch.convert
+    fingerprints, row_hash = batch.fingerprints, spec.row_hash
     with raw.copy(statement) as copy:
         copy.set_types([oids[name] for name in names])
-        write = copy.write_row  # JSON values go as they are: the jsonb dumper serializes them
+        write = copy.write_row
         for key in keys:
-            write((*row_of(key), row_hash(key), fingerprints[key], *tail))
+            row = rows.get(key)
+            if row is None:
+                row = convert(*records[key])
+            found = row_hashes.get(key)
+            write((*row, found if found is not None else row_hash(row), fingerprints[key], *tail))

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -20,6 +21,7 @@ from django.db import models
 from django.utils import timezone
 
 from .models.base import SCD2Model
+from .scd_hash import FingerprintPlan, fingerprint, fingerprint_plan, packer, row_hasher
 
 #: Columns the merge owns; a record may not set them.
 META_FIELDS = (
@@ -45,7 +47,7 @@ class RowSpec:
     exact_types: tuple  # a value of exactly this type needs no conversion
     converters: tuple
     json_positions: tuple[int, ...]
-    hash_prefix: str
+    row_hash: Callable[[list], str]  # sha256 over the Type-2 values (field names folded into its prefix)
 
     @property
     def type1_positions(self) -> range:
@@ -124,10 +126,12 @@ _JSON_SCALARS = frozenset({int, str, bool, float, type(None)})
 
 def _convert_json(field):
     def convert(value):
-        if value.__class__ in (list, tuple) and set(map(type, value)) <= _JSON_SCALARS:
+        if value.__class__ in (list, tuple) and (types := set(map(type, value))) <= _JSON_SCALARS:
+            if float in types and not all(map(math.isfinite, (v for v in value if type(v) is float))):
+                raise ValueError("JSON holds no NaN or Infinity")
             return list(value)
-        # A round trip turns tuples into lists and rejects what JSON cannot hold.
-        return json.loads(json.dumps(value, cls=field.encoder))
+        # A round trip turns tuples into lists and rejects what JSON cannot hold (NaN and Infinity too).
+        return json.loads(json.dumps(value, cls=field.encoder, allow_nan=False))
 
     return convert
 
@@ -180,41 +184,12 @@ def spec_for(model: type[SCD2Model]) -> RowSpec:
         exact_types=exact,
         converters=converters,
         json_positions=tuple(i for i, f in enumerate(fields) if isinstance(f, models.JSONField)),
-        hash_prefix=model._meta.label + "|" + "|".join(model.SCD_TYPE2_FIELDS) + "|",
+        row_hash=row_hasher(
+            model._meta.label + "|" + "|".join(model.SCD_TYPE2_FIELDS) + "|",
+            fields[2: 2 + len(model.SCD_TYPE2_FIELDS)],
+            2,
+        ),
     )
-
-
-def _canonical(value):
-    """JSON stand-ins for the types json.dumps does not know; stable across runs and platforms."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"cannot hash {type(value).__name__}")
-
-
-_dumps = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_canonical
-).encode
-
-
-def row_hash(spec: RowSpec, row: list) -> str:
-    """sha256 over the canonical JSON of the row's Type-2 values (field names folded into the prefix)."""
-    payload = spec.hash_prefix + _dumps(row[spec.n_key: spec.n_key + spec.n_type2])
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def fingerprint(shape_prefix: str, values: tuple) -> str:
-    """sha256 of a record as given: its keys (in the prefix) and the repr of its values.
-
-    Only ever compared for equality with the fingerprint stored by an earlier merge, as a shortcut: equal
-    keys and equal reprs mean equal converted values, so the record cannot change anything and is skipped
-    without being converted. A spurious difference (say "7" then 7, or the same instant in another time
-    zone) only costs converting and comparing that record.
-    """
-    return hashlib.sha256((shape_prefix + repr(values)).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -225,7 +200,8 @@ class _Shape:
     positions: tuple[int, ...]  # the field position of each key
     source_at: int | None  # index of source_system among the values (None: the field's default)
     id_at: int
-    prefix: str
+    fields: list[models.Field]  # the field each key names
+    fingerprint_plans: dict[tuple, FingerprintPlan]  # by the exact types of the values
 
 
 @dataclass(frozen=True)
@@ -246,7 +222,7 @@ def _shape(spec: RowSpec, keys: tuple) -> _Shape:
     where = {position: offset for offset, position in enumerate(positions)}  # the last one wins
     if 1 not in where:
         raise MergeError(f"{spec.label}: records without {spec.fields[1].name}")
-    return _Shape(keys, positions, where.get(0), where[1], "|".join(keys) + "|")
+    return _Shape(keys, positions, where.get(0), where[1], [spec.fields[p] for p in positions], {})
 
 
 def _plan(spec: RowSpec, shape: _Shape, types: tuple) -> _Plan:
@@ -278,8 +254,8 @@ class Batch:
     records: dict[tuple, tuple[_Shape, tuple]]  # natural key → (shape, values as given)
     fingerprints: dict[tuple, str]
     present_type1: tuple[int, ...]  # Type-1 positions some record named; the others are left alone
-    _rows: dict[tuple, list] = dataclasses.field(default_factory=dict)
-    _row_hashes: dict[tuple, str] = dataclasses.field(default_factory=dict)
+    rows: dict[tuple, list] = dataclasses.field(default_factory=dict)  # converted so far
+    row_hashes: dict[tuple, str] = dataclasses.field(default_factory=dict)  # computed so far
     _plans: dict[tuple, _Plan] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -293,19 +269,19 @@ class Batch:
 
     def row(self, key: tuple) -> list:
         """The record's converted field values: natural key, Type 2, Type 1 (defaults where not named)."""
-        found = self._rows.get(key)
+        found = self.rows.get(key)
         if found is None:
-            found = self._rows[key] = self._convert(*self.records[key])
+            found = self.rows[key] = self.convert(*self.records[key])
         return found
 
     def row_hash(self, key: tuple) -> str:
         """The Type-2 hash, computed only for rows that turn out to need it."""
-        found = self._row_hashes.get(key)
+        found = self.row_hashes.get(key)
         if found is None:
-            found = self._row_hashes[key] = row_hash(self.spec, self.row(key))
+            found = self.row_hashes[key] = self.spec.row_hash(self.row(key))
         return found
 
-    def _convert(self, shape: _Shape, values: tuple) -> list:
+    def convert(self, shape: _Shape, values: tuple) -> list:
         spec = self.spec
         types = tuple(map(type, values))
         plan = self._plans.get((shape.keys, types))
@@ -330,8 +306,10 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
     latest: dict[tuple, tuple[_Shape, tuple]] = {}
     fingerprints: dict[tuple, str] = {}
     shapes: dict[tuple, _Shape] = {}
-    shape = None
-    sha256 = hashlib.sha256
+    shape: _Shape | None = None
+    plan = FingerprintPlan(b"", None)  # replaced at the first record, whose types differ from None
+    types: tuple | None = None
+    sha256, pack = hashlib.sha256, packer()
     for record in records:
         if record.__class__ is not dict and not isinstance(record, Mapping):  # the ABC check costs more
             raise MergeError(f"{spec.label}: records must be mappings, got {type(record).__name__}")
@@ -340,7 +318,16 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
             shape = shapes.get(keys)
             if shape is None:
                 shape = shapes[keys] = _shape(spec, keys)
+            types = None
         values = tuple(record.values())
+        # Records of a batch mostly share their value types: compare with the last before a dict lookup.
+        value_types = tuple(map(type, values))
+        if value_types != types:
+            types = value_types
+            known = shape.fingerprint_plans.get(types)
+            if known is None:
+                known = shape.fingerprint_plans[types] = fingerprint_plan(shape.fields, keys, types)
+            plan = known
         source = source_default if shape.source_at is None else values[shape.source_at]
         source_id = values[shape.id_at]
         try:
@@ -356,8 +343,15 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
             raise MergeError(f"{spec.label}: record without {spec.fields[1].name}: {dict(record)!r}")
         key = (source, source_id)
         latest[key] = (shape, values)
-        # fingerprint(), inlined: a call per record is a tenth of this loop
-        fingerprints[key] = sha256((shape.prefix + repr(values)).encode()).hexdigest()
+        # scd_hash.fingerprint(), inlined: a call per record is a sixth of this loop
+        try:
+            payload = plan.prefix + pack(values)
+        except (OverflowError, TypeError, ValueError):
+            fingerprints[key] = fingerprint(plan, values)
+            continue
+        if plan.repr_of is not None:
+            payload += repr(plan.repr_of(values)).encode()
+        fingerprints[key] = sha256(payload).hexdigest()
     named = {position for shape in shapes.values() for position in shape.positions}
     return Batch(
         spec=spec,
