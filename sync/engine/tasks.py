@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from datetime import datetime, timedelta
 
 from croniter import croniter
@@ -13,7 +15,9 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from greenlight.admin_tools import log_changes
+from sync.engine import continuation
 from sync.engine.runner import run_sync
+from sync.engine.worker import cluster_stopping, stop_on_signals, worker_budget
 from sync.models import SyncRun
 from sync.observability.alerts import evaluate_periodic
 from sync.policies import unit_fixes
@@ -27,6 +31,7 @@ __all__ = [
     "SCHEDULE_CRON",
     "SCHEDULE_FUNC",
     "SCHEDULE_NAME",
+    "enqueue_continuation",
     "enqueue_fix_unit_ids",
     "enqueue_sync",
     "fix_unit_ids",
@@ -35,6 +40,8 @@ __all__ = [
     "run_scheduled_sync",
     "run_step",
 ]
+
+logger = logging.getLogger("sync")
 
 SCHEDULE_NAME = "greenlight-sync"
 #: Every 30 minutes, 12:00-23:59 UTC, Monday-Friday (R6): standard cron, Monday=1, not AWS's 2-6 nor
@@ -57,13 +64,37 @@ def _user(user_id: int | None):
 
 
 def run_pipeline(*, steps: list[str] | None = None, dry_run: bool | None = None, full: bool = False,
-                 trigger: str = "task", user_id: int | None = None) -> int:
+                 trigger: str = "task", user_id: int | None = None, continues: int | None = None) -> int:
     """Run the sync (all steps, or ``steps``); returns the run id.
 
-    The runner takes the sync lock itself and records a "refused" run while another holds it (R4).
+    The runner takes the sync lock itself and records a "refused" run while another holds it (R4). The
+    run has the worker's budget (Q_TIMEOUT less SYNC_BUDGET_MARGIN); in a worker, the cluster stopping
+    ends it too. A run that ends "partial" queues its continuation at once (``continuation.decide``).
     """
-    run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id))
+    stopping = cluster_stopping()
+    budget = worker_budget(stopping)
+    with stop_on_signals(budget) if stopping is not None else contextlib.nullcontext():
+        run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id),
+                       budget=budget, continues=continues)
+    enqueue_continuation(run, dry_run=dry_run, user_id=user_id)
     return run.pk
+
+
+def enqueue_continuation(run: SyncRun, *, dry_run: bool | None, user_id: int | None) -> str | None:
+    """Queue the continuation of a partial run now (not at the next slot); returns its task id, or None
+    when there is none (why is logged). Queued even while the cluster stops: the broker keeps it for the
+    next worker. A continuation that finds the lock held is refused like any run; the schedule's next
+    slot then carries on."""
+    decision = continuation.decide(run)
+    if run.status == SyncRun.Status.PARTIAL:
+        logger.info("%s", decision.why, extra={"event": "continuation"})
+    if not decision.wanted:
+        return None
+    return async_task(
+        "sync.engine.tasks.run_pipeline", steps=decision.steps, dry_run=dry_run, full=run.full,
+        trigger=SyncRun.Trigger.CONTINUATION.value, user_id=user_id, continues=run.pk,
+        task_name=f"sync continuation of run {run.pk}", group=SCHEDULE_NAME,
+    )
 
 
 def run_step(step: str, *, dry_run: bool | None = None, full: bool = False, trigger: str = "task",
