@@ -135,7 +135,8 @@ def first_sync_through_worker(sims: Simulators, env: Mapping[str, str], log: Pat
     shell(env, "from sync.engine.tasks import enqueue_sync\nresult = enqueue_sync(trigger='task')")
     started = time.monotonic()
     worker = start_worker(env, log)
-    finished, state = False, {"runs": [], "failed_tasks": []}
+    finished = False
+    state: dict[str, Any] = {"runs": [], "failed_tasks": []}
     try:
         while time.monotonic() - started < timeout_s:
             time.sleep(poll_s)
