@@ -123,7 +123,7 @@ def test_a_worker_stopped_mid_run_ends_it_partial_and_the_next_run_carries_on(tm
 
 def _finished(env) -> bool:
     state = shell(env, "from django_q.models import OrmQ, Task\nfrom sync.models import SyncRun\n"
-                       "result = {'runs': list(SyncRun.objects.values_list('pk', 'status')), "
+                       "result = {'runs': list(SyncRun.objects.order_by('pk').values_list('pk', 'status')), "
                        "'queued': OrmQ.objects.count()}")
     return chain_done(state) and state["runs"][-1][1] != "partial"
 
