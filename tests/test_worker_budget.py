@@ -31,7 +31,7 @@ pytestmark = [
 ]
 
 #: K: SF's allowance refills K times faster, latencies ÷ K, Q_TIMEOUT 600/K s and the margin 60/K s, so the
-#: ~20.5 min first sync of demo takes about 20.5/K min plus its unscaled work (2 busy cores: ~2.5 min, 10 runs).
+#: ~20.5 min first sync of demo takes 20.5/K min plus its unscaled work (2 busy cores: ~2.5 min, 10 runs).
 TIME_SCALE = 30.0
 
 _STATE = (
