@@ -285,7 +285,19 @@ SYNC = {
     # Threads writing to PropertyWare at once (PostgreSQL only); all share the client's PW_MAX_RPS cap,
     # so two keep the cap busy while each waits for its call's round trip.
     "PW_WRITE_WORKERS": _typed("SYNC_PW_WRITE_WORKERS", int, 2, minimum=1, maximum=16),
+    # A run started by a worker has Q_TIMEOUT less this margin (seconds): then it takes no new work, lets
+    # the calls under way finish, commits, ends "partial" and queues its continuation, all before
+    # django-q2 kills the task at Q_TIMEOUT. The margin covers the slowest call under way plus the
+    # run's closing work.
+    "BUDGET_MARGIN": _typed("SYNC_BUDGET_MARGIN", float, 60.0, minimum=0, maximum=86400),
+    # Continuations one partial run may queue in a row (a chain stops sooner when a run made no progress).
+    "CONTINUATIONS_MAX": _typed("SYNC_CONTINUATIONS_MAX", int, 24, minimum=0, maximum=1000),
 }
+if SYNC["BUDGET_MARGIN"] >= Q_CLUSTER["timeout"]:
+    raise ImproperlyConfigured(
+        f"SYNC_BUDGET_MARGIN: must be lower than Q_TIMEOUT ({SYNC['BUDGET_MARGIN']:g} >= "
+        f"{Q_CLUSTER['timeout']}): a worker's run would have no time left"
+    )
 for _low, _high in (("OUTBOX_BACKOFF_BASE", "OUTBOX_BACKOFF_MAX"), ("STEP_RETRY_WAIT", "STEP_RETRY_MAX")):
     if SYNC[_low] > SYNC[_high]:
         raise ImproperlyConfigured(f"SYNC_{_low}: must not exceed SYNC_{_high} "

@@ -135,3 +135,41 @@ def test_a_revoked_token_can_no_longer_follow_its_task(client):
     token_row.revoke(reason="rotated")
     response = client.get(body["status_url"], HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
+
+
+def test_the_status_url_follows_a_partial_run_through_its_continuation(client, auth, sims, monkeypatch):
+    """A worker run that runs out of budget ends partial; its continuation carries the same task record on,
+    so the status URL says running (not done) until the chain's last run, then done with that run."""
+    from django_q.models import OrmQ
+    from django_q.tasks import _sync
+
+    from sync.engine import tasks
+    from sync.engine.budget import Budget
+    from tests.engine_support import live, sf_posts
+
+    live(SAFE_MODE=False)
+    _, sf = sims
+    budgets = iter([Budget(stop_requested=lambda: sf_posts(sf) >= 2)])
+    # The first run's budget runs out after two ServiceFusion writes; the continuation has the worker's.
+    monkeypatch.setattr(tasks, "worker_budget", lambda stopping=None: next(budgets, Budget()))
+    body = trigger(client, auth).json()
+
+    first = OrmQ.objects.get()
+    first.delete()
+    _sync(first.payload)
+    row = QueuedTask.objects.get()
+    partial = SyncRun.objects.get()
+    assert partial.status == SyncRun.Status.PARTIAL, partial.error_summary
+    continuation = OrmQ.objects.get()
+    assert row.followed_task_id == continuation.task["id"] != body["task_id"]
+    assert continuation.task["kwargs"]["queued_task_id"] == row.pk
+    middle = client.get(body["status_url"], **auth).json()
+    assert middle["state"] == "running" and middle["run_id"] == partial.pk, middle
+    assert f"continued by task {row.followed_task_id}" in middle["result"] and not middle["finished_at"]
+
+    assert work_off_queue() == [row.followed_task_id]
+    last = SyncRun.objects.exclude(pk=partial.pk).get()
+    assert last.status == SyncRun.Status.SUCCEEDED and last.continues_id == partial.pk
+    done = client.get(body["status_url"], **auth).json()
+    assert done["state"] == "done" and done["run_id"] == last.pk and done["run"]["status"] == "succeeded"
+    assert done["result"] == f"run {last.pk}: succeeded" and done["finished_at"]

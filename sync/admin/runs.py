@@ -77,7 +77,8 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     inlines = [StepRunInline, SyncErrorInline]
     fields = ("status", "trigger", "user", "dry_run", "full", "started_at", "finished_at", "duration",
-              "steps_requested", "counts_pretty", "api_calls", "flags", "error_summary", "outbox_link")
+              "steps_requested", "counts_pretty", "api_calls", "flags", "error_summary", "stop_reason",
+              "continues", "outbox_link")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -144,6 +145,9 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         failed = [s.name for s in steps if s.status == StepRun.Status.FAILED]
         done = sum(1 for s in steps if s.status == StepRun.Status.SUCCEEDED)
         text = f"{done}/{len(steps)} succeeded"
+        left = [s.name for s in steps if s.status in (StepRun.Status.PARTIAL, StepRun.Status.PENDING)]
+        if obj.status == SyncRun.Status.PARTIAL and left:
+            text += f"; left for the continuation: {', '.join(left)}"
         return f"{text}; failed: {', '.join(failed)}" if failed else text
 
     @admin.display(description="Counts")

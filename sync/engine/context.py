@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.engine.budget import Budget, Budgeted
 from sync.engine.metering import Meter, Metered
 from sync.engine.progress import StepProgress
 from sync.errors import IntegrationError
@@ -78,6 +79,8 @@ class StepContext:
     urgency: int = 0
     #: told of each progress record written (the runner's progress events: step_progress)
     on_progress: Any = None
+    #: the run's time budget: paged pulls and the outbox take no new work once it has run out
+    budget: Budget = field(default_factory=Budget)
     counts: Counter = field(default_factory=Counter)
     meters: dict[str, Meter] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
@@ -103,7 +106,10 @@ class StepContext:
         """The metered client for ``"pw"`` or ``"sf"``, built on first use."""
         if system not in self._clients:
             meter = self.meters.setdefault(system, Meter(system, on_call=self.progress.tick))
-            self._clients[system] = Metered(self.client_factory(system, urgency=self.urgency), meter)
+            client = self.client_factory(system, urgency=self.urgency)
+            if self.budget.may_run_out:
+                client = Budgeted(client, self.budget)
+            self._clients[system] = Metered(client, meter)
         return self._clients[system]
 
     @property

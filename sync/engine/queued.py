@@ -53,7 +53,8 @@ class Tracker:
         """``run_sync``'s progress callback: links the run as soon as it exists (a refused run has no start
         event, only its end)."""
         if event.get("event") in ("run_started", "run_finished") and event.get("run_id") and self.pk:
-            QueuedTask.objects.filter(pk=self.pk, run__isnull=True).update(run_id=event["run_id"])
+            # A continuation carries the same record on: it then follows the chain's newest run.
+            QueuedTask.objects.filter(pk=self.pk).update(run_id=event["run_id"])
 
     def ran(self, run: SyncRun) -> None:
         """The task's outcome is its run's: failed or refused fails it."""
@@ -63,6 +64,13 @@ class Tracker:
 
     def finish(self, result: str, *, failed: bool = False) -> None:
         self.outcome = (State.FAILED if failed else State.DONE, result)
+
+    def continued(self, run: SyncRun, task_id: str) -> None:
+        """``run`` ended partial and the django-q2 task ``task_id`` carries it on: the record stays running
+        and follows that task from now on."""
+        self.outcome = (State.RUNNING, f"run {run.pk}: partial ({run.stop_reason[:300]}); "
+                                       f"continued by task {task_id}")
+        self._update(followed_task_id=task_id)
 
 
 @contextmanager
@@ -80,7 +88,8 @@ def tracking(pk: int | None) -> Iterator[Tracker]:
                         result=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     state, result = tracker.outcome or (State.DONE, "")
-    tracker._update(state=state, finished_at=timezone.now(), result=result[:2000])
+    finished = None if state == State.RUNNING else timezone.now()
+    tracker._update(state=state, finished_at=finished, result=result[:2000])
 
 
 def status(row: QueuedTask) -> dict[str, Any]:
@@ -88,8 +97,9 @@ def status(row: QueuedTask) -> dict[str, Any]:
     run it started. A worker killed mid-task (timeout, OOM) cannot update the row; django-q2's own record of
     the task, when it has one, settles it."""
     state, result, finished = row.state, row.result, row.finished_at
-    if state in (State.QUEUED, State.RUNNING) and row.task_id:
-        task = Task.objects.filter(id=row.task_id).only("success", "result", "stopped").first()
+    followed = row.followed_task_id or row.task_id  # a partial run's continuation, once there is one
+    if state in (State.QUEUED, State.RUNNING) and followed:
+        task = Task.objects.filter(id=followed).only("success", "result", "stopped").first()
         if task is not None:
             state = State.DONE if task.success else State.FAILED
             result = result or str(task.result or "")[:2000]

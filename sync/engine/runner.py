@@ -16,6 +16,7 @@ from django.utils import timezone
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from sync.engine import pipeline
+from sync.engine.budget import Budget, OutOfBudget
 from sync.engine.clients import build_client
 from sync.engine.context import CircuitOpen, StepContext, StepSkipped, log_error
 from sync.engine.coverage import record_snapshot
@@ -44,6 +45,8 @@ def run_sync(
     progress: Progress | None = None,
     *,
     client_factory: Callable[..., Any] | None = None,
+    budget: Budget | None = None,
+    continues: int | None = None,
 ) -> SyncRun:
     """Run the pipeline (every step, or the named ones) and return its SyncRun.
 
@@ -52,19 +55,22 @@ def run_sync(
     sync lock nothing runs: the returned SyncRun has status "refused" (R4). ``progress`` is called with a
     dict per event (run_started, step_started, step_progress at most once a second while a step runs,
     possibly from a sender's thread, step_finished, run_finished). ``client_factory(system, *,
-    urgency)`` builds each step's clients (default ``build_client``).
+    urgency)`` builds each step's clients (default ``build_client``). ``budget``: once it runs out the
+    run takes no new step, page or outbox row and ends "partial" (default: none, as inline runs have).
+    ``continues``: the id of the partial run this one carries on.
     """
     selected = pipeline.select(list(steps) if steps else None)  # unknown names fail before anything starts
     report = _logged(progress or (lambda event: None))
     factory = client_factory or build_client
+    budget = budget or Budget()
     try:
         with sync_lock() as lock:
-            run = _start(selected, dry_run, full, trigger, user)
+            run = _start(selected, dry_run, full, trigger, user, continues)
             with log_context(run_id=run.pk):  # every line of this run names it (steps add their name)
                 report({"event": "run_started", "run_id": run.pk, "steps": [s.name for s in selected]})
                 _close_abandoned_runs(run)
                 _release_stale_sends(run)
-                executor = _StepExecutor(run, selected, dry_run, full, factory, report, lock)
+                executor = _StepExecutor(run, selected, dry_run, full, factory, report, lock, budget)
                 workers = int(settings.SYNC.get("READ_WORKERS", 4))
                 # SQLite allows one writer at a time: its reads run one by one.
                 pipeline.execute(
@@ -74,9 +80,10 @@ def run_sync(
                     parallel=connection.vendor != "sqlite" and workers > 1,
                     max_workers=max(1, workers),
                 )
-                _finish(run)
+                _finish(run, budget)
                 executor.gate.finish(run)
-                _record_coverage(run)
+                if run.status != SyncRun.Status.PARTIAL:  # the chain's last run records it
+                    _record_coverage(run)
     except SyncLockHeld as exc:
         now = timezone.now()
         run = SyncRun.objects.create(
@@ -96,7 +103,7 @@ def run_sync(
     return run
 
 
-def _start(selected, dry_run, full, trigger, user) -> SyncRun:
+def _start(selected, dry_run, full, trigger, user, continues=None) -> SyncRun:
     try:
         flags = read_flags().as_dict()
     except FlagError as exc:
@@ -109,6 +116,7 @@ def _start(selected, dry_run, full, trigger, user) -> SyncRun:
         full=full,
         steps_requested=[s.name for s in selected] if len(selected) < len(pipeline.STEPS) else [],
         flags=flags,
+        continues_id=continues,
     )
     StepRun.objects.bulk_create(
         [StepRun(run=run, name=s.name, position=i) for i, s in enumerate(selected, start=1)]
@@ -178,21 +186,25 @@ def _release_stale_sends(run: SyncRun) -> None:
 class _StepExecutor:
     """Runs single steps for pipeline.execute: flags at start, records, progress, its own connection."""
 
-    def __init__(self, run, selected, dry_run, full, factory, report, lock) -> None:
+    def __init__(self, run, selected, dry_run, full, factory, report, lock, budget: Budget) -> None:
         self.run = run
         self.dry_run = dry_run
         self.full = full
         self.factory = factory
         self.report = report
         self.lock = lock
+        self.budget = budget
         self.main_thread = threading.get_ident()
         self.rows = {r.name: r for r in run.steps.all()}
         self.gate = WriteGate(factory)  # preflight before the first push that writes
 
     def block(self, step: pipeline.Step, failed: list[str]) -> None:
         row = self.rows[step.name]
-        row.status = StepRun.Status.SKIPPED
-        row.message = f"not run: {', '.join(failed)} did not succeed"
+        if self.budget.exhausted():  # left for the continuation, not skipped
+            row.message = f"not started: {self.budget.reason}; the continuation runs it"
+        else:
+            row.status = StepRun.Status.SKIPPED
+            row.message = f"not run: {', '.join(failed)} did not succeed"
         row.save(update_fields=["status", "message"])
         self.report(
             {
@@ -245,6 +257,8 @@ class _StepExecutor:
         )
         for attempt in retrying:
             with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    self.budget.check()  # a retry is new work too
                 step.load()(ctx)
 
     def _run(self, step: pipeline.Step) -> bool:
@@ -252,6 +266,9 @@ class _StepExecutor:
         if hasattr(self.lock, "refresh") and not self.lock.refresh():
             row.status, row.message = StepRun.Status.FAILED, "the sync lock was lost; step not started"
             row.save(update_fields=["status", "message"])
+            return False
+        if self.budget.exhausted():
+            self.block(step, [])
             return False
         started = time.monotonic()
         row.status, row.started_at = StepRun.Status.RUNNING, timezone.now()
@@ -266,6 +283,7 @@ class _StepExecutor:
             # (getSFJobs, which the invoices wait on) takes none.
             urgency=pipeline.urgency(step.name) if step.calls_propertyware else 0,
             on_progress=self.report,
+            budget=self.budget,
         )
         try:
             if ctx.urgency:
@@ -285,6 +303,9 @@ class _StepExecutor:
             row.status = StepRun.Status.SUCCEEDED
         except StepSkipped as exc:
             row.status, row.message = StepRun.Status.SKIPPED, str(exc)
+        except OutOfBudget as exc:
+            row.status = StepRun.Status.PARTIAL
+            row.message = f"stopped taking new work: {exc}; the continuation carries on"
         except (CircuitOpen, FlagError) as exc:
             row.status, row.message = StepRun.Status.FAILED, str(exc)
             log_error(
@@ -349,7 +370,7 @@ def _record_coverage(run: SyncRun) -> None:
         logger.exception("coverage snapshot not recorded after run %s", run.pk)
 
 
-def _finish(run: SyncRun) -> None:
+def _finish(run: SyncRun, budget: Budget) -> None:
     rows = list(run.steps.all())
     totals: Counter = Counter()
     for row in rows:
@@ -359,7 +380,15 @@ def _finish(run: SyncRun) -> None:
     failed = [r for r in rows if r.status == StepRun.Status.FAILED]
     run.counts = dict(totals)
     run.api_calls = merge_calls(*(r.api_calls for r in rows))
-    run.status = SyncRun.Status.FAILED if failed else SyncRun.Status.SUCCEEDED
+    # Steps the budget cut short or never started (a failure outranks them: it is what staff must see).
+    left = [r for r in rows if r.status in (StepRun.Status.PARTIAL, StepRun.Status.PENDING)]
+    if failed:
+        run.status = SyncRun.Status.FAILED
+    elif left and budget.reason:
+        run.status = SyncRun.Status.PARTIAL
+        run.stop_reason = f"{budget.reason}; left for the continuation: {', '.join(r.name for r in left)}"
+    else:
+        run.status = SyncRun.Status.SUCCEEDED
     run.error_summary = "\n".join(f"{r.name}: {r.message}" for r in failed)
     run.finished_at = timezone.now()
     run.save()

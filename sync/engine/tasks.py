@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from datetime import datetime, timedelta
 
 from croniter import croniter
@@ -10,10 +12,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
+from django_q.tasks import async_task
 
 from greenlight.admin_tools import log_changes
-from sync.engine import queued
+from sync.engine import continuation, queued
 from sync.engine.runner import run_sync
+from sync.engine.worker import cluster_stopping, stop_on_signals, worker_budget
 from sync.models import SyncRun
 from sync.observability.alerts import evaluate_periodic
 from sync.observability.alerts import send_test_alert as _send_test_alert
@@ -28,6 +32,7 @@ __all__ = [
     "SCHEDULE_CRON",
     "SCHEDULE_FUNC",
     "SCHEDULE_NAME",
+    "enqueue_continuation",
     "enqueue_fix_unit_ids",
     "enqueue_sync",
     "enqueue_test_alert",
@@ -38,6 +43,8 @@ __all__ = [
     "run_step",
     "send_test_alert",
 ]
+
+logger = logging.getLogger("sync")
 
 SCHEDULE_NAME = "greenlight-sync"
 #: Every 30 minutes, 12:00-23:59 UTC, Monday-Friday (R6): standard cron, Monday=1, not AWS's 2-6 nor
@@ -60,17 +67,46 @@ def _user(user_id: int | None):
 
 
 def run_pipeline(*, steps: list[str] | None = None, dry_run: bool | None = None, full: bool = False,
-                 trigger: str = "task", user_id: int | None = None, queued_task_id: int | None = None) -> int:
+                 trigger: str = "task", user_id: int | None = None, continues: int | None = None,
+                 queued_task_id: int | None = None) -> int:
     """Run the sync (all steps, or ``steps``); returns the run id.
 
-    The runner takes the sync lock itself and records a "refused" run while another holds it (R4).
-    ``queued_task_id``: the QueuedTask a status URL follows (set by ``enqueue_sync``).
+    The runner takes the sync lock itself and records a "refused" run while another holds it (R4). The
+    run has the worker's budget (Q_TIMEOUT less SYNC_BUDGET_MARGIN); in a worker, the cluster stopping
+    ends it too. A run that ends "partial" queues its continuation at once (``continuation.decide``).
+    ``queued_task_id``: the QueuedTask a status URL follows (set by ``enqueue_sync``); a continuation
+    carries it on, so the URL follows the chain to its last run.
     """
+    stopping = cluster_stopping()
+    budget = worker_budget(stopping)
     with queued.tracking(queued_task_id) as track:
-        run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id),
-                       progress=track.progress)
+        with stop_on_signals(budget) if stopping is not None else contextlib.nullcontext():
+            run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id),
+                           budget=budget, continues=continues, progress=track.progress)
         track.ran(run)
+        next_task = enqueue_continuation(run, dry_run=dry_run, user_id=user_id, queued_task_id=track.pk)
+        if next_task:
+            track.continued(run, next_task)
     return run.pk
+
+
+def enqueue_continuation(run: SyncRun, *, dry_run: bool | None, user_id: int | None,
+                         queued_task_id: int | None = None) -> str | None:
+    """Queue the continuation of a partial run now (not at the next slot); returns its task id, or None
+    when there is none (why is logged). Queued even while the cluster stops: the broker keeps it for the
+    next worker. A continuation that finds the lock held is refused like any run; the schedule's next
+    slot then carries on."""
+    decision = continuation.decide(run)
+    if run.status == SyncRun.Status.PARTIAL:
+        logger.info("%s", decision.why, extra={"event": "continuation"})
+    if not decision.wanted:
+        return None
+    return async_task(
+        "sync.engine.tasks.run_pipeline", steps=decision.steps, dry_run=dry_run, full=run.full,
+        trigger=SyncRun.Trigger.CONTINUATION.value, user_id=user_id, continues=run.pk,
+        task_name=f"sync continuation of run {run.pk}", group=SCHEDULE_NAME,
+        **({queued.QUEUED_TASK_KWARG: queued_task_id} if queued_task_id is not None else {}),
+    )
 
 
 def run_step(step: str, *, dry_run: bool | None = None, full: bool = False, trigger: str = "task",

@@ -36,6 +36,10 @@ class QueuedTask(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     result = models.TextField(blank=True, default="")
+    followed_task_id = models.CharField(
+        max_length=32, blank=True, default="",
+        help_text="The django-q2 task now carrying the work on: a partial run's continuation.",
+    )
 
     class Meta:
         db_table = "sync_queued_tasks"

@@ -20,6 +20,8 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         REFUSED = "refused", "Refused (another run held the lock)"
+        #: stopped at its time budget or by the worker stopping; its continuation carries on
+        PARTIAL = "partial", "Partial (continued by the next run)"
 
     class Trigger(models.TextChoices):
         MANUAL = "manual", "Manual"
@@ -28,6 +30,7 @@ class SyncRun(models.Model):
         ADMIN = "admin", "Admin action"
         API = "api", "HTTP trigger"
         DEMO = "demo", "Demo"
+        CONTINUATION = "continuation", "Continuation of a partial run"
 
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     user = models.ForeignKey(
@@ -45,6 +48,13 @@ class SyncRun(models.Model):
         default=dict, blank=True, help_text="Calls and seconds per system and operation."
     )
     error_summary = models.TextField(blank=True, default="")
+    stop_reason = models.TextField(
+        blank=True, default="", help_text="Why a partial run stopped taking new work (budget, worker stop)."
+    )
+    continues = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continuations",
+        help_text="The partial run this one carries on.",
+    )
 
     class Meta:
         db_table = "sync_history"
@@ -68,6 +78,8 @@ class StepRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
+        #: stopped taking new work at the run's budget; what it committed stays
+        PARTIAL = "partial", "Partial (stopped at the budget)"
 
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="steps")
     name = models.CharField(max_length=64)

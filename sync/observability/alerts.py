@@ -216,6 +216,8 @@ def evaluate_after_run(run: SyncRun) -> None:
         elif run.status == SyncRun.Status.SUCCEEDED:
             clear_condition("run_failed", f"Run {run.pk} succeeded.")
             clear_condition("dead_mans_switch", f"Run {run.pk} succeeded.")
+        # A partial run (stopped at its budget, continued at once) is neither: its chain succeeds when
+        # the continuation that finishes it does, and that run clears these.
         _evaluate_state()
     except Exception:
         logger.exception("alert evaluation after run %s failed", run.pk)

@@ -102,9 +102,14 @@ class DatabaseCollector:
             yield GaugeMetricFamily("greenlight_sync_last_run_duration_seconds",
                                     "Wall time of the most recently finished run.",
                                     value=_seconds(last.started_at, last.finished_at) or 0.0)
+        # A partial run is mid-chain (its continuation is queued): success is judged by the last run that
+        # ended a chain, succeeded or failed.
+        ended = (SyncRun.objects.filter(finished_at__isnull=False).exclude(status__in=("refused", "partial"))
+                 .order_by("-finished_at").first())
+        if ended is not None:
             yield GaugeMetricFamily("greenlight_sync_last_run_success",
-                                    "1 when the most recently finished run succeeded.",
-                                    value=1 if last.status in runstate.SUCCESS_STATUSES else 0)
+                                    "1 when the most recently finished run (partial ones aside) succeeded.",
+                                    value=1 if ended.status in runstate.SUCCESS_STATUSES else 0)
         yield GaugeMetricFamily("greenlight_sync_running", "Runs started and not finished.",
                                 value=SyncRun.objects.filter(finished_at__isnull=True).count())
 

@@ -35,6 +35,8 @@ def runs_started_since(when: datetime | None) -> int:
         return 0
     # A run refused because another held the lock never tried: it is not a missed run.
     qs = SyncRun.objects.exclude(status="refused")
+    # A continuation carries on the run before it (which ended partial): one attempt, not another.
+    qs = qs.exclude(trigger="continuation")
     if when is not None:
         qs = qs.filter(started_at__gt=when)
     return qs.count()

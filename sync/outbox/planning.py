@@ -151,7 +151,11 @@ def hold_again(ctx, kind: str, rows: list[tuple[str, dict, dict, str]]) -> list[
 def plan_write(
     ctx, key: str, kind: str, payload: dict, *, context: dict | None = None, hold_reason: str = ""
 ) -> tuple[OutboxItem, str]:
-    """``plan`` for a step (its run, its dry-run flag), counting the outcome on the step."""
+    """``plan`` for a step (its run, its dry-run flag), counting the outcome on the step. Once the run's
+    budget has run out no row is planned (OutOfBudget): the continuation plans the rest, by the same keys."""
+    budget = getattr(ctx, "budget", None)
+    if budget is not None:
+        budget.check()
     row, outcome = plan(
         key, kind, payload, run_id=ctx.run_id, dry_run=ctx.dry_run, context=context, hold_reason=hold_reason
     )

@@ -16,6 +16,7 @@ from django.db import connection, connections
 from django.db.models import Min
 from django.utils import timezone
 
+from sync.engine.budget import OutOfBudget
 from sync.engine.context import StepContext
 from sync.models import OutboxItem
 from sync.outbox.delivery import Delivery
@@ -90,6 +91,8 @@ class Sender:
                 error = sending.exception()  # waits for the rows under way
             if error is not None:
                 raise error
+            # Rows planned after the sender stopped for the budget are left too.
+            self._stop_if_out_of_budget(OutboxItem.objects.filter(kind__in=list(self.handlers)))
 
     def _drain_in_thread(self, count_as: str) -> None:
         try:
@@ -115,11 +118,22 @@ class Sender:
                 self._send_in_lanes(rows)
             else:
                 self._send_in_turn(rows)
+            self._stop_if_out_of_budget(rows)
         finally:
             names = {"sent": count_as, "dead": "failed", "held": "held_at_send"}
             for key, value in self.counts.items():
                 self.ctx.count(names.get(key, key), value)
         return self.counts
+
+    def _out_of_budget(self) -> bool:
+        """The run's budget ran out: no row is claimed any more (rows under way finish)."""
+        return self.ctx.budget.exhausted()
+
+    def _stop_if_out_of_budget(self, rows) -> None:
+        """Rows left for the continuation once the budget ran out: the step ends "partial", not
+        "succeeded", so the run is continued rather than counted done."""
+        if self._out_of_budget() and not self._nothing_to_send(rows):
+            raise OutOfBudget(self.ctx.budget.reason)
 
     # --- where rows may go out -------------------------------------------------------------------------
     @staticmethod
@@ -152,7 +166,7 @@ class Sender:
 
     # --- one thread ------------------------------------------------------------------------------------
     def _send_in_turn(self, rows) -> None:
-        while True:
+        while not self._out_of_budget():
             due = list(rows.due().order_by("id").values_list("pk", flat=True)[:LOOK_AHEAD])
             if not due:
                 wait = self._retry_wait(rows)
@@ -161,6 +175,8 @@ class Sender:
                 time.sleep(max(0.0, wait))
                 continue
             for pk in due:
+                if self._out_of_budget():
+                    return
                 self.delivery.send_one(pk)
 
     # --- a pool per system -----------------------------------------------------------------------------
@@ -185,7 +201,7 @@ class Sender:
                     for system in systems
                 }
                 try:
-                    while not self._abort.is_set():
+                    while not self._abort.is_set() and not self._out_of_budget():
                         self._wake.clear()
                         failure = self._finished(running)
                         if failure is not None:
@@ -276,7 +292,7 @@ class Sender:
     def _send_batch(self, pks: list[int]) -> None:
         try:
             for pk in pks:
-                if self._abort.is_set():
+                if self._abort.is_set() or self._out_of_budget():
                     return
                 self.delivery.send_one(pk)
         finally:

@@ -3,6 +3,7 @@ ServiceFusion's rate limit, and compare each run with the floor those limits imp
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sync.benchmarks.floor import floor, needed_requests
 from sync.benchmarks.report import RunFigures, format_detail, format_row, format_table
 from sync.benchmarks.scenarios import Snapshot, typical_window, work_between
 from sync.benchmarks.simulators import SimConfig, Simulators
+from sync.benchmarks.through_worker import first_sync_through_worker, worker_env
 from sync.models import StepRun, SyncRun
 
 SCENARIOS = ("initial", "noop", "incremental")
@@ -73,6 +75,10 @@ class Command(BaseCommand):
                             help="runs that only set up the scenarios asked for (the initial sync before "
                                  "noop or incremental, and the settle run) go without latency, rate limit "
                                  "or PW cap; their figures are printed, not judged")
+        parser.add_argument("--through-worker", action="store_true",
+                            help="the initial sync queued for a real `manage.py qcluster` (Q_TIMEOUT 600/K, "
+                                 "SYNC_BUDGET_MARGIN 60/K) and followed through its partial runs and "
+                                 "continuations: runs, partials, duration, killed tasks, duplicates")
         parser.add_argument("--yes", action="store_true",
                             help="confirm that the configured database may be emptied")
 
@@ -94,6 +100,15 @@ class Command(BaseCommand):
         pw_cap = opts["pw_max_rps"]
         if pw_cap is None:
             pw_cap = float(settings.PROPERTYWARE.get("MAX_RPS") or 0)
+        if opts["through_worker"]:
+            if wanted != ("initial",):
+                raise CommandError("--through-worker runs the initial scenario only: add --scenario initial")
+            for dataset in datasets:
+                config = SimConfig(dataset=dataset, seed=opts["seed"], pw_latency=opts["pw_latency"],
+                                   sf_latency=opts["sf_latency"], rate_limit=opts["rate_limit"],
+                                   time_scale=opts["time_scale"], pw_max_rps=pw_cap)
+                self.through_worker(config, opts["timeout"])
+            return
         rows: list[RunFigures] = []
         for dataset in datasets:
             try:
@@ -106,6 +121,21 @@ class Command(BaseCommand):
                                        fast_setup=opts["fast_setup"])
         self.stdout.write("")
         self.stdout.write(format_table(rows))
+
+    def through_worker(self, config: SimConfig, timeout: float) -> None:
+        self.stdout.write(f"== {config.dataset} through a worker: fresh database ({database_label()})")
+        reset_database()
+        prepare_flags("benchmark run through a worker")
+        scratch_dir = tempfile.TemporaryDirectory(prefix="greenlight-qcluster-")
+        with Simulators(config) as sims, scratch_dir as scratch:
+            env = worker_env(sims)
+            self.stdout.write(f"   Q_TIMEOUT {env['Q_TIMEOUT']} s, SYNC_BUDGET_MARGIN "
+                              f"{env['SYNC_BUDGET_MARGIN']} s, time scale {config.time_scale:g}")
+            result = first_sync_through_worker(sims, env, Path(scratch) / "qcluster.log", timeout_s=timeout)
+            for line in result.lines():
+                self.stdout.write("   " + line)
+            if not result.finished:
+                self.stderr.write("\n".join(result.log_tail))
 
     def bench_dataset(self, config: SimConfig, wanted: tuple[str, ...], timeout: float,
                       profile_dir: str, *, fast_setup: bool = False) -> list[RunFigures]:

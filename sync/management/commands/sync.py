@@ -9,6 +9,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sync.engine.budget import Budget
 from sync.engine.pipeline import STEP_NAMES
 from sync.engine.progress import format_progress, step_view
 from sync.engine.runner import run_sync
@@ -32,9 +33,17 @@ class Command(BaseCommand):
             help="While a step runs, a progress line (planned, sent, remaining, ETA) at most this often "
                  "(default 10; progress is recorded about once a second).",
         )
+        parser.add_argument(
+            "--budget", type=float, default=None, metavar="SECONDS",
+            help="Stop taking new work after SECONDS and end 'partial' (exit status 3); run again to "
+                 "carry on. Default: no budget (a worker's runs have Q_TIMEOUT less SYNC_BUDGET_MARGIN).",
+        )
 
     def handle(self, *args, **options):
         steps = [s.strip() for s in options["steps"].split(",") if s.strip()] or None
+        if options["budget"] is not None and not options["budget"] > 0:
+            raise CommandError(f"--budget: must be a number of seconds > 0, got {options['budget']:g}")
+        budget = Budget(options["budget"]) if options["budget"] is not None else None
         as_json = options["json"]
         # With --json the summary owns stdout; progress goes to stderr.
         out = sys.stderr if as_json else self.stdout
@@ -74,6 +83,7 @@ class Command(BaseCommand):
                 full=options["full"],
                 trigger="manual",
                 progress=progress,
+                budget=budget,
             )
         except ValueError as exc:  # an unknown step name
             raise CommandError(str(exc)) from exc
@@ -85,5 +95,8 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         if run.status == run.Status.REFUSED:
             raise CommandError(run.error_summary or "another sync run is in progress")
+        if run.status == run.Status.PARTIAL:
+            self.stderr.write(f"partial: {run.stop_reason}; run again to carry on")
+            sys.exit(3)
         if run.status != run.Status.SUCCEEDED:
             sys.exit(1)
