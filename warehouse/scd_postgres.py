@@ -49,8 +49,6 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
         "insert_columns": sql.SQL("{}, {}").format(_cols("", columns), META_COLUMNS),
     }
     omitted = [p for p in spec.type1_positions if p not in batch.present_type1]
-    fingerprints = batch.fingerprints
-
     connection.ensure_connection()
     # A plain psycopg cursor binds parameters server-side (Django's binds them into the SQL text), reads
     # rows without Django's per-row conversion, and carries its own JSON dumper; errors still reach the caller
@@ -62,14 +60,7 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
             raw.execute(sql.SQL(template).format(**names, **extra), params)
             return raw.rowcount
 
-        opened, absent = _open_versions(raw, batch, names, full, model, using, scope)
-        new_keys, maybe = [], []
-        for key in batch.keys():
-            found = opened.get(key)
-            if found is None:
-                new_keys.append(key)
-            elif found[1] != fingerprints[key] or found[2]:
-                maybe.append((key, found[0]))
+        new_keys, maybe, absent = _open_versions(raw, batch, names, full, model, using, scope)
         changed_pks: list[int] = []
         changed_keys: list[tuple] = []
         rehash: list[tuple] = []  # (key, pk): same Type-2 hash, Type-1 values or fingerprint may differ
@@ -131,15 +122,18 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
 
 
 def _open_versions(raw, batch: Batch, names, full: bool, model, using: str, scope: Q):
-    """{natural key: (pk, values_hash, is_deleted)} of the open version (live or tombstone) of every key in
-    the batch, and for a full reconciliation the surrogate keys of current rows in scope the batch lacks.
+    """Each record's fate from the open version (live or tombstone) of its key, read once: (keys with no
+    open version, [(key, pk)] whose fingerprint differs or whose open version is a tombstone, and for a
+    full reconciliation the surrogate keys of current rows in scope the batch lacks).
 
     A full reconciliation reads the open versions in scope once, which serves both; the batch's keys not
-    among them (new, or outside the scope) are then looked up by natural key.
+    among them (new, or outside the scope) are then looked up by natural key. Records are sorted as the
+    rows arrive, in one pass: a record found with its fingerprint unchanged is done with.
     """
-    found: dict[tuple, tuple] = {}
+    pending = dict(batch.fingerprints)  # records whose key has no open version read so far
+    take = pending.pop
+    maybe: list[tuple] = []
     absent: list[int] = []
-    lookup = batch.keys()
     if full:
         source_name, id_name = (model._meta.get_field(n).attname for n in model.SCD_NATURAL_KEY)
         open_in_scope = model._default_manager.db_manager(using).filter(valid_to__isnull=True).filter(scope)
@@ -148,16 +142,15 @@ def _open_versions(raw, batch: Batch, names, full: bool, model, using: str, scop
         ).query.sql_with_params()
         # Read through psycopg directly: Django's row conversion costs more than the read for a whole table.
         raw.execute(query, params)
-        held = batch.records
         for source_system, source_id, pk, values_hash, is_deleted in raw.fetchall():
-            key = (source_system, source_id)
-            if key in held:
-                found[key] = (pk, values_hash, is_deleted)
-            elif not is_deleted:
-                absent.append(pk)
-        lookup = [key for key in lookup if key not in found]
+            given = take((source_system, source_id), None)
+            if given is None:
+                if not is_deleted:
+                    absent.append(pk)
+            elif given != values_hash or is_deleted:
+                maybe.append(((source_system, source_id), pk))
     ids_by_system: dict[str, list] = {}
-    for source_system, source_id in lookup:
+    for source_system, source_id in pending:
         ids_by_system.setdefault(source_system, []).append(source_id)
     query = sql.SQL(
         "SELECT {key}, {pk}, values_hash, is_deleted FROM {table}"
@@ -167,8 +160,10 @@ def _open_versions(raw, batch: Batch, names, full: bool, model, using: str, scop
         for start in range(0, len(ids), LOOKUP_CHUNK):
             raw.execute(query, [source_system, _array(ids[start: start + LOOKUP_CHUNK])])
             for source_id, pk, values_hash, is_deleted in raw.fetchall():
-                found[(source_system, source_id)] = (pk, values_hash, is_deleted)
-    return found, absent
+                key = (source_system, source_id)
+                if take(key) != values_hash or is_deleted:
+                    maybe.append((key, pk))
+    return list(pending), maybe, absent
 
 
 def _stored(raw, names, pks: list[int], carried) -> dict[int, tuple]:
