@@ -201,7 +201,7 @@ class _Shape:
     source_at: int | None  # index of source_system among the values (None: the field's default)
     id_at: int
     fields: list[models.Field]  # the field each key names
-    fingerprint_plans: dict[tuple, FingerprintPlan]  # by the exact types of the values
+    kinds: dict[tuple, _Kind]  # by the exact types of the values
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,17 @@ class _Plan:
     # Picks each field's value out of (*record values, *defaults): the record's where it names the field
     # (the last key naming it wins), else the default; None for a field that is not nullable → default.
     gather: Callable[[tuple], tuple]
+
+
+@dataclass
+class _Kind:
+    """Records of one shape whose values have these exact types: how they are fingerprinted and (once one
+    is converted) how they are converted, found once per record and kept with it."""
+
+    shape: _Shape
+    types: tuple
+    fingerprint: FingerprintPlan
+    plan: _Plan | None = None
 
 
 def _shape(spec: RowSpec, keys: tuple) -> _Shape:
@@ -251,13 +262,11 @@ class Batch:
     of converted field values and Type-2 hash, which only records that may change ever need."""
 
     spec: RowSpec
-    records: dict[tuple, tuple[_Shape, tuple]]  # natural key → (shape, values as given)
+    records: dict[tuple, tuple[_Kind, tuple]]  # natural key → (kind, values as given)
     fingerprints: dict[tuple, str]
     present_type1: tuple[int, ...]  # Type-1 positions some record named; the others are left alone
     rows: dict[tuple, list] = dataclasses.field(default_factory=dict)  # converted so far
     row_hashes: dict[tuple, str] = dataclasses.field(default_factory=dict)  # computed so far
-    _plans: dict[tuple, _Plan] = dataclasses.field(default_factory=dict)
-
     def __len__(self) -> int:
         return len(self.records)
 
@@ -281,12 +290,11 @@ class Batch:
             found = self.row_hashes[key] = self.spec.row_hash(self.row(key))
         return found
 
-    def convert(self, shape: _Shape, values: tuple) -> list:
+    def convert(self, kind: _Kind, values: tuple) -> list:
         spec = self.spec
-        types = tuple(map(type, values))
-        plan = self._plans.get((shape.keys, types))
+        plan = kind.plan
         if plan is None:
-            plan = self._plans[(shape.keys, types)] = _plan(spec, shape, types)
+            plan = kind.plan = _plan(spec, kind.shape, kind.types)
         row = list(plan.gather(values + spec.defaults))
         for position in plan.convert:
             try:
@@ -303,11 +311,13 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
     source_default = spec.defaults[0]
     convert_source, convert_id = spec.converters[0], spec.converters[1]
     source_type, id_type = spec.exact_types[0], spec.exact_types[1]
-    latest: dict[tuple, tuple[_Shape, tuple]] = {}
+    latest: dict[tuple, tuple[_Kind, tuple]] = {}
     fingerprints: dict[tuple, str] = {}
     shapes: dict[tuple, _Shape] = {}
     shape: _Shape | None = None
-    plan = FingerprintPlan(b"", None)  # replaced at the first record, whose types differ from None
+    kind = _Kind(cast(_Shape, None), (), FingerprintPlan(b"", None))  # replaced at the first record
+    prefix, repr_of = b"", None
+    source_at, id_at = None, 0
     types: tuple | None = None
     sha256, pack = hashlib.sha256, packer()
     for record in records:
@@ -318,18 +328,20 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
             shape = shapes.get(keys)
             if shape is None:
                 shape = shapes[keys] = _shape(spec, keys)
+            source_at, id_at = shape.source_at, shape.id_at
             types = None
         values = tuple(record.values())
         # Records of a batch mostly share their value types: compare with the last before a dict lookup.
         value_types = tuple(map(type, values))
         if value_types != types:
             types = value_types
-            known = shape.fingerprint_plans.get(types)
+            known = shape.kinds.get(types)
             if known is None:
-                known = shape.fingerprint_plans[types] = fingerprint_plan(shape.fields, keys, types)
-            plan = known
-        source = source_default if shape.source_at is None else values[shape.source_at]
-        source_id = values[shape.id_at]
+                known = shape.kinds[types] = _Kind(shape, types, fingerprint_plan(shape.fields, keys, types))
+            kind = known
+            prefix, repr_of = kind.fingerprint.prefix, kind.fingerprint.repr_of
+        source = source_default if source_at is None else values[source_at]
+        source_id = values[id_at]
         try:
             if source.__class__ is not source_type:
                 source = convert_source(source) if source is not None else source_default
@@ -342,15 +354,15 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
         if source_id is None:
             raise MergeError(f"{spec.label}: record without {spec.fields[1].name}: {dict(record)!r}")
         key = (source, source_id)
-        latest[key] = (shape, values)
+        latest[key] = (kind, values)
         # scd_hash.fingerprint(), inlined: a call per record is a sixth of this loop
         try:
-            payload = plan.prefix + pack(values)
+            payload = prefix + pack(values)
         except (OverflowError, TypeError, ValueError):
-            fingerprints[key] = fingerprint(plan, values)
+            fingerprints[key] = fingerprint(kind.fingerprint, values)
             continue
-        if plan.repr_of is not None:
-            payload += repr(plan.repr_of(values)).encode()
+        if repr_of is not None:
+            payload += repr(repr_of(values)).encode()
         fingerprints[key] = sha256(payload).hexdigest()
     named = {position for shape in shapes.values() for position in shape.positions}
     return Batch(
