@@ -11,6 +11,7 @@ from django.db.models import Q
 from psycopg import sql
 from psycopg.types.json import set_json_dumps
 
+from .scd_copy import copy_text, text_value
 from .scd_result import MergeMeta, MergeResult
 from .scd_rows import Batch
 
@@ -26,6 +27,8 @@ META_COLUMNS = sql.SQL(
 )
 # Natural keys per "= ANY(array)" lookup of open versions.
 LOOKUP_CHUNK = 100_000
+# New versions per COPY write: bounds the text held at once; the server parses one chunk as the next is made.
+COPY_CHUNK = 5_000
 _dump_json = msgspec.json.Encoder().encode  # the converted values are plain JSON already
 
 
@@ -231,25 +234,22 @@ def _array(ids: list[int]) -> str:
 
 
 def _copy_rows(raw, batch: Batch, keys: list[tuple], table, meta: MergeMeta) -> None:
-    """COPY the given records, converted and hashed, in binary straight into the versioned table as new open
-    versions, through psycopg 3's copy protocol."""
+    """COPY the given records, converted and hashed, straight into the versioned table as new open versions,
+    as text formatted a column at a time (warehouse.scd_copy), a chunk of rows per write."""
     spec = batch.spec
     names = [*(f.column for f in spec.fields), "row_hash", "values_hash", "valid_from", "is_current",
              "is_deleted", "change_reason", "sync_run_id"]
-    tail = (meta.at, True, False, meta.change_reason, meta.sync_run_id)
-    oids = _column_types(raw, spec.model._meta.db_table)  # binary COPY needs every column's type
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+    tail = [text_value(v) for v in (meta.at, True, False, meta.change_reason, meta.sync_run_id)]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         table, sql.SQL(", ").join(map(sql.Identifier, names))
     )
     # Rows converted earlier (to compare their hash) are reused; the others are converted here and not kept.
     rows, row_hashes, records, convert = batch.rows, batch.row_hashes, batch.records, batch.convert
     fingerprints, row_hash = batch.fingerprints, spec.row_hash
     with raw.copy(statement) as copy:
-        copy.set_types([oids[name] for name in names])
-        write = copy.write_row
-        for key in keys:
-            row = rows.get(key)
-            if row is None:
-                row = convert(*records[key])
-            found = row_hashes.get(key)
-            write((*row, found if found is not None else row_hash(row), fingerprints[key], *tail))
+        for start in range(0, len(keys), COPY_CHUNK):
+            chunk = keys[start: start + COPY_CHUNK]
+            converted = [rows.get(key) or convert(*records[key]) for key in chunk]
+            hashes = [row_hashes.get(key) or row_hash(row) for key, row in zip(chunk, converted, strict=True)]
+            extra = (hashes, [fingerprints[key] for key in chunk])
+            copy.write(copy_text(spec.fields, converted, extra, tail))
