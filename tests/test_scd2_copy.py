@@ -104,7 +104,7 @@ def test_the_copy_path_stores_what_the_orm_path_stores(model, records):
 def test_copy_text_escapes_each_value_and_writes_null_for_none():
     fields = spec_for(FactWorkOrder).fields[:3]  # source_system, work_order_id, status
     rows = [["pw", 1, "a\tb\\c\nd\re"], ["pw", 2, None], ["pw", 3, "x\x00y\t"]]
-    text = copy_text(fields, rows, [["h1", "h2", "h3"]], ["t", "\\N"])
+    text = copy_text(fields, list(zip(*rows, strict=True)), [["h1", "h2", "h3"]], ["t", "\\N"])
     assert text.split("\n") == [
         "pw\t1\ta\\tb\\\\c\\nd\\re\th1\tt\t\\N",
         "pw\t2\t\\N\th2\tt\t\\N",

@@ -83,13 +83,14 @@ def formatters(fields: tuple[models.Field, ...]) -> tuple[Callable[[Sequence], l
     return tuple(out)
 
 
-def copy_text(fields: tuple[models.Field, ...], rows: list[list], extra: Sequence[list[str]],
+def copy_text(fields: tuple[models.Field, ...], columns: Sequence[Sequence], extra: Sequence[list[str]],
               tail: Sequence[str]) -> str:
-    """COPY text (the default format) of ``rows`` of converted field values, each followed by the values
-    of the ``extra`` columns (text that needs no escaping) and by the same ``tail`` values, already text."""
-    columns = [fmt(column) for fmt, column in zip(formatters(fields), zip(*rows, strict=True), strict=True)]
+    """COPY text (the default format) of rows given as ``columns`` of converted field values, each row
+    followed by the values of the ``extra`` columns (text that needs no escaping) and by the same ``tail``
+    values, already text."""
+    texts = [fmt(column) for fmt, column in zip(formatters(fields), columns, strict=True)]
     end = "".join("\t" + value for value in tail) + "\n"
-    return end.join(map("\t".join, zip(*columns, *extra, strict=True))) + end
+    return end.join(map("\t".join, zip(*texts, *extra, strict=True))) + end
 
 
 def text_value(value) -> str:

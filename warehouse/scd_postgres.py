@@ -3,6 +3,7 @@ statements by surrogate key and one binary COPY of every new version straight in
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import msgspec
 import psycopg
@@ -13,7 +14,7 @@ from psycopg.types.json import set_json_dumps
 
 from .scd_copy import copy_text, text_value
 from .scd_result import MergeMeta, MergeResult
-from .scd_rows import Batch
+from .scd_rows import Batch, Kind
 
 # The open versions' (key, values_hash, is_deleted) for the batch decide which records are skipped, new,
 # or may change; for those that may, the stored row_hash (and the Type-1 values this batch leaves out, to
@@ -97,7 +98,7 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
                     for position, value in zip(omitted, carried[pk], strict=True):
                         row[position] = value
         if new_keys or changed_keys:
-            _copy_rows(raw, batch, new_keys + changed_keys, names["table"], meta)
+            _copy_rows(raw, batch, new_keys, changed_keys, names["table"], meta)
 
         type1_updated = _update_in_place(run, raw, batch, rehash, columns, names) if rehash else 0
 
@@ -233,7 +234,8 @@ def _array(ids: list[int]) -> str:
     return "{" + ",".join(map(str, ids)) + "}"
 
 
-def _copy_rows(raw, batch: Batch, keys: list[tuple], table, meta: MergeMeta) -> None:
+def _copy_rows(raw, batch: Batch, new_keys: list[tuple], changed_keys: list[tuple], table,
+               meta: MergeMeta) -> None:
     """COPY the given records, converted and hashed, straight into the versioned table as new open versions,
     as text formatted a column at a time (warehouse.scd_copy), a chunk of rows per write."""
     spec = batch.spec
@@ -243,13 +245,31 @@ def _copy_rows(raw, batch: Batch, keys: list[tuple], table, meta: MergeMeta) -> 
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         table, sql.SQL(", ").join(map(sql.Identifier, names))
     )
-    # Rows converted earlier (to compare their hash) are reused; the others are converted here and not kept.
-    rows, row_hashes, records, convert = batch.rows, batch.row_hashes, batch.records, batch.convert
-    fingerprints, row_hash = batch.fingerprints, spec.row_hash
+    records, fingerprints, row_hash = batch.records, batch.fingerprints, spec.row_hash
     with raw.copy(statement) as copy:
-        for start in range(0, len(keys), COPY_CHUNK):
-            chunk = keys[start: start + COPY_CHUNK]
-            converted = [rows.get(key) or convert(*records[key]) for key in chunk]
-            hashes = [row_hashes.get(key) or row_hash(row) for key, row in zip(chunk, converted, strict=True)]
-            extra = (hashes, [fingerprints[key] for key in chunk])
-            copy.write(copy_text(spec.fields, converted, extra, tail))
+        # New keys were never converted: runs of records of one kind are converted a column at a time.
+        for kind, keys in _runs(new_keys, records):
+            columns = batch.convert_columns(kind, [records[key][1] for key in keys])
+            hashes = list(map(row_hash, zip(*columns, strict=True)))
+            copy.write(copy_text(spec.fields, columns, (hashes, [fingerprints[key] for key in keys]), tail))
+        # Changed ones were converted (and hashed) to compare them, and their carried values filled in.
+        for start in range(0, len(changed_keys), COPY_CHUNK):
+            keys = changed_keys[start: start + COPY_CHUNK]
+            converted = list(zip(*map(batch.row, keys), strict=True))
+            hashes = list(map(batch.row_hash, keys))
+            copy.write(copy_text(spec.fields, converted, (hashes, [fingerprints[key] for key in keys]), tail))
+
+
+def _runs(keys: list[tuple], records: dict) -> Iterator[tuple[Kind, list[tuple]]]:
+    """Consecutive keys whose records are of one kind, at most COPY_CHUNK at a time, in order."""
+    if not keys:
+        return
+    kind: Kind = records[keys[0]][0]
+    run: list[tuple] = []
+    for key in keys:
+        found = records[key][0]
+        if found is not kind or len(run) == COPY_CHUNK:
+            yield kind, run
+            kind, run = found, []
+        run.append(key)
+    yield kind, run

@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
@@ -47,7 +47,7 @@ class RowSpec:
     exact_types: tuple  # a value of exactly this type needs no conversion
     converters: tuple
     json_positions: tuple[int, ...]
-    row_hash: Callable[[list], str]  # sha256 over the Type-2 values (field names folded into its prefix)
+    row_hash: Callable[[Sequence], str]  # sha256 over the Type-2 values (field names folded into its prefix)
 
     @property
     def type1_positions(self) -> range:
@@ -201,7 +201,7 @@ class _Shape:
     source_at: int | None  # index of source_system among the values (None: the field's default)
     id_at: int
     fields: list[models.Field]  # the field each key names
-    kinds: dict[tuple, _Kind]  # by the exact types of the values
+    kinds: dict[tuple, Kind]  # by the exact types of the values
 
 
 @dataclass(frozen=True)
@@ -209,13 +209,16 @@ class _Plan:
     """How to turn the values of one shape with one set of value types into a row of field values."""
 
     convert: tuple[int, ...]  # positions whose value needs converting
+    # Where each field's value comes from: an index into the record's values, or (from the record's width
+    # on) width + the field's position for its default.
+    sources: tuple[int, ...]
     # Picks each field's value out of (*record values, *defaults): the record's where it names the field
     # (the last key naming it wins), else the default; None for a field that is not nullable → default.
     gather: Callable[[tuple], tuple]
 
 
 @dataclass
-class _Kind:
+class Kind:
     """Records of one shape whose values have these exact types: how they are fingerprinted and (once one
     is converted) how they are converted, found once per record and kept with it."""
 
@@ -253,7 +256,7 @@ def _plan(spec: RowSpec, shape: _Shape, types: tuple) -> _Plan:
             convert.discard(position)
         else:
             convert.add(position)
-    return _Plan(tuple(sorted(convert)), itemgetter(*sources))
+    return _Plan(tuple(sorted(convert)), tuple(sources), itemgetter(*sources))
 
 
 @dataclass
@@ -262,7 +265,7 @@ class Batch:
     of converted field values and Type-2 hash, which only records that may change ever need."""
 
     spec: RowSpec
-    records: dict[tuple, tuple[_Kind, tuple]]  # natural key → (kind, values as given)
+    records: dict[tuple, tuple[Kind, tuple]]  # natural key → (kind, values as given)
     fingerprints: dict[tuple, str]
     present_type1: tuple[int, ...]  # Type-1 positions some record named; the others are left alone
     rows: dict[tuple, list] = dataclasses.field(default_factory=dict)  # converted so far
@@ -290,7 +293,7 @@ class Batch:
             found = self.row_hashes[key] = self.spec.row_hash(self.row(key))
         return found
 
-    def convert(self, kind: _Kind, values: tuple) -> list:
+    def convert(self, kind: Kind, values: tuple) -> list:
         spec = self.spec
         plan = kind.plan
         if plan is None:
@@ -305,17 +308,39 @@ class Batch:
                 ) from exc
         return row
 
+    def convert_columns(self, kind: Kind, values: list[tuple]) -> list[list]:
+        """The converted field values of many records of one kind, a column per field (rows are
+        ``zip(*columns)``): each column converted by one map, with no per-record Python."""
+        spec = self.spec
+        plan = kind.plan
+        if plan is None:
+            plan = kind.plan = _plan(spec, kind.shape, kind.types)
+        width, count = len(kind.types), len(values)
+        given = list(zip(*values, strict=True))
+        columns = [
+            list(given[source]) if source < width else [spec.defaults[source - width]] * count
+            for source in plan.sources
+        ]
+        for position in plan.convert:
+            try:
+                columns[position] = list(map(spec.converters[position], columns[position]))
+            except (TypeError, ValueError, ValidationError):
+                for record in values:  # find the record at fault, and say which, as convert() does
+                    self.convert(kind, record)
+                raise
+        return columns
+
 
 def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
     """Read the records' natural keys and fingerprints; rows are converted later, and only where needed."""
     source_default = spec.defaults[0]
     convert_source, convert_id = spec.converters[0], spec.converters[1]
     source_type, id_type = spec.exact_types[0], spec.exact_types[1]
-    latest: dict[tuple, tuple[_Kind, tuple]] = {}
+    latest: dict[tuple, tuple[Kind, tuple]] = {}
     fingerprints: dict[tuple, str] = {}
     shapes: dict[tuple, _Shape] = {}
     shape: _Shape | None = None
-    kind = _Kind(cast(_Shape, None), (), FingerprintPlan(b"", None))  # replaced at the first record
+    kind = Kind(cast(_Shape, None), (), FingerprintPlan(b"", None))  # replaced at the first record
     prefix, repr_of = b"", None
     source_at, id_at = None, 0
     types: tuple | None = None
@@ -337,7 +362,7 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
             types = value_types
             known = shape.kinds.get(types)
             if known is None:
-                known = shape.kinds[types] = _Kind(shape, types, fingerprint_plan(shape.fields, keys, types))
+                known = shape.kinds[types] = Kind(shape, types, fingerprint_plan(shape.fields, keys, types))
             kind = known
             prefix, repr_of = kind.fingerprint.prefix, kind.fingerprint.repr_of
         source = source_default if source_at is None else values[source_at]
