@@ -12,7 +12,6 @@ from django.db.models import Q
 from psycopg import sql
 from psycopg.types.json import set_json_dumps
 
-from .scd_copy import copy_text, text_value
 from .scd_result import MergeMeta, MergeResult
 from .scd_rows import Batch, Kind
 
@@ -28,7 +27,7 @@ META_COLUMNS = sql.SQL(
 )
 # Natural keys per "= ANY(array)" lookup of open versions.
 LOOKUP_CHUNK = 100_000
-# New versions per COPY write: bounds the text held at once; the server parses one chunk as the next is made.
+# New keys converted at a time (a column per field): bounds what is held at once.
 COPY_CHUNK = 5_000
 _dump_json = msgspec.json.Encoder().encode  # the converted values are plain JSON already
 
@@ -236,28 +235,29 @@ def _array(ids: list[int]) -> str:
 
 def _copy_rows(raw, batch: Batch, new_keys: list[tuple], changed_keys: list[tuple], table,
                meta: MergeMeta) -> None:
-    """COPY the given records, converted and hashed, straight into the versioned table as new open versions,
-    as text formatted a column at a time (warehouse.scd_copy), a chunk of rows per write."""
+    """COPY the given records, converted and hashed, in binary straight into the versioned table as new open
+    versions, through psycopg 3's copy protocol (its C row writer costs less than formatting COPY text in
+    Python, even a column at a time)."""
     spec = batch.spec
     names = [*(f.column for f in spec.fields), "row_hash", "values_hash", "valid_from", "is_current",
              "is_deleted", "change_reason", "sync_run_id"]
-    tail = [text_value(v) for v in (meta.at, True, False, meta.change_reason, meta.sync_run_id)]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    tail = (meta.at, True, False, meta.change_reason, meta.sync_run_id)
+    oids = _column_types(raw, spec.model._meta.db_table)  # binary COPY needs every column's type
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         table, sql.SQL(", ").join(map(sql.Identifier, names))
     )
     records, fingerprints, row_hash = batch.records, batch.fingerprints, spec.row_hash
     with raw.copy(statement) as copy:
+        copy.set_types([oids[name] for name in names])
+        write = copy.write_row
         # New keys were never converted: runs of records of one kind are converted a column at a time.
         for kind, keys in _runs(new_keys, records):
             columns = batch.convert_columns(kind, [records[key][1] for key in keys])
-            hashes = list(map(row_hash, zip(*columns, strict=True)))
-            copy.write(copy_text(spec.fields, columns, (hashes, [fingerprints[key] for key in keys]), tail))
-        # Changed ones were converted (and hashed) to compare them, and their carried values filled in.
-        for start in range(0, len(changed_keys), COPY_CHUNK):
-            keys = changed_keys[start: start + COPY_CHUNK]
-            converted = list(zip(*map(batch.row, keys), strict=True))
-            hashes = list(map(batch.row_hash, keys))
-            copy.write(copy_text(spec.fields, converted, (hashes, [fingerprints[key] for key in keys]), tail))
+            for key, row in zip(keys, zip(*columns, strict=True), strict=True):
+                write((*row, row_hash(row), fingerprints[key], *tail))
+        # Changed ones were converted and hashed to compare them, and their carried values filled in.
+        for key in changed_keys:
+            write((*batch.row(key), batch.row_hash(key), fingerprints[key], *tail))
 
 
 def _runs(keys: list[tuple], records: dict) -> Iterator[tuple[Kind, list[tuple]]]:

@@ -1,4 +1,4 @@
-"""The PostgreSQL merge, which COPYs new versions as text formatted a column at a time, stores exactly the
+"""The PostgreSQL merge (new keys converted a column at a time, versions COPY'd in binary) stores exactly the
 rows the ORM path stores for the same batches: every value kind, spelling and awkward character."""
 import datetime as dt
 import zoneinfo
@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from warehouse import scd
 from warehouse.models import FactLease, FactWorkOrder
-from warehouse.scd_copy import copy_text
 from warehouse.scd_result import MergeMeta
 from warehouse.scd_rows import read_batch, spec_for
 
@@ -23,7 +22,7 @@ pytestmark = [
 T0 = dt.datetime(2025, 1, 1, 12, 0, tzinfo=dt.UTC)
 ZONES = [dt.UTC, dt.timezone(dt.timedelta(hours=-5, minutes=-30)), zoneinfo.ZoneInfo("America/New_York")]
 
-# Text COPY escapes backslash, tab, newline and carriage return; NUL is the one character text never holds.
+# Characters COPY's text format would escape, and others; NUL is the one character text never holds.
 texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12) | (
     st.lists(st.sampled_from(["\\", "\t", "\n", "\r", "\\N", "a", "é", "€", '"', "'", ","]), max_size=6)
     .map("".join)
@@ -86,7 +85,7 @@ def _merge(model, records, *, at, full):
 
 
 @pytest.mark.parametrize("model, records", [(FactWorkOrder, work_orders), (FactLease, leases)])
-def test_the_copy_path_stores_what_the_orm_path_stores(model, records):
+def test_the_postgresql_path_stores_what_the_orm_path_stores(model, records):
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(st.lists(st.lists(records, max_size=6), min_size=1, max_size=3))
     def check(batches):
@@ -99,15 +98,3 @@ def test_the_copy_path_stores_what_the_orm_path_stores(model, records):
         assert _stored(model, batches, _merge) == expected
 
     check()
-
-
-def test_copy_text_escapes_each_value_and_writes_null_for_none():
-    fields = spec_for(FactWorkOrder).fields[:3]  # source_system, work_order_id, status
-    rows = [["pw", 1, "a\tb\\c\nd\re"], ["pw", 2, None], ["pw", 3, "x\x00y\t"]]
-    text = copy_text(fields, list(zip(*rows, strict=True)), [["h1", "h2", "h3"]], ["t", "\\N"])
-    assert text.split("\n") == [
-        "pw\t1\ta\\tb\\\\c\\nd\\re\th1\tt\t\\N",
-        "pw\t2\t\\N\th2\tt\t\\N",
-        "pw\t3\tx\x00y\\t\th3\tt\t\\N",  # NUL is left for PostgreSQL to refuse
-        "",
-    ]
