@@ -152,6 +152,8 @@ def _open_versions(raw, batch: Batch, names, full: bool, model, using: str, scop
                     absent.append(pk)
             elif given != values_hash or is_deleted:
                 maybe.append(((source_system, source_id), pk))
+    if pending and not _any_open(raw, names):
+        return list(pending), maybe, absent  # a first load: no key has an open version to look up
     ids_by_system: dict[str, list] = {}
     for source_system, source_id in pending:
         ids_by_system.setdefault(source_system, []).append(source_id)
@@ -167,6 +169,13 @@ def _open_versions(raw, batch: Batch, names, full: bool, model, using: str, scop
                 if take(key) != values_hash or is_deleted:
                     maybe.append((key, pk))
     return list(pending), maybe, absent
+
+
+def _any_open(raw, names) -> bool:
+    """Whether the table holds any open version: one step along the partial unique index of open versions,
+    which spares a first load looking up every key of its batch."""
+    raw.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {table} WHERE valid_to IS NULL)").format(**names))
+    return raw.fetchone()[0]
 
 
 def _stored(raw, names, pks: list[int], carried) -> dict[int, tuple]:
