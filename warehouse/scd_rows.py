@@ -5,22 +5,18 @@ agrees with one made after a round trip (e.g. money is rounded to the column's d
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
-import json
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from operator import itemgetter
 from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 
 from .models.base import SCD2Model
+from .scd_convert import converter
 from .scd_hash import FingerprintPlan, fingerprint, fingerprint_plan, packer, row_hasher
 
 #: Columns the merge owns; a record may not set them.
@@ -58,107 +54,6 @@ class RowSpec:
         return self.model._meta.label
 
 
-def _convert_integer(field):
-    def convert(value):
-        if isinstance(value, models.Model):
-            return value.pk
-        if isinstance(value, bool):
-            raise ValueError("a boolean is not an id")
-        return field.to_python(value)
-
-    return convert
-
-
-def _convert_text(field):
-    def convert(value):
-        return value if isinstance(value, str) else str(value)
-
-    return convert
-
-
-def _convert_datetime(field):
-    def convert(value):
-        if value.__class__ is dt.datetime and value.tzinfo is not None:
-            return value
-        if isinstance(value, str):
-            value = field.to_python(value)
-        if isinstance(value, dt.datetime):
-            if timezone.is_naive(value):
-                # Naive times are read in the project's time zone, as Django does when saving them.
-                value = timezone.make_aware(value, timezone.get_default_timezone())
-            return value
-        if isinstance(value, dt.date):
-            return timezone.make_aware(dt.datetime.combine(value, dt.time()), timezone.get_default_timezone())
-        raise ValueError("not a date/time")
-
-    return convert
-
-
-def _convert_date(field):
-    def convert(value):
-        if isinstance(value, dt.datetime):
-            if timezone.is_aware(value):
-                value = timezone.localtime(value, timezone.get_default_timezone())
-            return value.date()
-        return field.to_python(value)
-
-    return convert
-
-
-def _convert_decimal(field):
-    quantum = Decimal(1).scaleb(-field.decimal_places)
-
-    def convert(value):
-        if isinstance(value, float):
-            value = repr(value)  # the float's shortest repr, not its binary expansion
-        try:
-            number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-            # Rounded as PostgreSQL rounds numeric(p, s), so the stored value equals this one.
-            return number.quantize(quantum, rounding=ROUND_HALF_UP)
-        except InvalidOperation as exc:
-            raise ValueError("not a number") from exc
-
-    return convert
-
-
-_JSON_SCALARS = frozenset({int, str, bool, float, type(None)})
-
-
-def _convert_json(field):
-    def convert(value):
-        if value.__class__ in (list, tuple) and (types := set(map(type, value))) <= _JSON_SCALARS:
-            if float in types and not all(map(math.isfinite, (v for v in value if type(v) is float))):
-                raise ValueError("JSON holds no NaN or Infinity")
-            return list(value)
-        # A round trip turns tuples into lists and rejects what JSON cannot hold (NaN and Infinity too).
-        return json.loads(json.dumps(value, cls=field.encoder, allow_nan=False))
-
-    return convert
-
-
-def _converter(field):
-    """(exact type that passes unchanged, converter for everything else) for one field."""
-    if isinstance(field, models.ForeignKey):
-        return int, _convert_integer(field)
-    if isinstance(field, models.BooleanField):
-        return bool, field.to_python
-    if isinstance(field, models.IntegerField):
-        return int, _convert_integer(field)
-    if isinstance(field, models.CharField | models.TextField):
-        return str, _convert_text(field)
-    if isinstance(field, models.DateTimeField):
-        return None, _convert_datetime(field)  # aware-ness must be checked every time
-    if isinstance(field, models.DateField):
-        return dt.date, _convert_date(field)
-    if isinstance(field, models.DecimalField):
-        return None, _convert_decimal(field)
-    if isinstance(field, models.FloatField):
-        return float, field.to_python
-    if isinstance(field, models.JSONField):
-        return None, _convert_json(field)
-    return None, field.to_python
-
-
 @cache
 def spec_for(model: type[SCD2Model]) -> RowSpec:
     if not (isinstance(model, type) and issubclass(model, SCD2Model)) or model._meta.abstract:
@@ -173,7 +68,7 @@ def spec_for(model: type[SCD2Model]) -> RowSpec:
     for position, field in enumerate(fields):
         index[field.name] = position
         index[field.attname] = position
-    exact, converters = zip(*(_converter(f) for f in fields), strict=True)
+    exact, converters = zip(*(converter(f) for f in fields), strict=True)
     return RowSpec(
         model=model,
         fields=fields,
