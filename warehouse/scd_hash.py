@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
@@ -96,7 +96,7 @@ def _plain(field: models.Field) -> bool:
     return isinstance(field, _PLAIN_JSON_FIELDS)
 
 
-def row_hasher(prefix: str, type2_fields, start: int) -> Callable[[list], str]:
+def row_hasher(prefix: str, type2_fields, start: int) -> Callable[[Sequence], str]:
     """sha256 over ``prefix`` (the model and its Type-2 names) and the canonical JSON of the row's Type-2
     values, which sit at ``start`` onwards."""
     stop = start + len(type2_fields)
@@ -105,12 +105,12 @@ def row_hasher(prefix: str, type2_fields, start: int) -> Callable[[list], str]:
         prefix_bytes = prefix.encode()
         take = itemgetter(slice(start, stop))
 
-        def fast(row: list) -> str:
+        def fast(row: Sequence) -> str:
             return sha256(prefix_bytes + _encode_json(take(row))).hexdigest()
 
         return fast
 
-    def general(row: list) -> str:
+    def general(row: Sequence) -> str:
         return sha256((prefix + _dumps(row[start:stop])).encode()).hexdigest()
 
     return general

@@ -3,6 +3,7 @@ statements by surrogate key and one binary COPY of every new version straight in
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import msgspec
 import psycopg
@@ -12,7 +13,7 @@ from psycopg import sql
 from psycopg.types.json import set_json_dumps
 
 from .scd_result import MergeMeta, MergeResult
-from .scd_rows import Batch
+from .scd_rows import Batch, Kind
 
 # The open versions' (key, values_hash, is_deleted) for the batch decide which records are skipped, new,
 # or may change; for those that may, the stored row_hash (and the Type-1 values this batch leaves out, to
@@ -26,6 +27,8 @@ META_COLUMNS = sql.SQL(
 )
 # Natural keys per "= ANY(array)" lookup of open versions.
 LOOKUP_CHUNK = 100_000
+# New keys converted at a time (a column per field): bounds what is held at once.
+COPY_CHUNK = 5_000
 _dump_json = msgspec.json.Encoder().encode  # the converted values are plain JSON already
 
 
@@ -49,8 +52,6 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
         "insert_columns": sql.SQL("{}, {}").format(_cols("", columns), META_COLUMNS),
     }
     omitted = [p for p in spec.type1_positions if p not in batch.present_type1]
-    fingerprints = batch.fingerprints
-
     connection.ensure_connection()
     # A plain psycopg cursor binds parameters server-side (Django's binds them into the SQL text), reads
     # rows without Django's per-row conversion, and carries its own JSON dumper; errors still reach the caller
@@ -62,14 +63,7 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
             raw.execute(sql.SQL(template).format(**names, **extra), params)
             return raw.rowcount
 
-        opened, absent = _open_versions(raw, batch, names, full, model, using, scope)
-        new_keys, maybe = [], []
-        for key in batch.keys():
-            found = opened.get(key)
-            if found is None:
-                new_keys.append(key)
-            elif found[1] != fingerprints[key] or found[2]:
-                maybe.append((key, found[0]))
+        new_keys, maybe, absent = _open_versions(raw, batch, names, full, model, using, scope)
         changed_pks: list[int] = []
         changed_keys: list[tuple] = []
         rehash: list[tuple] = []  # (key, pk): same Type-2 hash, Type-1 values or fingerprint may differ
@@ -103,7 +97,7 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
                     for position, value in zip(omitted, carried[pk], strict=True):
                         row[position] = value
         if new_keys or changed_keys:
-            _copy_rows(raw, batch, new_keys + changed_keys, names["table"], meta)
+            _copy_rows(raw, batch, new_keys, changed_keys, names["table"], meta)
 
         type1_updated = _update_in_place(run, raw, batch, rehash, columns, names) if rehash else 0
 
@@ -131,15 +125,18 @@ def merge_postgres(batch: Batch, meta: MergeMeta, *, using: str, full: bool, sco
 
 
 def _open_versions(raw, batch: Batch, names, full: bool, model, using: str, scope: Q):
-    """{natural key: (pk, values_hash, is_deleted)} of the open version (live or tombstone) of every key in
-    the batch, and for a full reconciliation the surrogate keys of current rows in scope the batch lacks.
+    """Each record's fate from the open version (live or tombstone) of its key, read once: (keys with no
+    open version, [(key, pk)] whose fingerprint differs or whose open version is a tombstone, and for a
+    full reconciliation the surrogate keys of current rows in scope the batch lacks).
 
     A full reconciliation reads the open versions in scope once, which serves both; the batch's keys not
-    among them (new, or outside the scope) are then looked up by natural key.
+    among them (new, or outside the scope) are then looked up by natural key. Records are sorted as the
+    rows arrive, in one pass: a record found with its fingerprint unchanged is done with.
     """
-    found: dict[tuple, tuple] = {}
+    pending = dict(batch.fingerprints)  # records whose key has no open version read so far
+    take = pending.pop
+    maybe: list[tuple] = []
     absent: list[int] = []
-    lookup = batch.keys()
     if full:
         source_name, id_name = (model._meta.get_field(n).attname for n in model.SCD_NATURAL_KEY)
         open_in_scope = model._default_manager.db_manager(using).filter(valid_to__isnull=True).filter(scope)
@@ -148,16 +145,17 @@ def _open_versions(raw, batch: Batch, names, full: bool, model, using: str, scop
         ).query.sql_with_params()
         # Read through psycopg directly: Django's row conversion costs more than the read for a whole table.
         raw.execute(query, params)
-        held = batch.records
         for source_system, source_id, pk, values_hash, is_deleted in raw.fetchall():
-            key = (source_system, source_id)
-            if key in held:
-                found[key] = (pk, values_hash, is_deleted)
-            elif not is_deleted:
-                absent.append(pk)
-        lookup = [key for key in lookup if key not in found]
+            given = take((source_system, source_id), None)
+            if given is None:
+                if not is_deleted:
+                    absent.append(pk)
+            elif given != values_hash or is_deleted:
+                maybe.append(((source_system, source_id), pk))
+    if pending and not _any_open(raw, names):
+        return list(pending), maybe, absent  # a first load: no key has an open version to look up
     ids_by_system: dict[str, list] = {}
-    for source_system, source_id in lookup:
+    for source_system, source_id in pending:
         ids_by_system.setdefault(source_system, []).append(source_id)
     query = sql.SQL(
         "SELECT {key}, {pk}, values_hash, is_deleted FROM {table}"
@@ -167,8 +165,17 @@ def _open_versions(raw, batch: Batch, names, full: bool, model, using: str, scop
         for start in range(0, len(ids), LOOKUP_CHUNK):
             raw.execute(query, [source_system, _array(ids[start: start + LOOKUP_CHUNK])])
             for source_id, pk, values_hash, is_deleted in raw.fetchall():
-                found[(source_system, source_id)] = (pk, values_hash, is_deleted)
-    return found, absent
+                key = (source_system, source_id)
+                if take(key) != values_hash or is_deleted:
+                    maybe.append((key, pk))
+    return list(pending), maybe, absent
+
+
+def _any_open(raw, names) -> bool:
+    """Whether the table holds any open version: one step along the partial unique index of open versions,
+    which spares a first load looking up every key of its batch."""
+    raw.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {table} WHERE valid_to IS NULL)").format(**names))
+    return raw.fetchone()[0]
 
 
 def _stored(raw, names, pks: list[int], carried) -> dict[int, tuple]:
@@ -235,9 +242,11 @@ def _array(ids: list[int]) -> str:
     return "{" + ",".join(map(str, ids)) + "}"
 
 
-def _copy_rows(raw, batch: Batch, keys: list[tuple], table, meta: MergeMeta) -> None:
+def _copy_rows(raw, batch: Batch, new_keys: list[tuple], changed_keys: list[tuple], table,
+               meta: MergeMeta) -> None:
     """COPY the given records, converted and hashed, in binary straight into the versioned table as new open
-    versions, through psycopg 3's copy protocol."""
+    versions, through psycopg 3's copy protocol (its C row writer costs less than formatting COPY text in
+    Python, even a column at a time)."""
     spec = batch.spec
     names = [*(f.column for f in spec.fields), "row_hash", "values_hash", "valid_from", "is_current",
              "is_deleted", "change_reason", "sync_run_id"]
@@ -246,15 +255,30 @@ def _copy_rows(raw, batch: Batch, keys: list[tuple], table, meta: MergeMeta) -> 
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         table, sql.SQL(", ").join(map(sql.Identifier, names))
     )
-    # Rows converted earlier (to compare their hash) are reused; the others are converted here and not kept.
-    rows, row_hashes, records, convert = batch.rows, batch.row_hashes, batch.records, batch.convert
-    fingerprints, row_hash = batch.fingerprints, spec.row_hash
+    records, fingerprints, row_hash = batch.records, batch.fingerprints, spec.row_hash
     with raw.copy(statement) as copy:
         copy.set_types([oids[name] for name in names])
         write = copy.write_row
-        for key in keys:
-            row = rows.get(key)
-            if row is None:
-                row = convert(*records[key])
-            found = row_hashes.get(key)
-            write((*row, found if found is not None else row_hash(row), fingerprints[key], *tail))
+        # New keys were never converted: runs of records of one kind are converted a column at a time.
+        for kind, keys in _runs(new_keys, records):
+            columns = batch.convert_columns(kind, [records[key][1] for key in keys])
+            for key, row in zip(keys, zip(*columns, strict=True), strict=True):
+                write((*row, row_hash(row), fingerprints[key], *tail))
+        # Changed ones were converted and hashed to compare them, and their carried values filled in.
+        for key in changed_keys:
+            write((*batch.row(key), batch.row_hash(key), fingerprints[key], *tail))
+
+
+def _runs(keys: list[tuple], records: dict) -> Iterator[tuple[Kind, list[tuple]]]:
+    """Consecutive keys whose records are of one kind, at most COPY_CHUNK at a time, in order."""
+    if not keys:
+        return
+    kind: Kind = records[keys[0]][0]
+    run: list[tuple] = []
+    for key in keys:
+        found = records[key][0]
+        if found is not kind or len(run) == COPY_CHUNK:
+            yield kind, run
+            kind, run = found, []
+        run.append(key)
+    yield kind, run

@@ -5,22 +5,18 @@ agrees with one made after a round trip (e.g. money is rounded to the column's d
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
-import json
-import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from operator import itemgetter
 from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 
 from .models.base import SCD2Model
+from .scd_convert import converter
 from .scd_hash import FingerprintPlan, fingerprint, fingerprint_plan, packer, row_hasher
 
 #: Columns the merge owns; a record may not set them.
@@ -47,7 +43,7 @@ class RowSpec:
     exact_types: tuple  # a value of exactly this type needs no conversion
     converters: tuple
     json_positions: tuple[int, ...]
-    row_hash: Callable[[list], str]  # sha256 over the Type-2 values (field names folded into its prefix)
+    row_hash: Callable[[Sequence], str]  # sha256 over the Type-2 values (field names folded into its prefix)
 
     @property
     def type1_positions(self) -> range:
@@ -56,107 +52,6 @@ class RowSpec:
     @property
     def label(self) -> str:
         return self.model._meta.label
-
-
-def _convert_integer(field):
-    def convert(value):
-        if isinstance(value, models.Model):
-            return value.pk
-        if isinstance(value, bool):
-            raise ValueError("a boolean is not an id")
-        return field.to_python(value)
-
-    return convert
-
-
-def _convert_text(field):
-    def convert(value):
-        return value if isinstance(value, str) else str(value)
-
-    return convert
-
-
-def _convert_datetime(field):
-    def convert(value):
-        if value.__class__ is dt.datetime and value.tzinfo is not None:
-            return value
-        if isinstance(value, str):
-            value = field.to_python(value)
-        if isinstance(value, dt.datetime):
-            if timezone.is_naive(value):
-                # Naive times are read in the project's time zone, as Django does when saving them.
-                value = timezone.make_aware(value, timezone.get_default_timezone())
-            return value
-        if isinstance(value, dt.date):
-            return timezone.make_aware(dt.datetime.combine(value, dt.time()), timezone.get_default_timezone())
-        raise ValueError("not a date/time")
-
-    return convert
-
-
-def _convert_date(field):
-    def convert(value):
-        if isinstance(value, dt.datetime):
-            if timezone.is_aware(value):
-                value = timezone.localtime(value, timezone.get_default_timezone())
-            return value.date()
-        return field.to_python(value)
-
-    return convert
-
-
-def _convert_decimal(field):
-    quantum = Decimal(1).scaleb(-field.decimal_places)
-
-    def convert(value):
-        if isinstance(value, float):
-            value = repr(value)  # the float's shortest repr, not its binary expansion
-        try:
-            number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-            # Rounded as PostgreSQL rounds numeric(p, s), so the stored value equals this one.
-            return number.quantize(quantum, rounding=ROUND_HALF_UP)
-        except InvalidOperation as exc:
-            raise ValueError("not a number") from exc
-
-    return convert
-
-
-_JSON_SCALARS = frozenset({int, str, bool, float, type(None)})
-
-
-def _convert_json(field):
-    def convert(value):
-        if value.__class__ in (list, tuple) and (types := set(map(type, value))) <= _JSON_SCALARS:
-            if float in types and not all(map(math.isfinite, (v for v in value if type(v) is float))):
-                raise ValueError("JSON holds no NaN or Infinity")
-            return list(value)
-        # A round trip turns tuples into lists and rejects what JSON cannot hold (NaN and Infinity too).
-        return json.loads(json.dumps(value, cls=field.encoder, allow_nan=False))
-
-    return convert
-
-
-def _converter(field):
-    """(exact type that passes unchanged, converter for everything else) for one field."""
-    if isinstance(field, models.ForeignKey):
-        return int, _convert_integer(field)
-    if isinstance(field, models.BooleanField):
-        return bool, field.to_python
-    if isinstance(field, models.IntegerField):
-        return int, _convert_integer(field)
-    if isinstance(field, models.CharField | models.TextField):
-        return str, _convert_text(field)
-    if isinstance(field, models.DateTimeField):
-        return None, _convert_datetime(field)  # aware-ness must be checked every time
-    if isinstance(field, models.DateField):
-        return dt.date, _convert_date(field)
-    if isinstance(field, models.DecimalField):
-        return None, _convert_decimal(field)
-    if isinstance(field, models.FloatField):
-        return float, field.to_python
-    if isinstance(field, models.JSONField):
-        return None, _convert_json(field)
-    return None, field.to_python
 
 
 @cache
@@ -173,7 +68,7 @@ def spec_for(model: type[SCD2Model]) -> RowSpec:
     for position, field in enumerate(fields):
         index[field.name] = position
         index[field.attname] = position
-    exact, converters = zip(*(_converter(f) for f in fields), strict=True)
+    exact, converters = zip(*(converter(f) for f in fields), strict=True)
     return RowSpec(
         model=model,
         fields=fields,
@@ -201,7 +96,7 @@ class _Shape:
     source_at: int | None  # index of source_system among the values (None: the field's default)
     id_at: int
     fields: list[models.Field]  # the field each key names
-    fingerprint_plans: dict[tuple, FingerprintPlan]  # by the exact types of the values
+    kinds: dict[tuple, Kind]  # by the exact types of the values
 
 
 @dataclass(frozen=True)
@@ -209,9 +104,23 @@ class _Plan:
     """How to turn the values of one shape with one set of value types into a row of field values."""
 
     convert: tuple[int, ...]  # positions whose value needs converting
+    # Where each field's value comes from: an index into the record's values, or (from the record's width
+    # on) width + the field's position for its default.
+    sources: tuple[int, ...]
     # Picks each field's value out of (*record values, *defaults): the record's where it names the field
     # (the last key naming it wins), else the default; None for a field that is not nullable → default.
     gather: Callable[[tuple], tuple]
+
+
+@dataclass
+class Kind:
+    """Records of one shape whose values have these exact types: how they are fingerprinted and (once one
+    is converted) how they are converted, found once per record and kept with it."""
+
+    shape: _Shape
+    types: tuple
+    fingerprint: FingerprintPlan
+    plan: _Plan | None = None
 
 
 def _shape(spec: RowSpec, keys: tuple) -> _Shape:
@@ -242,7 +151,7 @@ def _plan(spec: RowSpec, shape: _Shape, types: tuple) -> _Plan:
             convert.discard(position)
         else:
             convert.add(position)
-    return _Plan(tuple(sorted(convert)), itemgetter(*sources))
+    return _Plan(tuple(sorted(convert)), tuple(sources), itemgetter(*sources))
 
 
 @dataclass
@@ -251,13 +160,11 @@ class Batch:
     of converted field values and Type-2 hash, which only records that may change ever need."""
 
     spec: RowSpec
-    records: dict[tuple, tuple[_Shape, tuple]]  # natural key → (shape, values as given)
+    records: dict[tuple, tuple[Kind, tuple]]  # natural key → (kind, values as given)
     fingerprints: dict[tuple, str]
     present_type1: tuple[int, ...]  # Type-1 positions some record named; the others are left alone
     rows: dict[tuple, list] = dataclasses.field(default_factory=dict)  # converted so far
     row_hashes: dict[tuple, str] = dataclasses.field(default_factory=dict)  # computed so far
-    _plans: dict[tuple, _Plan] = dataclasses.field(default_factory=dict)
-
     def __len__(self) -> int:
         return len(self.records)
 
@@ -281,12 +188,11 @@ class Batch:
             found = self.row_hashes[key] = self.spec.row_hash(self.row(key))
         return found
 
-    def convert(self, shape: _Shape, values: tuple) -> list:
+    def convert(self, kind: Kind, values: tuple) -> list:
         spec = self.spec
-        types = tuple(map(type, values))
-        plan = self._plans.get((shape.keys, types))
+        plan = kind.plan
         if plan is None:
-            plan = self._plans[(shape.keys, types)] = _plan(spec, shape, types)
+            plan = kind.plan = _plan(spec, kind.shape, kind.types)
         row = list(plan.gather(values + spec.defaults))
         for position in plan.convert:
             try:
@@ -297,17 +203,41 @@ class Batch:
                 ) from exc
         return row
 
+    def convert_columns(self, kind: Kind, values: list[tuple]) -> list[list]:
+        """The converted field values of many records of one kind, a column per field (rows are
+        ``zip(*columns)``): each column converted by one map, with no per-record Python."""
+        spec = self.spec
+        plan = kind.plan
+        if plan is None:
+            plan = kind.plan = _plan(spec, kind.shape, kind.types)
+        width, count = len(kind.types), len(values)
+        given = list(zip(*values, strict=True))
+        columns = [
+            list(given[source]) if source < width else [spec.defaults[source - width]] * count
+            for source in plan.sources
+        ]
+        for position in plan.convert:
+            try:
+                columns[position] = list(map(spec.converters[position], columns[position]))
+            except (TypeError, ValueError, ValidationError):
+                for record in values:  # find the record at fault, and say which, as convert() does
+                    self.convert(kind, record)
+                raise
+        return columns
+
 
 def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
     """Read the records' natural keys and fingerprints; rows are converted later, and only where needed."""
     source_default = spec.defaults[0]
     convert_source, convert_id = spec.converters[0], spec.converters[1]
     source_type, id_type = spec.exact_types[0], spec.exact_types[1]
-    latest: dict[tuple, tuple[_Shape, tuple]] = {}
+    latest: dict[tuple, tuple[Kind, tuple]] = {}
     fingerprints: dict[tuple, str] = {}
     shapes: dict[tuple, _Shape] = {}
     shape: _Shape | None = None
-    plan = FingerprintPlan(b"", None)  # replaced at the first record, whose types differ from None
+    kind = Kind(cast(_Shape, None), (), FingerprintPlan(b"", None))  # replaced at the first record
+    prefix, repr_of = b"", None
+    source_at, id_at = None, 0
     types: tuple | None = None
     sha256, pack = hashlib.sha256, packer()
     for record in records:
@@ -318,18 +248,20 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
             shape = shapes.get(keys)
             if shape is None:
                 shape = shapes[keys] = _shape(spec, keys)
+            source_at, id_at = shape.source_at, shape.id_at
             types = None
         values = tuple(record.values())
         # Records of a batch mostly share their value types: compare with the last before a dict lookup.
         value_types = tuple(map(type, values))
         if value_types != types:
             types = value_types
-            known = shape.fingerprint_plans.get(types)
+            known = shape.kinds.get(types)
             if known is None:
-                known = shape.fingerprint_plans[types] = fingerprint_plan(shape.fields, keys, types)
-            plan = known
-        source = source_default if shape.source_at is None else values[shape.source_at]
-        source_id = values[shape.id_at]
+                known = shape.kinds[types] = Kind(shape, types, fingerprint_plan(shape.fields, keys, types))
+            kind = known
+            prefix, repr_of = kind.fingerprint.prefix, kind.fingerprint.repr_of
+        source = source_default if source_at is None else values[source_at]
+        source_id = values[id_at]
         try:
             if source.__class__ is not source_type:
                 source = convert_source(source) if source is not None else source_default
@@ -342,15 +274,15 @@ def read_batch(spec: RowSpec, records: Iterable[Mapping]) -> Batch:
         if source_id is None:
             raise MergeError(f"{spec.label}: record without {spec.fields[1].name}: {dict(record)!r}")
         key = (source, source_id)
-        latest[key] = (shape, values)
+        latest[key] = (kind, values)
         # scd_hash.fingerprint(), inlined: a call per record is a sixth of this loop
         try:
-            payload = plan.prefix + pack(values)
+            payload = prefix + pack(values)
         except (OverflowError, TypeError, ValueError):
-            fingerprints[key] = fingerprint(plan, values)
+            fingerprints[key] = fingerprint(kind.fingerprint, values)
             continue
-        if plan.repr_of is not None:
-            payload += repr(plan.repr_of(values)).encode()
+        if repr_of is not None:
+            payload += repr(repr_of(values)).encode()
         fingerprints[key] = sha256(payload).hexdigest()
     named = {position for shape in shapes.values() for position in shape.positions}
     return Batch(
