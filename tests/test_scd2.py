@@ -150,6 +150,29 @@ def test_scope_limits_which_records_a_full_reconciliation_can_tombstone():
     assert sorted(FactWorkOrder.objects.current().values_list("work_order_id", flat=True)) == [1, 3]
 
 
+def test_a_full_reconciliation_reads_records_from_any_iterable_alike():
+    merge(FactWorkOrder, [wo(1), wo(2), wo(3)], at=at(0))
+
+    from_list = merge(FactWorkOrder, [wo(1), wo(2, status="Closed")], at=at(1), full=True)
+    from_generator = merge(FactWorkOrder, (r for r in [wo(1), wo(4)]), at=at(2), full=True)
+
+    assert from_list == MergeResult(unchanged=1, changed=1, tombstoned=1)
+    assert from_generator == MergeResult(unchanged=1, inserted=1, tombstoned=1)
+    assert sorted(FactWorkOrder.objects.current().values_list("work_order_id", flat=True)) == [1, 4]
+
+
+def test_bad_input_to_a_full_reconciliation_leaves_the_table_and_connection_usable():
+    merge(FactWorkOrder, [wo(1), wo(2)], at=at(0))
+
+    with pytest.raises(MergeError, match="total_cost: cannot read"):
+        merge(FactWorkOrder, [wo(1), wo(2, total_cost="lots")], at=at(1), full=True)
+    with pytest.raises(MergeError, match="without work_order_id"):
+        merge(FactWorkOrder, [wo(1), {"status": "Open"}], at=at(1), full=True)
+
+    assert merge(FactWorkOrder, [wo(1)], at=at(2), full=True) == MergeResult(unchanged=1, tombstoned=1)
+    assert [v.is_deleted for v in versions(2)] == [False, True]
+
+
 def test_a_tombstoned_record_that_reappears_starts_a_new_live_version():
     merge(FactWorkOrder, [wo(1), wo(2)], at=at(0))
     merge(FactWorkOrder, [wo(1)], at=at(1), full=True)
