@@ -28,6 +28,7 @@ class SyncRun(models.Model):
         ADMIN = "admin", "Admin action"
         API = "api", "HTTP trigger"
         DEMO = "demo", "Demo"
+        FRESHNESS = "freshness", "Freshness (light run)"
 
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     user = models.ForeignKey(
