@@ -33,9 +33,10 @@ def test_a_worker_in_freshness_mode_gives_a_new_work_order_its_job_at_its_next_l
     with simulators() as (pw, sf):
         child = Child(kill_database_url(tmp_path), pw, sf, Q_WORKERS="1")
         child.prepare()
-        child.run("sync")
+        # Flags first: the full run's preflight then stands for the light runs' too (same flags).
         for name, value in (("SAFE_MODE", "false"), ("FRESHNESS_ENABLED", "true")):
             child.run("flags", name, value, "--reason", "freshness worker test")
+        child.run("sync")
         assert child.query(WINDOW) == [["sync.engine.freshness.tick", 1]]
         with_jobs = set(sf_jobs_by_work_order(sf))
         building = next(wo["building"]["ID"] for wo in pw.store.work_orders() if wo["ID"] in with_jobs)
