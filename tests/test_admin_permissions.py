@@ -88,7 +88,7 @@ def seed(superuser) -> None:
 
     from greenlight.admin_tools import log_change
     from sync.engine.tasks import ensure_schedule
-    from sync.models import Alert, ApiToken, StatusMapping
+    from sync.models import Alert, ApiToken, FreshnessState, StatusMapping
     from sync.policies.flags import set_flag
     from warehouse.models import CustomerMapping, MappingImport, UnitMapping
 
@@ -118,6 +118,7 @@ def seed(superuser) -> None:
     ensure_schedule()
     assert Schedule.objects.exists()
     Alert.objects.create(condition="run_failed", message="seed")
+    FreshnessState.objects.create(name="freshness", runs=1, skipped_overlap=1)
     log_change(superuser, token, "Revoked. Reason: leaked")
     OrmQ.objects.create(key="greenlight", payload="x", lock=now)
     # django-axes' lockout records (staff unlock an account by deleting its attempt row).

@@ -17,6 +17,7 @@ from sync.engine.tasks import ensure_schedule
 from sync.models import FreshnessState, OutboxItem, SyncRun
 from sync.policies.flags import read_flags
 from tests.engine_support import live, sf_jobs_by_work_order
+from tests.test_metrics_endpoint import sample_value, scrape
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,7 +129,7 @@ def test_quiet_runs_back_the_interval_off_and_a_change_tightens_it(synced):
     assert freshness.state().last_changes > 0
 
 
-def test_a_tick_that_finds_a_run_holding_the_lock_skips_and_counts_it(synced):
+def test_a_tick_that_finds_a_run_holding_the_lock_skips_and_counts_it(synced, client):
     pw, sf = synced
     wo_id = _new_work_order(pw, sf)
     held, release = threading.Event(), threading.Event()
@@ -153,6 +154,10 @@ def test_a_tick_that_finds_a_run_holding_the_lock_skips_and_counts_it(synced):
     # Skipped, not queued and not recorded as a refused run; nothing was written meanwhile.
     assert not SyncRun.objects.filter(trigger=SyncRun.Trigger.FRESHNESS).exists()
     assert sf_jobs_by_work_order(sf)[wo_id] == 0
+    families = scrape(client)  # staff and scrapers see the skip
+    assert sample_value(families["greenlight_freshness_skips"], "greenlight_freshness_skips_total",
+                        reason="overlap") == 1
+    assert sample_value(families["greenlight_freshness_enabled"], "greenlight_freshness_enabled") == 1
     # The skip took its turn: the next light run comes an interval later.
     _make_due()
     freshness.tick()
