@@ -85,7 +85,7 @@ class Command(BaseCommand):
             # The SF allowance the engine plans its share from, in real time (the documented 60 unscaled).
             env["SF_RATE_LIMIT_CAP"] = str(round(limits.sf_limit * 60 / limits.sf_window))
             with sims.unthrottled():
-                setup = run_sync_child(sims.child_env() | {"SF_RATE_LIMIT_CAP": env["SF_RATE_LIMIT_CAP"]},
+                setup = run_sync_child(sims.child_env() | {"SECRET_KEY": settings.SECRET_KEY},
                                        timeout_s=3600)
             if setup.returncode != 0:
                 raise CommandError(f"the initial sync failed:\n{setup.stderr[-3000:]}")
