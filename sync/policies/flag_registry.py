@@ -268,9 +268,10 @@ FLAGS: tuple[FlagSpec, ...] = (
     FlagSpec("FRESHNESS_MIN_INTERVAL_SECONDS", "int", "30",
              "Seconds between light runs after one found a change (the workers look every 30 s at best).",
              **_int_range(1, 3600)),
-    FlagSpec("FRESHNESS_MAX_INTERVAL_SECONDS", "int", "90",
+    FlagSpec("FRESHNESS_MAX_INTERVAL_SECONDS", "int", "60",
              "Seconds between light runs once quiet: each run that finds nothing lengthens the interval "
-             "by half, up to this.", **_int_range(1, 3600)),
+             "by half, up to this (a change after a quiet spell waits up to this plus 30 s).",
+             **_int_range(1, 3600)),
 )
 
 _BY_NAME: dict[str, FlagSpec] = {}
