@@ -239,3 +239,22 @@ def test_the_interval_rule():
     assert freshness.next_interval(300, True, f) == 60
     inverted = flags_with(f, freshness_max_interval_seconds=10)
     assert freshness.next_interval(60, False, inverted) == 60
+
+
+def test_light_runs_do_not_stand_for_the_full_runs_that_health_and_alerts_watch():
+    from datetime import datetime
+
+    from sync.observability import health, runstate
+    from sync.observability.alerts import evaluate_periodic
+
+    ensure_schedule()  # the freshness tick's schedule too, due every minute
+    now = timezone.now()
+    SyncRun.objects.create(trigger=SyncRun.Trigger.FRESHNESS, status=SyncRun.Status.SUCCEEDED,
+                           started_at=now - timedelta(seconds=5), finished_at=now)
+    assert runstate.last_successful_run() is None
+    assert runstate.runs_started_since(None) == 0
+    # A schedule whose full runs never happen still trips the dead man's switch, light runs or not.
+    assert "dead_mans_switch" in evaluate_periodic("*/30 * * * *", now)
+    # The tick's one-minute slots are no promised runs: health does not expect a success every minute.
+    result = health.check_last_run(now)
+    assert datetime.fromisoformat(result["deadline"]) < now - timedelta(minutes=10), result

@@ -183,7 +183,9 @@ def _dead_mans_problem(cron: str, now: datetime) -> str | None:
     slots = croniter(cron, now)
     slots.get_prev(datetime)
     earlier = slots.get_prev(datetime)  # the slot before the latest: both have passed since
-    succeeded = SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED)
+    # Full runs only: light runs (freshness mode) succeeding every minute must not hide a dead schedule.
+    succeeded = SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED).exclude(
+        trigger=SyncRun.Trigger.FRESHNESS)
     if succeeded.filter(started_at__gte=earlier).exists():
         return None
     last = succeeded.order_by("-started_at").values_list("started_at", flat=True).first()
