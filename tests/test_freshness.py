@@ -258,3 +258,18 @@ def test_light_runs_do_not_stand_for_the_full_runs_that_health_and_alerts_watch(
     # The tick's one-minute slots are no promised runs: health does not expect a success every minute.
     result = health.check_last_run(now)
     assert datetime.fromisoformat(result["deadline"]) < now - timedelta(minutes=10), result
+
+
+def test_a_light_run_succeeding_does_not_resolve_a_full_run_failure():
+    from sync.models import Alert
+    from sync.observability.alerts import evaluate_after_run
+
+    failed = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE, status=SyncRun.Status.FAILED,
+                                    error_summary="pushPortfoliosToSF: boom")
+    evaluate_after_run(failed)
+    light = SyncRun.objects.create(trigger=SyncRun.Trigger.FRESHNESS, status=SyncRun.Status.SUCCEEDED)
+    evaluate_after_run(light)
+    assert Alert.objects.get(condition="run_failed").state == Alert.State.OPEN
+    full = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE, status=SyncRun.Status.SUCCEEDED)
+    evaluate_after_run(full)
+    assert Alert.objects.get(condition="run_failed").state == Alert.State.RESOLVED

@@ -208,7 +208,8 @@ def evaluate_after_run(run: SyncRun) -> None:
     try:
         if run.status == SyncRun.Status.FAILED:
             raise_condition("run_failed", f"Run {run.pk} ({run.trigger}) failed: {run.error_summary}")
-        elif run.status == SyncRun.Status.SUCCEEDED:
+        elif run.status == SyncRun.Status.SUCCEEDED and run.trigger != SyncRun.Trigger.FRESHNESS:
+            # A light run covers a few steps: its success says nothing of a failed or missing full run.
             clear_condition("run_failed", f"Run {run.pk} succeeded.")
             clear_condition("dead_mans_switch", f"Run {run.pk} succeeded.")
         _evaluate_state()
