@@ -163,13 +163,14 @@ def tick() -> str:
     if tokens < QUIET_RUN_COST:
         per_second = allowance_per_minute() * flags.freshness_sf_share / 6000
         wait = (QUIET_RUN_COST - tokens) / per_second
+        back = now + timedelta(seconds=wait)
         _note(row.pk, f"skipped: the SF share ({flags.freshness_sf_share}%) is spent; back in {wait:.0f} s",
-              now, skipped_budget=F("skipped_budget") + 1, next_due_at=now + timedelta(seconds=wait))
+              now, skipped_budget=F("skipped_budget") + 1, next_due_at=back)
+        _follow_schedule(back)
         return "skipped: SF share spent"
     # Claimed by a conditional UPDATE: of two ticks that both found it due, one starts the run.
-    with transaction.atomic():
-        claimed = FreshnessState.objects.filter(pk=row.pk).filter(
-            Q(next_due_at__isnull=True) | Q(next_due_at__lte=now)).update(next_due_at=due, last_tick_at=now)
+    claimed = FreshnessState.objects.filter(pk=row.pk).filter(
+        Q(next_due_at__isnull=True) | Q(next_due_at__lte=now)).update(next_due_at=due, last_tick_at=now)
     if not claimed:
         return "another tick took this turn"
     try:
