@@ -47,6 +47,9 @@ FULL_RUN_GUARD = timedelta(seconds=60)
 BACKOFF = 1.5
 #: SF requests a quiet light run makes (a page of changed jobs; the statuses when their cache expires)
 QUIET_RUN_COST = 2
+#: a tick this close before the due moment counts as on time: the scheduler looks every 30 s, and a tick
+#: that came a moment early would otherwise wait for the next look, doubling a 30 s interval
+SLACK = timedelta(seconds=5)
 #: a run still "running" after this long was killed; it holds nothing up
 LIGHT_RUN_STALE = timedelta(minutes=10)
 _CHANGE_SUFFIXES = ("_inserted", "_changed", "_type1_updated", "_tombstoned")
@@ -150,8 +153,8 @@ def tick() -> str:
     why = outside_window(now, flags)
     if why:
         return _note(row.pk, why, now)
-    if row.next_due_at is not None and row.next_due_at > now:
-        _follow_schedule(row.next_due_at)
+    if row.next_due_at is not None and row.next_due_at > now + SLACK:
+        _follow_schedule(row.next_due_at - SLACK)
         return f"not due until {row.next_due_at:%H:%M:%S}"
     interval = next_interval(row.interval_seconds, False, flags) if row.interval_seconds else \
         flags.freshness_min_interval_seconds
@@ -169,8 +172,9 @@ def tick() -> str:
         _follow_schedule(back)
         return "skipped: SF share spent"
     # Claimed by a conditional UPDATE: of two ticks that both found it due, one starts the run.
-    claimed = FreshnessState.objects.filter(pk=row.pk).filter(
-        Q(next_due_at__isnull=True) | Q(next_due_at__lte=now)).update(next_due_at=due, last_tick_at=now)
+    on_time = Q(next_due_at__isnull=True) | Q(next_due_at__lte=now + SLACK)
+    claimed = FreshnessState.objects.filter(pk=row.pk).filter(on_time).update(next_due_at=due,
+                                                                              last_tick_at=now)
     if not claimed:
         return "another tick took this turn"
     try:
@@ -181,11 +185,13 @@ def tick() -> str:
         # Another run is going (a full run, a manual one): this turn is skipped, never queued behind it.
         _note(row.pk, "skipped: another run holds the sync lock", now,
               skipped_overlap=F("skipped_overlap") + 1)
-        _follow_schedule(due)
+        _follow_schedule(due - SLACK)
         return "skipped: another run holds the sync lock"
     changes = changes_in(run)
     interval = next_interval(row.interval_seconds, changes > 0, flags)
-    due = timezone.now() + timedelta(seconds=interval)
+    # From the run's start, as the scheduler's looks are: timed from its end, every interval would slip
+    # past a look by the run's length and wait for the next one.
+    due = now + timedelta(seconds=interval)
     spent = budget.spent()
     outcome = f"run {run.pk} {run.status}: {changes} changes, {spent} SF requests; next in {interval} s"
     _note(row.pk, outcome, now, interval_seconds=interval, next_due_at=due, last_run=run, last_run_at=now,
@@ -193,7 +199,7 @@ def tick() -> str:
           # Refilled from the run's start: what it spent is taken from what it had then.
           sf_tokens=tokens - spent, sf_tokens_at=now,
           writes_deferred=F("writes_deferred") + (1 if budget.deferred else 0))
-    _follow_schedule(due)
+    _follow_schedule(due - SLACK)
     logger.info("freshness %s", outcome)
     return outcome
 
