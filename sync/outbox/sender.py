@@ -41,7 +41,9 @@ class Sender:
     time in id order, so writes to one work order keep their order and never race each other's
     read-modify-write. The pools' threads have their own database connections, which see committed rows
     only: inside a caller's transaction, and on SQLite (one writer at a time), rows go out one by one in
-    the calling thread instead.
+    the calling thread instead. A run that has only a share of a system's allowance (a light run of the
+    freshness mode) sends that system's rows while ``ctx.may_write`` allows; the rest stay planned,
+    unclaimed, for a later run.
     """
 
     #: seconds the sender waits, with nothing to do, before looking for rows another process may have
