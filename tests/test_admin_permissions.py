@@ -92,7 +92,7 @@ def seed(superuser) -> None:
 
     from greenlight.admin_tools import log_change
     from sync.engine.tasks import ensure_schedule
-    from sync.models import Alert, ApiToken, QueuedTask, StatusMapping
+    from sync.models import Alert, ApiToken, FreshnessState, QueuedTask, StatusMapping
     from sync.policies.flags import set_flag
     from warehouse.models import CustomerMapping, MappingImport, UnitMapping
 
@@ -123,6 +123,7 @@ def seed(superuser) -> None:
     assert Schedule.objects.exists()
     Alert.objects.create(condition="run_failed", message="seed")
     QueuedTask.objects.create(task_id="a" * 32, kind="sync", label="sync all steps")
+    FreshnessState.objects.create(name="freshness", runs=1, skipped_overlap=1)
     log_change(superuser, token, "Revoked. Reason: leaked")
     OrmQ.objects.create(key="greenlight", payload="x", lock=now)
     # django-axes' lockout records (staff unlock an account by deleting its attempt row).

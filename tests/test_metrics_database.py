@@ -86,4 +86,4 @@ def test_outbox_depth_dead_letters_errors_and_safe_mode(client):
     assert sample_value(scrape(client)["greenlight_safe_mode"], "greenlight_safe_mode") == 0
     up = families["greenlight_metrics_section_up"]
     assert {s.labels["section"]: s.value for s in up} == {
-        "runs": 1, "steps": 1, "outbox": 1, "errors": 1, "flags": 1, "freshness": 1}
+        "runs": 1, "steps": 1, "outbox": 1, "errors": 1, "flags": 1, "freshness": 1, "freshness_mode": 1}

@@ -120,6 +120,12 @@ class StepContext:
     def sf(self):
         return self.client("sf")
 
+    def may_write(self, system: str) -> bool:
+        """Whether the run's share of ``system``'s allowance covers another write: a client factory may
+        carry a budget (a light run's, ``sync.engine.sf_share``); without one every write may go."""
+        check = getattr(self.client_factory, "may_write", None)
+        return True if check is None else bool(check(system))
+
     def api_calls(self) -> dict[str, Any]:
         out = {}
         for system, meter in self.meters.items():

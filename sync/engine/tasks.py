@@ -15,7 +15,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from greenlight.admin_tools import log_changes
-from sync.engine import continuation, queued
+from sync.engine import continuation, freshness, queued
 from sync.engine.runner import run_sync
 from sync.engine.worker import cluster_stopping, stop_on_signals, worker_budget
 from sync.models import SyncRun
@@ -122,6 +122,7 @@ def run_scheduled_sync() -> str:
     """
     if not read_flags().sync_schedule_enabled:
         return "skipped: SYNC_SCHEDULE_ENABLED is off"
+    freshness.wait_for_light_run()  # a light run under way finishes first: the slot is not refused for it
     run = SyncRun.objects.get(pk=run_pipeline(trigger="schedule"))
     return f"run {run.pk}: {run.status}"
 
@@ -204,6 +205,7 @@ def ensure_schedule(schedule_model=None):
         )
     if schedule_model is Schedule:
         ensure_alert_schedule()  # deployed together: the sync's schedule and the timer that watches it
+        freshness.ensure_freshness_schedule()  # the light runs' tick (idle while FRESHNESS_ENABLED is off)
     return schedule
 
 

@@ -31,6 +31,7 @@ class SyncRun(models.Model):
         API = "api", "HTTP trigger"
         DEMO = "demo", "Demo"
         CONTINUATION = "continuation", "Continuation of a partial run"
+        FRESHNESS = "freshness", "Freshness (light run)"
 
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     user = models.ForeignKey(

@@ -187,7 +187,9 @@ def _dead_mans_problem(cron: str, now: datetime) -> str | None:
     slots = croniter(cron, now)
     slots.get_prev(datetime)
     earlier = slots.get_prev(datetime)  # the slot before the latest: both have passed since
-    succeeded = SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED)
+    # Full runs only: light runs (freshness mode) succeeding every minute must not hide a dead schedule.
+    succeeded = SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED).exclude(
+        trigger=SyncRun.Trigger.FRESHNESS)
     if succeeded.filter(started_at__gte=earlier).exists():
         return None
     last = succeeded.order_by("-started_at").values_list("started_at", flat=True).first()
@@ -213,7 +215,8 @@ def evaluate_after_run(run: SyncRun) -> None:
     try:
         if run.status == SyncRun.Status.FAILED:
             raise_condition("run_failed", f"Run {run.pk} ({run.trigger}) failed: {run.error_summary}")
-        elif run.status == SyncRun.Status.SUCCEEDED:
+        elif run.status == SyncRun.Status.SUCCEEDED and run.trigger != SyncRun.Trigger.FRESHNESS:
+            # A light run covers a few steps: its success says nothing of a failed or missing full run.
             clear_condition("run_failed", f"Run {run.pk} succeeded.")
             clear_condition("dead_mans_switch", f"Run {run.pk} succeeded.")
         # A partial run (stopped at its budget, continued at once) is neither: its chain succeeds when

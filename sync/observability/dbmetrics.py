@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from django.db import DatabaseError
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
 from django.utils import timezone
-from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 
 from sync.policies.flags import read_flags
 
@@ -65,8 +65,9 @@ class DatabaseCollector:
         up = GaugeMetricFamily("greenlight_metrics_section_up",
                                "1 when the section's tables could be read at this scrape.",
                                labels=["section"])
-        for section in (self._runs, self._steps, self._outbox, self._errors, self._flags,
-                        self._freshness):
+        sections = (self._runs, self._steps, self._outbox, self._errors, self._flags, self._freshness,
+                    self._freshness_mode)
+        for section in sections:
             name = section.__name__.lstrip("_")
             try:
                 metrics = list(section())
@@ -200,3 +201,27 @@ class DatabaseCollector:
         yield GaugeMetricFamily("greenlight_status_writebacks_pending",
                                 "SF job status changes planned and not yet written back to PropertyWare "
                                 "(held conflicts and dead letters excluded).", value=st.waiting)
+
+    def _freshness_mode(self) -> Iterator[Metric]:
+        """The light runs' tallies (sync.engine.freshness): runs, skips by reason, SF requests, interval."""
+        flags = read_flags()
+        yield GaugeMetricFamily("greenlight_freshness_enabled", "1 while FRESHNESS_ENABLED is on.",
+                                value=int(flags.freshness_enabled))
+        state = runstate.model("FreshnessState")
+        row = state.objects.filter(name="freshness").first() if state is not None else None
+        runs = CounterMetricFamily("greenlight_freshness_runs", "Light runs started by the freshness mode.")
+        runs.add_metric([], row.runs if row else 0)
+        yield runs
+        skips = CounterMetricFamily("greenlight_freshness_skips",
+                                    "Due freshness ticks that did not start a light run, by reason.",
+                                    labels=["reason"])
+        for reason, field in (("overlap", "skipped_overlap"), ("sf_share", "skipped_budget"),
+                              ("full_run", "skipped_full_run")):
+            skips.add_metric([reason], getattr(row, field) if row else 0)
+        yield skips
+        spent = CounterMetricFamily("greenlight_freshness_sf_requests", "SF requests made by light runs.")
+        spent.add_metric([], row.sf_requests if row else 0)
+        yield spent
+        yield GaugeMetricFamily("greenlight_freshness_interval_seconds",
+                                "Seconds between light runs now (adapts between the two interval flags).",
+                                value=row.interval_seconds if row else 0)

@@ -10,6 +10,9 @@ from typing import Any
 from django.apps import apps
 
 SUCCESS_STATUSES = ("success", "succeeded", "ok", "completed")
+#: light runs of the freshness mode (SyncRun.Trigger.FRESHNESS): health judges the full runs the schedule
+#: promises; a light run's success must not hide full runs that fail or never start
+LIGHT_TRIGGER = "freshness"
 
 
 def model(name: str) -> Any | None:
@@ -25,7 +28,7 @@ def last_successful_run() -> Any | None:
     if SyncRun is None:
         return None
     return (SyncRun.objects.filter(status__in=SUCCESS_STATUSES, finished_at__isnull=False)
-            .order_by("-finished_at").first())
+            .exclude(trigger=LIGHT_TRIGGER).order_by("-finished_at").first())
 
 
 def runs_started_since(when: datetime | None) -> int:
@@ -34,7 +37,7 @@ def runs_started_since(when: datetime | None) -> int:
     if SyncRun is None:
         return 0
     # A run refused because another held the lock never tried: it is not a missed run.
-    qs = SyncRun.objects.exclude(status="refused")
+    qs = SyncRun.objects.exclude(status="refused").exclude(trigger=LIGHT_TRIGGER)
     # A continuation carries on the run before it (which ended partial): one attempt, not another.
     qs = qs.exclude(trigger="continuation")
     if when is not None:

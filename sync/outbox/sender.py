@@ -42,7 +42,9 @@ class Sender:
     time in id order, so writes to one work order keep their order and never race each other's
     read-modify-write. The pools' threads have their own database connections, which see committed rows
     only: inside a caller's transaction, and on SQLite (one writer at a time), rows go out one by one in
-    the calling thread instead.
+    the calling thread instead. A run that has only a share of a system's allowance (a light run of the
+    freshness mode) sends that system's rows while ``ctx.may_write`` allows; the rest stay planned,
+    unclaimed, for a later run.
     """
 
     #: seconds the sender waits, with nothing to do, before looking for rows another process may have
@@ -166,17 +168,23 @@ class Sender:
 
     # --- one thread ------------------------------------------------------------------------------------
     def _send_in_turn(self, rows) -> None:
+        spent: set[str] = set()  # systems whose share of the allowance this run has used up
         while not self._out_of_budget():
-            due = list(rows.due().order_by("id").values_list("pk", flat=True)[:LOOK_AHEAD])
+            due = [(pk, kind) for pk, kind in rows.due().order_by("id").values_list("pk", "kind")[:LOOK_AHEAD]
+                   if self.handlers[kind].system not in spent]
             if not due:
                 wait = self._retry_wait(rows)
-                if wait is None:
+                if wait is None or spent:
                     return
                 time.sleep(max(0.0, wait))
                 continue
-            for pk in due:
+            for pk, kind in due:
                 if self._out_of_budget():
                     return
+                system = self.handlers[kind].system
+                if system in spent or not self.ctx.may_write(system):
+                    spent.add(system)  # the row stays planned, unclaimed, for a later run
+                    continue
                 self.delivery.send_one(pk)
 
     # --- a pool per system -----------------------------------------------------------------------------
@@ -249,6 +257,8 @@ class Sender:
     ) -> float:
         """Submit the due rows of ``system`` to its idle lanes; returns how long the caller may wait
         before this system needs another look (a retry or a batch falling due)."""
+        if not self.ctx.may_write(system):
+            return self.IDLE_POLL  # this run's share of the allowance is spent: its rows wait, unclaimed
         parts = self._workers_for(system)
         idle = [part for part in range(parts) if (system, part) not in running]
         if not idle:
@@ -268,7 +278,7 @@ class Sender:
             batches.setdefault(int(work_order_id or 0) % parts, []).append(pk)
         for part in idle:
             if batches.get(part):
-                future = executors[system].submit(self._send_batch, batches[part])
+                future = executors[system].submit(self._send_batch, batches[part], system)
                 running[(system, part)] = future
                 future.add_done_callback(lambda _: self._wake.set())
         return self.IDLE_POLL
@@ -289,10 +299,10 @@ class Sender:
         first = since.setdefault(system, time.monotonic())
         return max(0.0, first + self.BATCH_WAIT_MAX - time.monotonic())
 
-    def _send_batch(self, pks: list[int]) -> None:
+    def _send_batch(self, pks: list[int], system: str = "") -> None:
         try:
             for pk in pks:
-                if self._abort.is_set() or self._out_of_budget():
+                if self._abort.is_set() or self._out_of_budget() or not self.ctx.may_write(system):
                     return
                 self.delivery.send_one(pk)
         finally:

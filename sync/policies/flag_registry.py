@@ -266,6 +266,20 @@ FLAGS: tuple[FlagSpec, ...] = (
     FlagSpec("ALERT_STATUS_WRITEBACK_MINUTES", "int", "10",
              "Minutes a ServiceFusion job's status change may wait to be written back to PropertyWare, "
              "counted from the change in ServiceFusion, before an alert goes out.", **_int_range(1, 1440)),
+    # --- freshness mode (sync.engine.freshness): light incremental runs between the scheduled ones ------
+    FlagSpec("FRESHNESS_ENABLED", _BOOL, "false",
+             "Light incremental runs (new work orders to SF jobs, SF statuses back to PW) every minute or "
+             "so inside the sync schedule's window, between the full runs; off: none start.", _parse_bool),
+    FlagSpec("FRESHNESS_SF_SHARE", "int", "10",
+             "Percent of the ServiceFusion allowance (requests a minute) the light runs may use; writes "
+             "beyond it wait for the next light run or the full run.", **_int_range(1, 100)),
+    FlagSpec("FRESHNESS_MIN_INTERVAL_SECONDS", "int", "30",
+             "Seconds between light runs after one found a change (the workers look every 30 s at best).",
+             **_int_range(1, 3600)),
+    FlagSpec("FRESHNESS_MAX_INTERVAL_SECONDS", "int", "60",
+             "Seconds between light runs once quiet: each run that finds nothing lengthens the interval "
+             "by half, up to this (a change after a quiet spell waits up to this plus 30 s).",
+             **_int_range(1, 3600)),
 )
 
 _BY_NAME: dict[str, FlagSpec] = {}
@@ -317,6 +331,11 @@ class Flags:
     alert_waiting_hours: int
     alert_unsent_work_order_minutes: int
     alert_status_writeback_minutes: int
+    # freshness mode
+    freshness_enabled: bool
+    freshness_sf_share: int
+    freshness_min_interval_seconds: int
+    freshness_max_interval_seconds: int
 
     @classmethod
     def defaults(cls) -> Flags:
