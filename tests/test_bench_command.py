@@ -29,6 +29,11 @@ def test_bad_input_is_refused(tmp_path):
     assert "pass --yes" in bench(url, "--dataset", "tiny").stderr
     assert "unknown huge" in bench(url, "--dataset", "huge", "--yes").stderr
     assert "--scenario: unknown nope" in bench(url, "--scenario", "noop,nope", "--yes").stderr
+    # A database that does not exist is named, with what to do, not a traceback.
+    missing = bench("postgres://postgres@127.0.0.1:5432/greenlight_no_such_db", "--dataset", "tiny", "--yes")
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "cannot reach the database (postgresql greenlight_no_such_db" in missing.stderr
+    assert "create it first" in missing.stderr
 
 
 def test_fast_setup_runs_the_setup_without_limits_and_judges_only_what_was_asked(tmp_path):

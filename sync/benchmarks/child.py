@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management import call_command
-from django.db import connection
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection
 
 from sync.policies.flags import set_flag
 
@@ -23,7 +23,14 @@ def database_label() -> str:
 
 
 def reset_database() -> None:
-    """Bring the configured database to the latest schema and empty every table."""
+    """Bring the configured database to the latest schema and empty every table; a database that cannot be
+    reached (not created, server down) is a CommandError that names it, not a traceback."""
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = " (create it first, e.g. createdb)" if "does not exist" in str(exc) else ""
+        raise CommandError(f"cannot reach the database ({database_label()}){hint}: {first}") from exc
     call_command("migrate", interactive=False, verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
 
