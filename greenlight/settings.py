@@ -182,6 +182,9 @@ Q_CLUSTER = {
     "ack_failures": True,
     "catch_up": False,
     "save_limit": 1000,
+    # Kept per group: the freshness tick's minute-by-minute results must not push the sync runs', the
+    # alert checks' and staff-queued tasks' out of the 1000 kept.
+    "save_limit_per": "group",
     "label": "Task queue",
 }
 if REDIS_URL:

@@ -109,3 +109,25 @@ def test_enqueue_sync_queues_the_pipeline_task(django_user_model):
                               "trigger": "manual", "user_id": staff.pk, "queued_task_id": row.pk}
     assert row.state == "queued" and row.requested_by == staff and row.kind == "sync"
     assert task["name"] == "sync getPWPortfolios"
+
+
+def test_the_freshness_ticks_results_do_not_push_the_sync_runs_out_of_the_kept_results(monkeypatch):
+    """django-q2 keeps SAVE_LIMIT successes; kept per group, a tick every minute evicts only older ticks."""
+    from django_q.conf import Conf
+    from django_q.models import Success
+    from django_q.monitor import save_task
+
+    assert Conf.SAVE_LIMIT_PER == "group"
+    monkeypatch.setattr(Conf, "SAVE_LIMIT", 3)  # 1000 in production; 3 makes the eviction visible
+
+    def done(n: int, group: str) -> None:
+        now = timezone.now()
+        save_task({"id": f"{n:032x}", "name": f"task {n}", "func": "sync.engine.tasks.run_pipeline",
+                   "args": (), "kwargs": {}, "group": group, "success": True, "result": "ok",
+                   "started": now, "stopped": now, "attempt_count": 1}, get_broker())
+
+    done(1, SCHEDULE_NAME)
+    for n in range(2, 12):
+        done(n, "greenlight-freshness")
+    assert Success.objects.filter(group=SCHEDULE_NAME).count() == 1  # the sync run's result is kept
+    assert Success.objects.filter(group="greenlight-freshness").count() == 3
