@@ -292,3 +292,18 @@ def test_a_light_run_succeeding_does_not_resolve_a_full_run_failure():
     full = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE, status=SyncRun.Status.SUCCEEDED)
     evaluate_after_run(full)
     assert Alert.objects.get(condition="run_failed").state == Alert.State.RESOLVED
+
+
+def test_a_light_run_keeps_to_the_workers_budget_and_queues_no_continuation(synced, monkeypatch):
+    """A stopping worker (or a spent budget) cuts a light run short like any worker run; the next tick,
+    not a continuation, carries on."""
+    from django_q.models import OrmQ
+
+    from sync.engine.budget import Budget
+
+    monkeypatch.setattr(freshness, "worker_budget", lambda stopping=None: Budget(stop_requested=lambda: True))
+    _make_due()
+    freshness.tick()
+    light = SyncRun.objects.get(trigger=SyncRun.Trigger.FRESHNESS)
+    assert light.status == SyncRun.Status.PARTIAL and light.stop_reason
+    assert not OrmQ.objects.exists()
