@@ -124,7 +124,9 @@ def test_the_freshness_ticks_results_do_not_push_the_sync_runs_out_of_the_kept_r
         now = timezone.now()
         save_task({"id": f"{n:032x}", "name": f"task {n}", "func": "sync.engine.tasks.run_pipeline",
                    "args": (), "kwargs": {}, "group": group, "success": True, "result": "ok",
-                   "started": now, "stopped": now, "attempt_count": 1}, get_broker())
+                   "started": now, "stopped": now, "attempt_count": 1,
+                   # as django-q2's own sync mode saves: the test's connection stays open
+                   "sync": True}, get_broker())
 
     done(1, SCHEDULE_NAME)
     for n in range(2, 12):
