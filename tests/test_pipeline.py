@@ -261,3 +261,28 @@ def test_a_failed_read_skips_its_dependants_and_the_rest_of_the_run_goes_on(sims
     for name in ("getPWLeases", "getSFCustomers", "getSFJobs"):
         assert steps[name].status == StepRun.Status.SUCCEEDED
     assert not sf.store.customers() and not sf.store.jobs()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_finished_read_keeps_its_place_in_the_throttle_until_the_read_waiting_on_it_has_joined(settings):
+    """Between getPWPortfolios' end and getPWBuildings' start no urgent caller would hold PropertyWare's
+    throttle, and a less urgent read running in parallel would take the free slots: the finished step
+    hands its place over instead of leaving first."""
+    with simulators() as (pw, sf):
+        point_settings(settings, pw, sf)
+        settings.PROPERTYWARE = {**settings.PROPERTYWARE, "MAX_RPS": 4.0}
+        live()
+        throttle = shared_throttle((pw.url, pw.username), 4.0)
+        joined_when_buildings_started: list[dict] = []
+
+        def factory(system: str, *, urgency: int = 0):
+            if system == "pw" and urgency == pipeline.urgency("getPWBuildings"):
+                joined_when_buildings_started.append(dict(throttle._joined))
+            return build_client(system, urgency=urgency)
+
+        run = run_sync(steps=["getPWPortfolios", "getPWBuildings"], client_factory=factory)
+
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error_summary
+        (joined,) = joined_when_buildings_started
+        assert joined.get(pipeline.urgency("getPWPortfolios"), 0) == 1  # portfolios' client still joined
+        assert not throttle._joined  # and every place is given back once the run is over

@@ -17,7 +17,7 @@ from sync.errors import IntegrationError
 from sync.models import SyncError
 from sync.observability.metrics import record_client_stats
 
-__all__ = ["CircuitOpen", "StepContext", "StepSkipped", "log_error"]
+__all__ = ["CircuitOpen", "Handover", "StepContext", "StepSkipped", "log_error"]
 
 logger = logging.getLogger("sync")
 
@@ -138,6 +138,14 @@ class StepContext:
             out[system] = snap
         return out
 
+    def final_progress(self) -> dict[str, Any]:
+        """What the step did, as its progress record last says it (the run page keeps showing it)."""
+        try:
+            return self.progress.snapshot()
+        except Exception:  # noqa: BLE001 - a display must not fail the step
+            logger.debug("final progress of %s not recorded", self.name, exc_info=True)
+            return {}
+
     def close(self) -> None:
         for system, wrapped in self._clients.items():
             stats = getattr(wrapped.client, "stats", None)
@@ -222,3 +230,33 @@ def _jsonable(value):
     if isinstance(value, (int, float, str, bool)) or value is None:
         return value
     return str(value)
+
+
+class Handover:
+    """Finished steps' contexts kept open until a dependent read has joined PropertyWare's throttle.
+
+    A client holds its place in the throttle from its creation to ``close``. Between a chain step's end and
+    its dependent's start (the scheduler's turn, a new thread, a StepRun saved) no urgent caller would be
+    joined, and a less urgent read running in parallel would take the free slots meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[str, StepContext] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, name: str, ctx: StepContext) -> None:
+        with self._lock:
+            self._held[name] = ctx
+
+    def release(self, names) -> None:
+        """Close the contexts of ``names`` (the steps a read that has now joined waited on)."""
+        with self._lock:
+            held = [self._held.pop(name) for name in names if name in self._held]
+        for ctx in held:
+            ctx.close()
+
+    def release_all(self) -> None:
+        """At the run's end: dependents that never started (blocked, out of budget) release theirs."""
+        with self._lock:
+            names = list(self._held)
+        self.release(names)

@@ -133,6 +133,12 @@ def _check_graph() -> None:
 _check_graph()
 
 
+def pw_reads_waiting(name: str, selected: set[str]) -> bool:
+    """Whether a read among ``selected`` that calls PropertyWare waits on step ``name``."""
+    return any(name in s.after and s.kind == READ and s.calls_propertyware and s.name in selected
+               for s in STEPS)
+
+
 @functools.cache
 def urgency(name: str) -> int:
     """The longest chain of reads that wait, one after another, on read step ``name`` (0 for a push or a

@@ -18,7 +18,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from sync.engine import pipeline
 from sync.engine.budget import Budget, OutOfBudget
 from sync.engine.clients import build_client
-from sync.engine.context import CircuitOpen, StepContext, StepSkipped, log_error
+from sync.engine.context import CircuitOpen, Handover, StepContext, StepSkipped, log_error
 from sync.engine.coverage import record_snapshot
 from sync.engine.locks import SyncLockHeld, sync_lock
 from sync.engine.metering import merge_calls
@@ -73,13 +73,16 @@ def run_sync(
                 executor = _StepExecutor(run, selected, dry_run, full, factory, report, lock, budget)
                 workers = int(settings.SYNC.get("READ_WORKERS", 4))
                 # SQLite allows one writer at a time: its reads run one by one.
-                pipeline.execute(
-                    selected,
-                    executor.run_step,
-                    on_blocked=executor.block,
-                    parallel=connection.vendor != "sqlite" and workers > 1,
-                    max_workers=max(1, workers),
-                )
+                try:
+                    pipeline.execute(
+                        selected,
+                        executor.run_step,
+                        on_blocked=executor.block,
+                        parallel=connection.vendor != "sqlite" and workers > 1,
+                        max_workers=max(1, workers),
+                    )
+                finally:
+                    executor.handover.release_all()
                 _finish(run, budget)
                 executor.gate.finish(run)
                 if run.status != SyncRun.Status.PARTIAL:  # the chain's last run records it
@@ -197,6 +200,8 @@ class _StepExecutor:
         self.main_thread = threading.get_ident()
         self.rows = {r.name: r for r in run.steps.all()}
         self.gate = WriteGate(factory)  # preflight before the first push that writes
+        self.selected = {s.name for s in selected}
+        self.handover = Handover()
 
     def block(self, step: pipeline.Step, failed: list[str]) -> None:
         row = self.rows[step.name]
@@ -291,6 +296,7 @@ class _StepExecutor:
                 # until it is recorded (its client joins when built and leaves when closed), not only
                 # from its first call: less urgent callers leave it free slots meanwhile.
                 ctx.client("pw")
+                self.handover.release(step.after)  # joined: the steps it waited on may leave now
             flags = read_flags()  # R36: read when the step starts, never cached
             if self.dry_run is not None:
                 flags = flags_with(flags, dry_run=self.dry_run)
@@ -328,7 +334,7 @@ class _StepExecutor:
         finally:
             row.counts = dict(ctx.counts)
             row.api_calls = ctx.api_calls()
-            row.progress = _final_progress(ctx)
+            row.progress = ctx.final_progress()
             if not row.message and ctx.counts:
                 row.message = ", ".join(f"{k} {v}" for k, v in sorted(ctx.counts.items()))
             row.finished_at = timezone.now()
@@ -348,17 +354,12 @@ class _StepExecutor:
                     }
                 )
             finally:
-                ctx.close()
+                succeeded = row.status == StepRun.Status.SUCCEEDED
+                if ctx.urgency and succeeded and pipeline.pw_reads_waiting(step.name, self.selected):
+                    self.handover.hold(step.name, ctx)  # closed once a dependent has joined
+                else:
+                    ctx.close()
         return row.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
-
-
-def _final_progress(ctx: StepContext) -> dict[str, Any]:
-    # What the step did, as its progress record last says it (the run page keeps showing it).
-    try:
-        return ctx.progress.snapshot()
-    except Exception:  # noqa: BLE001 - a display must not fail the step
-        logger.debug("final progress of %s not recorded", ctx.name, exc_info=True)
-        return {}
 
 
 def _record_coverage(run: SyncRun) -> None:
