@@ -24,8 +24,10 @@ browser:
 
 # Runs on the embedded SQLite database unless DATABASE_URL names another one.
 # DEBUG defaults on for the demo: it needs no SECRET_KEY and serves the admin on localhost.
+# The embedded SQLite database is the demo's own: emptied each time (--reset). A DATABASE_URL may name real
+# data, so the demo then refuses a database that is not empty instead.
 demo: venv
-	DEBUG=$${DEBUG:-true} $(PY) manage.py demo $(DEMO_ARGS)
+	DEBUG=$${DEBUG:-true} $(PY) manage.py demo $(if $(DATABASE_URL),,--reset) $(DEMO_ARGS)
 
 test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)

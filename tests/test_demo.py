@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from sync.models import OutboxItem, SyncRun
 from warehouse.models import FactTransaction, FactWorkOrder
@@ -42,3 +42,18 @@ def test_the_demo_syncs_twice_and_prints_a_login(settings):
     password = re.search(r"password: (\S+)", text).group(1)
     user = get_user_model().objects.get(username="demo")
     assert user.is_staff and user.is_superuser and user.check_password(password)
+
+
+def test_a_second_demo_needs_an_empty_database_and_reset_gives_it_one(settings):
+    """The simulators start afresh each time: an earlier demo's records would not match them."""
+    settings.PROPERTYWARE, settings.SERVICEFUSION = settings.PROPERTYWARE, settings.SERVICEFUSION
+    call_command("demo", "--no-serve", "--dataset", "tiny", stdout=StringIO())
+    with pytest.raises(CommandError, match=r"already holds 2 sync run\(s\).*Pass --reset"):
+        call_command("demo", "--no-serve", "--dataset", "tiny", stdout=StringIO())
+    assert SyncRun.objects.count() == 2  # refused before anything changed
+
+    out = StringIO()
+    call_command("demo", "--no-serve", "--dataset", "tiny", "--reset", stdout=out)
+    assert "emptied the database (2 sync runs of an earlier demo)" in out.getvalue()
+    first, second = SyncRun.objects.order_by("id")
+    assert (first.status, second.status) == ("succeeded", "succeeded")

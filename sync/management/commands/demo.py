@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sync.engine.runner import run_sync
 from sync.engine.summary import format_summary, summarize
+from sync.models import SyncRun
 from sync.policies.flags import read_flags, set_flag
 from sync.policies.status import is_open
 from sync.simulators.propertyware import PropertyWareSimulator
@@ -37,6 +38,11 @@ class Command(BaseCommand):
             default=6000,
             help="ServiceFusion simulator requests per minute (the real API allows 60).",
         )
+        parser.add_argument(
+            "--reset", action="store_true",
+            help="Empty the database first: the simulators start afresh each time, so an earlier demo's "
+                 "records would not match them (make demo passes it for the embedded SQLite database).",
+        )
 
     def handle(self, *args, **options):
         say = self.stdout.write
@@ -45,6 +51,7 @@ class Command(BaseCommand):
             f"({settings.DATABASES['default']['NAME']})"
         )
         call_command("migrate", interactive=False, verbosity=0)
+        self._fresh_database(reset=options["reset"])
         try:
             pw_sim = PropertyWareSimulator(dataset=options["dataset"], page_size=50)
         except (KeyError, ValueError) as exc:
@@ -76,6 +83,22 @@ class Command(BaseCommand):
             self._serve(options["port"], first.pk, second.pk)
 
     # --- steps of the demo ----------------------------------------------------------------------------
+    def _fresh_database(self, *, reset: bool) -> None:
+        """The demo needs an empty database: its simulators start afresh, so the ids an earlier demo stored
+        (jobs, customers) exist no more. Never emptied unless asked: DATABASE_URL may name real data."""
+        runs = SyncRun.objects.count()
+        if not runs:
+            return
+        if not reset:
+            raise CommandError(
+                f"the database ({settings.DATABASES['default']['NAME']}) already holds {runs} sync run(s), "
+                "from an earlier demo or real use: the demo needs an empty one. Pass --reset to empty it, or "
+                "point DATABASE_URL at another database."
+            )
+        call_command("flush", interactive=False, verbosity=0)
+        cache.clear()  # flags and lookups cached from the emptied tables
+        self.stdout.write(f"  emptied the database ({runs} sync runs of an earlier demo)")
+
     def _point_clients_at(self, pw, sf) -> None:
         settings.PROPERTYWARE = {
             **settings.PROPERTYWARE,
