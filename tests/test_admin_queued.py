@@ -2,10 +2,6 @@
 reloads while the task waits, and a sync moves on to its run page once a worker has started it."""
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from django.urls import reverse
 
@@ -13,6 +9,7 @@ from sync.models import Alert, QueuedTask, SyncRun
 from tests.admin_fixtures import *  # noqa: F403
 from tests.admin_support import client_for, page_messages, staff_user
 from tests.queue_support import work_off_queue
+from tests.test_alerts import alert_hooks, webhook  # noqa: F401  (the real receiver the alert tests use)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,38 +41,17 @@ def test_sync_now_links_to_a_status_page_that_becomes_the_run_page(client, opera
     assert QueuedTask.objects.get().state == "done"
 
 
-@pytest.fixture
-def webhook(settings):
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.ALERT_URLS = [f"json://127.0.0.1:{server.server_address[1]}/hooks/alerts"]
-    yield received
-    server.shutdown()
-    server.server_close()
-
-
-def test_the_test_alert_is_sent_by_a_worker_not_the_request(client, operator, webhook):
+def test_the_test_alert_is_sent_by_a_worker_not_the_request(client, operator, alert_hooks):  # noqa: F811
     Alert.objects.create(condition="run_failed", message="seed")  # the action needs a row to act on
     c = client_for(client, operator)
     response = c.post(reverse("admin:sync_alert_changelist"),
                       {"action": "send_test", "_selected_action": [str(Alert.objects.get().pk)]}, follow=True)
     url = status_link(response)
-    assert webhook == [] and not Alert.objects.filter(condition="test").exists()
+    assert alert_hooks == [] and not Alert.objects.filter(condition="test").exists()
     assert "queued" in c.get(url).content.decode()
 
     work_off_queue()
-    assert len(webhook) == 1 and webhook[0]["title"] == "GreenLight test alert"
+    assert len(alert_hooks) == 1 and alert_hooks[0]["title"] == "GreenLight test alert"
     page = c.get(url)
     html = page.content.decode()
     assert page.status_code == 200 and "done" in html and "delivered" in html and "refresh" not in html

@@ -67,6 +67,14 @@ def webhook():
 
 
 @pytest.fixture
+def alert_hooks(webhook, settings):
+    """That receiver as the one ALERT_URLS target; what it received."""
+    received, port = webhook
+    settings.ALERT_URLS = [f"json://127.0.0.1:{port}/hooks/alerts"]
+    return received
+
+
+@pytest.fixture
 def targets(smtp, webhook, settings):
     box, smtp_port = smtp
     received, http_port = webhook

@@ -16,7 +16,7 @@ from sync.policies.flags import read_flags, set_flag
 from tests.admin_fixtures import *  # noqa: F403
 from tests.admin_support import client_for
 from tests.engine_support import live
-from tests.test_alerts import webhook  # noqa: F401  (the real receiver the alert tests use)
+from tests.test_alerts import alert_hooks, webhook  # noqa: F401  (the real receiver the alert tests use)
 from tests.test_metrics_endpoint import sample_value, scrape
 from tests.warehouse_rows import job, map_building, work_order
 
@@ -33,9 +33,8 @@ def _gauge(families, name) -> float | None:
 
 
 @pytest.fixture
-def hooks(webhook, settings):  # noqa: F811
-    received, port = webhook
-    settings.ALERT_URLS = [f"json://127.0.0.1:{port}/hooks/alerts"]
+def hooks(alert_hooks):  # noqa: F811
+    received = alert_hooks
     # No scheduled runs are expected here: the dead man's switch stays quiet and only freshness speaks.
     set_flag("SYNC_SCHEDULE_ENABLED", False, reason="test")
     return received

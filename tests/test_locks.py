@@ -4,7 +4,6 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from django.utils import timezone
 from sync.engine.locks import SyncLockHeld, _RowLock, lock_key, sync_lock
 from sync.models import SyncLock
 from tests.policy_helpers import PYTHON, ROOT, child_env
+from tests.queue_support import in_other_thread
 
 HOLD = """
 import sys, django
@@ -37,26 +37,6 @@ except SyncLockHeld as exc:
 """
 
 
-def _in_other_thread(fn):
-    """Run fn on another thread (its own database connection); return its result or raise its error."""
-    out = {}
-
-    def target():
-        try:
-            out["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            out["error"] = exc
-        finally:
-            connection.close()
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
-
-
 def _try_lock(name):
     with sync_lock(name):
         return "got it"
@@ -72,10 +52,10 @@ def test_the_key_is_stable_and_fits_a_bigint():
 def test_a_second_connection_is_refused_while_the_lock_is_held():
     with sync_lock("t1"):
         with pytest.raises(SyncLockHeld) as err:
-            _in_other_thread(lambda: _try_lock("t1"))
+            in_other_thread(lambda: _try_lock("t1"))
         assert "t1" in str(err.value) and err.value.holder
-        assert _in_other_thread(lambda: _try_lock("another-name")) == "got it"
-    assert _in_other_thread(lambda: _try_lock("t1")) == "got it"
+        assert in_other_thread(lambda: _try_lock("another-name")) == "got it"
+    assert in_other_thread(lambda: _try_lock("t1")) == "got it"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -85,9 +65,9 @@ def test_the_holding_thread_may_take_it_again():
             assert inner.refresh()
         # Leaving the inner block did not release it.
         with pytest.raises(SyncLockHeld):
-            _in_other_thread(lambda: _try_lock("t2"))
+            in_other_thread(lambda: _try_lock("t2"))
         assert outer.refresh()
-    assert _in_other_thread(lambda: _try_lock("t2")) == "got it"
+    assert in_other_thread(lambda: _try_lock("t2")) == "got it"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -95,7 +75,7 @@ def test_an_error_inside_the_block_releases_the_lock():
     with pytest.raises(RuntimeError):
         with sync_lock("t3"):
             raise RuntimeError("step failed")
-    assert _in_other_thread(lambda: _try_lock("t3")) == "got it"
+    assert in_other_thread(lambda: _try_lock("t3")) == "got it"
 
 
 # --- the row lock (SQLite's; plain ORM, so exercised on every database) ----------------------------------
