@@ -143,7 +143,7 @@ def test_the_status_url_follows_a_partial_run_through_its_continuation(client, a
     from django_q.models import OrmQ
     from django_q.tasks import _sync
 
-    from sync.engine import tasks
+    from sync.engine import worker
     from sync.engine.budget import Budget
     from tests.engine_support import live, sf_posts
 
@@ -151,7 +151,7 @@ def test_the_status_url_follows_a_partial_run_through_its_continuation(client, a
     _, sf = sims
     budgets = iter([Budget(stop_requested=lambda: sf_posts(sf) >= 2)])
     # The first run's budget runs out after two ServiceFusion writes; the continuation has the worker's.
-    monkeypatch.setattr(tasks, "worker_budget", lambda stopping=None: next(budgets, Budget()))
+    monkeypatch.setattr(worker, "worker_budget", lambda stopping=None: next(budgets, Budget()))
     body = trigger(client, auth).json()
 
     first = OrmQ.objects.get()

@@ -299,9 +299,10 @@ def test_a_light_run_keeps_to_the_workers_budget_and_queues_no_continuation(sync
     not a continuation, carries on."""
     from django_q.models import OrmQ
 
+    from sync.engine import worker
     from sync.engine.budget import Budget
 
-    monkeypatch.setattr(freshness, "worker_budget", lambda stopping=None: Budget(stop_requested=lambda: True))
+    monkeypatch.setattr(worker, "worker_budget", lambda stopping=None: Budget(stop_requested=lambda: True))
     _make_due()
     freshness.tick()
     light = SyncRun.objects.get(trigger=SyncRun.Trigger.FRESHNESS)

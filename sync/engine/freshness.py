@@ -3,7 +3,6 @@ django-q2 schedule calls ``tick`` every minute; the tick decides from the adapti
 slots, the sync lock and the SF share whether a light run starts now."""
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -19,7 +18,7 @@ from django_q.models import Schedule
 from sync.engine.locks import SyncLockHeld, sync_lock
 from sync.engine.runner import run_sync
 from sync.engine.sf_share import SharedBudget, allowance_per_minute
-from sync.engine.worker import cluster_stopping, stop_on_signals, worker_budget
+from sync.engine.worker import worker_run
 from sync.models import FreshnessState, SyncRun
 from sync.policies.flags import Flags, read_flags
 
@@ -197,9 +196,7 @@ def tick() -> str:
     try:
         # The worker's time budget and stop apply as to any worker run: a light run cut short by a stopping
         # worker ends partial, and the next tick carries on (no continuation is queued for it).
-        stopping = cluster_stopping()
-        time_budget = worker_budget(stopping)
-        with sync_lock(), stop_on_signals(time_budget) if stopping is not None else contextlib.nullcontext():
+        with sync_lock(), worker_run() as time_budget:
             budget = SharedBudget(math.floor(tokens))
             run = run_sync(steps=LIGHT_STEPS, trigger=SyncRun.Trigger.FRESHNESS, client_factory=budget,
                            budget=time_budget)

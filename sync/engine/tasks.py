@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -17,7 +16,7 @@ from django_q.tasks import async_task
 from greenlight.admin_tools import log_changes
 from sync.engine import continuation, freshness, queued
 from sync.engine.runner import run_sync
-from sync.engine.worker import cluster_stopping, stop_on_signals, worker_budget
+from sync.engine.worker import worker_run
 from sync.models import SyncRun
 from sync.observability.alerts import evaluate_periodic
 from sync.observability.alerts import send_test_alert as _send_test_alert
@@ -77,10 +76,8 @@ def run_pipeline(*, steps: list[str] | None = None, dry_run: bool | None = None,
     ``queued_task_id``: the QueuedTask a status URL follows (set by ``enqueue_sync``); a continuation
     carries it on, so the URL follows the chain to its last run.
     """
-    stopping = cluster_stopping()
-    budget = worker_budget(stopping)
     with queued.tracking(queued_task_id) as track:
-        with stop_on_signals(budget) if stopping is not None else contextlib.nullcontext():
+        with worker_run() as budget:
             run = run_sync(steps=steps, dry_run=dry_run, full=full, trigger=trigger, user=_user(user_id),
                            budget=budget, continues=continues, progress=track.progress)
         track.ran(run)

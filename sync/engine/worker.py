@@ -15,7 +15,7 @@ from django.conf import settings
 
 from sync.engine.budget import Budget
 
-__all__ = ["cluster_stopping", "stop_on_signals", "worker_budget"]
+__all__ = ["cluster_stopping", "stop_on_signals", "worker_budget", "worker_run"]
 
 logger = logging.getLogger("sync")
 
@@ -72,3 +72,13 @@ def stop_on_signals(budget: Budget) -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]  # a handler signal.signal returned
+
+
+@contextlib.contextmanager
+def worker_run() -> Iterator[Budget]:
+    """The budget of a run a worker starts now; while it runs, the worker stopping (its cluster's stop
+    event, SIGTERM, SIGINT) ends the run's intake of work. Outside a worker, just the budget."""
+    stopping = cluster_stopping()
+    budget = worker_budget(stopping)
+    with stop_on_signals(budget) if stopping is not None else contextlib.nullcontext():
+        yield budget
