@@ -247,12 +247,17 @@ def test_bad_input_is_refused_with_a_clear_error(records, kwargs, message):
     assert not FactWorkOrder.objects.exists()
 
 
-def test_a_merge_may_not_go_back_in_time_over_a_version_it_would_close():
-    merge(FactWorkOrder, [wo(1)], at=at(5))
+@pytest.mark.parametrize("full", [False, True])
+def test_a_merge_may_not_go_back_in_time_over_a_version_it_would_close(full):
+    merge(FactWorkOrder, [wo(1), wo(2)], at=at(5))
 
+    # A full reconciliation also closes work order 2 (absent) in the same round of statements.
     with pytest.raises(MergeError, match="not after"):
-        merge(FactWorkOrder, [wo(1, status="Closed")], at=at(5))
+        merge(FactWorkOrder, [wo(1, status="Closed")], at=at(5), full=full)
     assert [v.status for v in versions(1)] == ["Open"]
+    assert [v.is_deleted for v in versions(2)] == [False]
+    # The connection is still usable, and a later merge goes through.
+    assert merge(FactWorkOrder, [wo(1, status="Closed")], at=at(6), full=full).changed == 1
 
 
 def test_only_versioned_models_can_be_merged():

@@ -70,10 +70,9 @@ def _merge_atomic(spec, records, meta: MergeMeta, *, using: str, full: bool, sco
     # The batch lives in this frame only, so it is freed before the cycle collector resumes: otherwise the
     # collector's first pass walks all of it (a tenth of an incremental merge) just before it goes.
     with transaction.atomic(using=using):
-        batch = read_batch(spec, records)
-        if connections[using].vendor == "postgresql":
-            return merge_postgres(batch, meta, using=using, full=full, scope=scope)
-        return _merge_orm(batch, meta, using=using, full=full, scope=scope)
+        if connections[using].vendor == "postgresql":  # reads the batch itself, while the server works
+            return merge_postgres(spec, records, meta, using=using, full=full, scope=scope)
+        return _merge_orm(read_batch(spec, records), meta, using=using, full=full, scope=scope)
 
 
 @contextmanager

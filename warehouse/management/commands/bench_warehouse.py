@@ -97,7 +97,13 @@ class Command(BaseCommand):
         self.stdout.write(f"database: {vendor} ({connection.settings_dict['NAME']}), rows: {rows:,}, "
                           f"changed: {len(changed_ids):,} ({changed:.0%}), runs: {repeat}; "
                           f"new: {n_new:,}, deleted: {len(deleted_ids):,}, full reconciliation")
-        runs = [self._run(records, incremental, vendor) for _ in range(repeat)]
+        runs = []
+        for _ in range(repeat):
+            # Each run is rolled back, which leaves its rows dead in the table: vacuumed away before the next
+            # run, or every run would scan the debris of the ones before (a full read of the open versions
+            # took 85 ms instead of 30 with a few runs' worth).
+            self.stdout.write(_vacuum())
+            runs.append(self._run(records, incremental, vendor))
         initial_s, first = min((r[0] for r in runs), key=lambda timing: timing[0])
         inc_s, second = min((r[1] for r in runs), key=lambda timing: timing[0])
 
@@ -136,6 +142,21 @@ def _analyze() -> None:
     if connection.vendor in ("postgresql", "sqlite"):
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(FactWorkOrder._meta.db_table)}")
+
+
+def _vacuum() -> str:
+    """VACUUM the work-order table and say how big it is. VACUUM cannot run inside a transaction: called
+    within one (as by a test), the table is only measured."""
+    table = FactWorkOrder._meta.db_table
+    rows = FactWorkOrder.objects.count()
+    if connection.vendor != "postgresql":
+        return f"{table}: {rows:,} rows"
+    with connection.cursor() as cursor:
+        done = "not vacuumed (inside a transaction)" if connection.in_atomic_block else "vacuumed"
+        if not connection.in_atomic_block:
+            cursor.execute(f"VACUUM {connection.ops.quote_name(table)}")
+        cursor.execute("SELECT pg_relation_size(%s)", [table])
+        return f"{table} {done}: {rows:,} rows, {cursor.fetchone()[0] / 2**20:,.1f} MiB"
 
 
 def _timed(fn):
