@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection
+from django.core.management import call_command
 
+from greenlight.dbcheck import require_reachable
 from sync.policies.flags import set_flag
 
 from .process import ProcessResult, run_measured
@@ -17,20 +17,10 @@ from .process import ProcessResult, run_measured
 MANAGE_PY = Path(settings.BASE_DIR) / "manage.py"
 
 
-def database_label() -> str:
-    db = connection.settings_dict
-    return f"{connection.vendor} {db.get('NAME')}" + (f" on {db['HOST']}" if db.get("HOST") else "")
-
-
 def reset_database() -> None:
     """Bring the configured database to the latest schema and empty every table; a database that cannot be
     reached (not created, server down) is a CommandError that names it, not a traceback."""
-    try:
-        connection.ensure_connection()
-    except DatabaseError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        hint = " (create it first, e.g. createdb)" if "does not exist" in str(exc) else ""
-        raise CommandError(f"cannot reach the database ({database_label()}){hint}: {first}") from exc
+    require_reachable()
     call_command("migrate", interactive=False, verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
 

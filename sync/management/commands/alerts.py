@@ -2,13 +2,14 @@
 ``python manage.py alerts``: check the alert conditions now (as the timer does) and list the open ones."""
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from greenlight.dbcheck import SchemaCommand
 from sync.engine.tasks import check_alerts
 from sync.observability.alerts import send_test_alert
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = "Send a test alert (--test), or check the alert conditions now."
 
     def add_arguments(self, parser):

@@ -8,15 +8,15 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
+from greenlight.dbcheck import SchemaCommand, database_label
 from sync.benchmarks.analytics_data import load_dataset
-from sync.benchmarks.child import database_label
 from sync.web.analytics_common import open_statuses
 from warehouse import analytics
 from warehouse.models import FactJob, FactWorkOrder
@@ -63,7 +63,7 @@ def _pages() -> list[tuple[str, str]]:
     return pages
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = (
         "Load a dataset with SCD2 history into an empty warehouse, time each analytics screen (median and "
         "max of several renders) and exit non-zero when one takes longer than the limit."

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from greenlight.dbcheck import SchemaCommand
 from sync.benchmarks.dedup_pairs import labelled_pairs, measure
 from sync.policies.flags import Flags, read_flags
 
@@ -14,7 +15,7 @@ def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = ("Measure duplicate-job detection on labelled description pairs: precision and recall of the "
             "automatic decisions and recall into review, under the DEDUP_* flags (or the values given).")
 
@@ -28,6 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--confidence", type=float, help="try this DEDUP_CONFIDENCE instead of the flag")
         parser.add_argument("--review", type=float, help="try this DEDUP_REVIEW_THRESHOLD instead")
         parser.add_argument("--similarity", type=float, help="try this DEDUP_DESCRIPTION_SIMILARITY instead")
+
+    def needs_schema(self, options) -> bool:
+        return not options["defaults"]  # the flags' defaults, not the stored flags: no table is read
 
     def handle(self, *args, **opts) -> None:
         if opts["duplicates"] < 1 or opts["different"] < 1:

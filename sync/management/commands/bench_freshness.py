@@ -18,7 +18,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from sync.benchmarks.child import MANAGE_PY, database_label, prepare_flags, reset_database, run_sync_child
+from greenlight.dbcheck import database_label
+from sync.benchmarks.child import MANAGE_PY, prepare_flags, reset_database, run_sync_child
 from sync.benchmarks.freshness import Timeline, Users, percentile, watch
 from sync.benchmarks.simulators import SimConfig, Simulators
 from sync.engine import freshness

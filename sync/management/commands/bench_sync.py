@@ -10,7 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.benchmarks.child import database_label, prepare_flags, reset_database, run_sync_child
+from greenlight.dbcheck import database_label
+from sync.benchmarks.child import prepare_flags, reset_database, run_sync_child
 from sync.benchmarks.floor import floor, needed_requests
 from sync.benchmarks.report import RunFigures, format_detail, format_row, format_table
 from sync.benchmarks.scenarios import Snapshot, typical_window, work_between

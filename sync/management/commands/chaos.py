@@ -8,8 +8,9 @@ import random
 
 from django.core.management.base import BaseCommand, CommandError
 
+from greenlight.dbcheck import database_label
 from sync.benchmarks import invariants as inv
-from sync.benchmarks.child import database_label, prepare_flags, reset_database, run_sync_child
+from sync.benchmarks.child import prepare_flags, reset_database, run_sync_child
 from sync.benchmarks.faults import DRILL_CLIENT_ENV, Disturbances, FaultProfile
 from sync.benchmarks.simulators import SimConfig, Simulators
 from sync.models import SyncRun

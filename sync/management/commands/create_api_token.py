@@ -3,15 +3,16 @@ printed once (only its SHA-256 is stored); ``--revoke --reason WHY`` revokes it.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 from simple_history.utils import update_change_reason
 
 from greenlight.admin_tools import log_change
+from greenlight.dbcheck import SchemaCommand
 from sync.models import ApiToken
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = "Create an API token for the sync trigger endpoint (printed only this once), or revoke one."
 
     def add_arguments(self, parser):

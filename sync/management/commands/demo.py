@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from greenlight.dbcheck import require_reachable
 from sync.engine.runner import run_sync
 from sync.engine.summary import format_summary, summarize
 from sync.models import SyncRun
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} "
             f"({settings.DATABASES['default']['NAME']})"
         )
+        require_reachable()  # migrate brings the schema; a database that is not there is named, no traceback
         call_command("migrate", interactive=False, verbosity=0)
         self._fresh_database(reset=options["reset"])
         try:

@@ -2,12 +2,11 @@
 orders whose unit breaks R24 (``sync.policies.unit_fixes.fix_unit_ids`` does the work)."""
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
-
+from greenlight.dbcheck import SchemaCommand
 from sync.policies.unit_fixes import fix_unit_ids
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = "Find and correct work orders whose unit id is wrong for their building (R24)."
 
     def add_arguments(self, parser):

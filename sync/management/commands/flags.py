@@ -2,12 +2,13 @@
 ``python manage.py flags NAME VALUE --reason WHY``: change one (strictly parsed, recorded with the reason)."""
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from greenlight.dbcheck import SchemaCommand
 from sync.policies.flags import FlagError, flag_table, set_flag
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = "Show the feature flags, or set one with a reason."
 
     def add_arguments(self, parser):

@@ -7,8 +7,9 @@ import sys
 import threading
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from greenlight.dbcheck import SchemaCommand
 from sync.engine.budget import Budget
 from sync.engine.pipeline import STEP_NAMES
 from sync.engine.progress import format_progress, step_view
@@ -16,7 +17,7 @@ from sync.engine.runner import run_sync
 from sync.engine.summary import format_summary, summarize
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = "Run the sync now: every step, or --steps a,b. Ends with a summary (JSON with --json)."
 
     def add_arguments(self, parser):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from greenlight.dbcheck import SchemaCommand
 from warehouse.mapping_import import FORMATS, check_dataset, read_dataset
 from warehouse.models import DimBuilding, DimPortfolio
 from warehouse.resources import HEADER_LINE, CustomerMappingResource
@@ -21,7 +21,7 @@ class Rollback(Exception):
     pass
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = "Time a customer-mapping import of N rows (in a rolled-back transaction)."
 
     def add_arguments(self, parser):

@@ -11,11 +11,12 @@ import random
 import time
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
+from greenlight.dbcheck import SchemaCommand
 from warehouse.models import FactWorkOrder
 from warehouse.scd import merge
 
@@ -59,7 +60,7 @@ def synthetic_work_orders(rows: int, seed: int = 0) -> list[dict]:
     return records
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = "Measure SCD2 merge throughput (initial load, incremental merge) against PostgreSQL COPY."
 
     def add_arguments(self, parser):

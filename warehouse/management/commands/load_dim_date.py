@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from greenlight.dbcheck import SchemaCommand
 from warehouse.dim_date import load_dim_date
 
 
@@ -15,7 +16,7 @@ def _date(option: str, value: str) -> dt.date:
         raise CommandError(f"{option}: {value!r} is not a date; expected YYYY-MM-DD") from None
 
 
-class Command(BaseCommand):
+class Command(SchemaCommand):
     help = "Fill dim_date from --start to --end (inclusive), with weekends and US federal holidays."
 
     def add_arguments(self, parser):

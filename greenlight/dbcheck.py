@@ -1,0 +1,90 @@
+"""Whether the configured database is ready for a command: reachable, and at the code's latest migration.
+
+Commands that read or write the models are ``SchemaCommand``s and stop before ``handle()`` with a
+CommandError naming the database and what to do; commands that migrate the database themselves ask only
+``require_reachable()``; ``manage.py doctor`` reports ``schema_problem()`` as a check. Imports only Django.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
+
+__all__ = ["SchemaCommand", "database_label", "require_reachable", "require_schema", "schema_problem",
+           "unapplied_migrations", "unreachable"]
+
+# PostgreSQL's words when the server is up but the database was never created (not a missing role).
+_NO_SUCH_DATABASE = re.compile(r'database ".*" does not exist')
+
+
+def database_label(alias: str = DEFAULT_DB_ALIAS) -> str:
+    """The database as people name it: vendor, name and host; never the user or password."""
+    connection = connections[alias]
+    db = connection.settings_dict
+    return f"{connection.vendor} {db.get('NAME')}" + (f" on {db['HOST']}" if db.get("HOST") else "")
+
+
+def unreachable(alias: str = DEFAULT_DB_ALIAS) -> str | None:
+    """Why the database cannot be reached (never created, server down, refused login), or None."""
+    connection = connections[alias]
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        text = str(exc).strip()
+        password = connection.settings_dict.get("PASSWORD")
+        if password:  # drivers do not echo it today; a message that did must still not show it
+            text = text.replace(password, "***")
+        first = text.splitlines()[0] if text else type(exc).__name__
+        hint = " (create it first, e.g. createdb)" if _NO_SUCH_DATABASE.search(text) else ""
+        return f"cannot reach the database ({database_label(alias)}){hint}: {first}"
+    return None
+
+
+def unapplied_migrations(alias: str = DEFAULT_DB_ALIAS) -> str | None:
+    """How far the reachable database is behind the migrations on disk (as ``migrate`` plans it), or None."""
+    executor = MigrationExecutor(connections[alias])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if not plan:
+        return None
+    first, count = plan[0][0], len(plan)
+    state = "is behind the code" if executor.loader.applied_migrations else "has no schema yet"
+    return (f"the database ({database_label(alias)}) {state}: {count} unapplied migration"
+            f"{'s' if count != 1 else ''}, the first {first.app_label}.{first.name}; "
+            "run `manage.py migrate`")
+
+
+def schema_problem(alias: str = DEFAULT_DB_ALIAS) -> str | None:
+    """What stops a command that reads or writes the models: the database unreachable, or not migrated."""
+    return unreachable(alias) or unapplied_migrations(alias)
+
+
+def require_reachable(alias: str = DEFAULT_DB_ALIAS) -> None:
+    """For commands that migrate the database themselves (demo, the benchmarks' reset)."""
+    problem = unreachable(alias)
+    if problem:
+        raise CommandError(problem)
+
+
+def require_schema(alias: str = DEFAULT_DB_ALIAS) -> None:
+    problem = schema_problem(alias)
+    if problem:
+        raise CommandError(problem)
+
+
+class SchemaCommand(BaseCommand):
+    """A command that reads or writes the models. Before ``handle()``, the database must be reachable and
+    fully migrated: otherwise the command stops at once with a CommandError (exit status 1) that names the
+    database and what to do, not with a traceback from its first query."""
+
+    def needs_schema(self, options: dict[str, Any]) -> bool:
+        """False when these options touch no table (e.g. ``bench_dedup --defaults``)."""
+        return True
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        # Django's own hook (requires_migrations_checks) only warns, and cannot see the options.
+        if self.needs_schema(options):
+            require_schema()
+        return super().execute(*args, **options)
