@@ -81,6 +81,23 @@ def test_a_new_sf_account_leaves_the_labels_unverified_with_a_warning(sims):
     assert code == 0 and check["level"] == "WARN" and "no jobs or customers yet" in check["message"]
 
 
+def test_labels_left_unverified_are_checked_again_by_the_next_run_that_writes(sims):
+    """A new SF account has nothing to read the custom-field definitions from. The first run's warning is
+    not reused by the next run, minutes later, once the first run's jobs are there to read them from."""
+    _, sf = sims
+    live(SAFE_MODE=False)
+    run = run_sync(full=True)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_summary
+    first = next(c for c in last_result()["checks"] if c["name"] == "servicefusion_custom_fields")
+    assert first["level"] == "WARN" and first["settled"] is False
+    assert len(sf.store.jobs()) > 0 and len(sf.store.customers_by_id) > 0
+
+    run_sync()
+
+    again = next(c for c in last_result()["checks"] if c["name"] == "servicefusion_custom_fields")
+    assert again["level"] == "OK" and again["message"] == "every label exists on SF jobs and customers"
+
+
 def test_a_label_sf_does_not_have_fails_doctor_and_stops_every_write_of_a_run(sims):
     pw, sf = sims
     _sf_in_use(sf)

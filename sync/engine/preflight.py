@@ -53,6 +53,9 @@ class Check(NamedTuple):
     ok: bool
     blocking: bool
     message: str
+    # False when the check could not look yet (a new SF account holds no record to read definitions
+    # from): a result holding one is not reused, so the next run that writes looks again.
+    settled: bool = True
 
     @property
     def level(self) -> str:
@@ -137,7 +140,8 @@ def check_sf_custom_fields(probe: Probe) -> Check:
     if unread:
         # Nothing to read the definitions from (a new account): say so, without stopping the first writes.
         return Check("servicefusion_custom_fields", False, False,
-                     f"not verified: SF has no {' or '.join(unread)} yet to read field definitions from")
+                     f"not verified: SF has no {' or '.join(unread)} yet to read field definitions from",
+                     settled=False)
     return Check("servicefusion_custom_fields", True, True, "every label exists on SF jobs and customers")
 
 
@@ -286,7 +290,8 @@ def run_checks(flags: Flags | None = None, factory: Callable[..., Any] = build_c
 
 
 def recent_pass(flags: Flags) -> list[Check] | None:
-    """The stored result when it passed (no FAIL) within REUSE_SECONDS under these same flags, else None."""
+    """The stored result when it passed (no FAIL) within REUSE_SECONDS under these same flags and every
+    check in it was settled, else None."""
     workflow, entity_type = _STORE
     cursor = Cursor.objects.filter(workflow=workflow, entity_type=entity_type).first()
     if cursor is None or cursor.last_sync_time is None or cursor.status != OK:
@@ -294,8 +299,10 @@ def recent_pass(flags: Flags) -> list[Check] | None:
     fresh = (timezone.now() - cursor.last_sync_time).total_seconds() < REUSE_SECONDS
     if not fresh or cursor.state.get("flags") != flags.as_dict():
         return None
-    fields = Check._fields
-    return [Check(*(stored[f] for f in fields)) for stored in cursor.state.get("checks", [])]
+    # A result stored before checks said whether they were settled counts them settled (the default).
+    checks = [Check(**{f: stored[f] for f in Check._fields if f in stored})
+              for stored in cursor.state.get("checks", [])]
+    return checks if all(check.settled for check in checks) else None
 
 
 def _store(checks: list[Check], flags: dict | None) -> None:
