@@ -12,9 +12,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 
-__all__ = ["SchemaCommand", "database_label", "require_reachable", "require_schema", "schema_problem",
-           "unapplied_migrations", "unreachable"]
+__all__ = ["SchemaCommand", "database_label", "migrations_ahead", "require_reachable", "require_schema",
+           "schema_problem", "unapplied_migrations", "unreachable"]
 
 # PostgreSQL's words when the server is up but the database was never created (not a missing role).
 _NO_SUCH_DATABASE = re.compile(r'database ".*" does not exist')
@@ -56,9 +57,30 @@ def unapplied_migrations(alias: str = DEFAULT_DB_ALIAS) -> str | None:
             "run `manage.py migrate`")
 
 
+#: The apps whose migrations this project writes: a migration of theirs applied to the database but absent
+#: from the code means the code is older than the schema (a deploy rolled back without its migrations).
+#: Third-party apps are left out: a package upgrade may retire migration files it once applied.
+PROJECT_APPS = ("sync", "warehouse")
+
+
+def migrations_ahead(alias: str = DEFAULT_DB_ALIAS) -> str | None:
+    """Migrations of the project's apps applied to the database that this code does not have, or None."""
+    loader = MigrationLoader(connections[alias])
+    replaced = {name for migration in loader.disk_migrations.values() for name in migration.replaces}
+    unknown = sorted(key for key in loader.applied_migrations
+                     if key[0] in PROJECT_APPS and key not in loader.disk_migrations and key not in replaced)
+    if not unknown:
+        return None
+    count, (app, name) = len(unknown), unknown[-1]
+    return (f"the database ({database_label(alias)}) is ahead of the code: {count} applied migration"
+            f"{'s' if count != 1 else ''} this code lacks, the latest {app}.{name}; run the code that has "
+            "them, or migrate back to this code's migrations with that code first")
+
+
 def schema_problem(alias: str = DEFAULT_DB_ALIAS) -> str | None:
-    """What stops a command that reads or writes the models: the database unreachable, or not migrated."""
-    return unreachable(alias) or unapplied_migrations(alias)
+    """What stops a command that reads or writes the models: the database unreachable, not migrated, or
+    migrated past this code."""
+    return unreachable(alias) or unapplied_migrations(alias) or migrations_ahead(alias)
 
 
 def require_reachable(alias: str = DEFAULT_DB_ALIAS) -> None:

@@ -1,7 +1,7 @@
 """Commands on a database that is not ready (greenlight/dbcheck.py), as real ``manage.py`` processes: one that
-cannot be reached, one never migrated, one a migration behind. Each command that reads or writes the models
-stops at once with a CommandError naming the database and what to do (exit status 1, no traceback); doctor
-reports it as its first check; a migrated database runs the commands as before."""
+cannot be reached, one never migrated, one a migration behind, one a migration ahead. Each command that reads
+or writes the models stops at once with a CommandError naming the database and what to do (exit status 1, no
+traceback); doctor reports it as its first check; a migrated database runs the commands as before."""
 from __future__ import annotations
 
 import json
@@ -14,6 +14,10 @@ from tests.chaosdb import manage, throwaway_database
 #: A sample of the commands that need the schema, from both apps.
 COMMANDS = (("bench_dedup",), ("bench_warehouse", "--rows", "10"), ("flags",), ("sync",))
 MIGRATE = "run `manage.py migrate`"
+#: Records a migration of the sync app that no code here has, as a later release's migrate would.
+RECORD_LATER = ("from django.db import connection; "
+                "from django.db.migrations.recorder import MigrationRecorder; "
+                "MigrationRecorder(connection).record_applied('sync', '0099_from_a_later_release')")
 
 
 def run_all(url: str, *commands: tuple[str, ...]) -> dict[tuple[str, ...], subprocess.CompletedProcess]:
@@ -93,3 +97,16 @@ def test_a_database_a_migration_behind_says_which_and_a_migrated_one_runs(tmp_pa
         assert manage(url, "migrate", "--no-input").returncode == 0
         after = manage(url, "flags")
         assert after.returncode == 0 and "DRY_RUN = true (default)" in after.stdout, after.stderr
+
+        # A later release's migration applied (the code was rolled back without it): the code is too old
+        # for the schema, and says so rather than writing through models that no longer match.
+        later = manage(url, "shell", "-c", RECORD_LATER)
+        assert later.returncode == 0, later.stderr
+        results = run_all(url, ("flags",), ("sync",), ("doctor", "--json"))
+        for command in (("flags",), ("sync",)):
+            line = refusal(results[command])
+            assert line.endswith("is ahead of the code: 1 applied migration this code lacks, the latest "
+                                 "sync.0099_from_a_later_release; run the code that has them, or migrate "
+                                 "back to this code's migrations with that code first"), line
+        report = json.loads(results[("doctor", "--json")].stdout)
+        assert report["ok"] is False and "is ahead of the code" in report["checks"][0]["message"]

@@ -289,9 +289,9 @@ def run_checks(flags: Flags | None = None, factory: Callable[..., Any] = build_c
     return checks
 
 
-def recent_pass(flags: Flags) -> list[Check] | None:
-    """The stored result when it passed (no FAIL) within REUSE_SECONDS under these same flags and every
-    check in it was settled, else None."""
+def recent_pass(flags: Flags, *, settled: bool = True) -> list[Check] | None:
+    """The stored result when it passed (no FAIL) within REUSE_SECONDS under these same flags and (when
+    ``settled``) every check in it could look, else None."""
     workflow, entity_type = _STORE
     cursor = Cursor.objects.filter(workflow=workflow, entity_type=entity_type).first()
     if cursor is None or cursor.last_sync_time is None or cursor.status != OK:
@@ -302,7 +302,7 @@ def recent_pass(flags: Flags) -> list[Check] | None:
     # A result stored before checks said whether they were settled counts them settled (the default).
     checks = [Check(**{f: stored[f] for f in Check._fields if f in stored})
               for stored in cursor.state.get("checks", [])]
-    return checks if all(check.settled for check in checks) else None
+    return checks if not settled or all(check.settled for check in checks) else None
 
 
 def _store(checks: list[Check], flags: dict | None) -> None:
@@ -328,8 +328,9 @@ class WriteGate:
     """Runs the checks once, before a run's first push that writes; a failing blocking check then skips
     every push with one reason (no row reaches the outbox to be dead-lettered), and fails the run."""
 
-    def __init__(self, factory: Callable[..., Any] = build_client) -> None:
+    def __init__(self, factory: Callable[..., Any] = build_client, *, recheck_unsettled: bool = True) -> None:
         self.factory = factory
+        self.recheck_unsettled = recheck_unsettled
         self.reason = ""
         self._checked = False
 
@@ -338,7 +339,7 @@ class WriteGate:
             return
         if not self._checked:
             self._checked = True
-            checks = recent_pass(flags) or run_checks(flags, self.factory)
+            checks = recent_pass(flags, settled=self.recheck_unsettled) or run_checks(flags, self.factory)
             for check in checks:
                 if not check.ok:
                     logger.warning("preflight %s %s: %s", check.level, check.name, check.message)

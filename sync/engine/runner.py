@@ -199,7 +199,9 @@ class _StepExecutor:
         self.budget = budget
         self.main_thread = threading.get_ident()
         self.rows = {r.name: r for r in run.steps.all()}
-        self.gate = WriteGate(factory)  # preflight before the first push that writes
+        # Preflight before the first push that writes. A light run keeps its small share of SF's rate
+        # limit for its writes: it reuses a passing result even where a check could not look yet.
+        self.gate = WriteGate(factory, recheck_unsettled=run.trigger != SyncRun.Trigger.FRESHNESS)
         self.selected = {s.name for s in selected}
         self.handover = Handover()
 
