@@ -44,9 +44,8 @@ def unreachable(alias: str = DEFAULT_DB_ALIAS) -> str | None:
     return None
 
 
-def unapplied_migrations(alias: str = DEFAULT_DB_ALIAS) -> str | None:
+def unapplied_migrations(executor: MigrationExecutor, alias: str = DEFAULT_DB_ALIAS) -> str | None:
     """How far the reachable database is behind the migrations on disk (as ``migrate`` plans it), or None."""
-    executor = MigrationExecutor(connections[alias])
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if not plan:
         return None
@@ -63,9 +62,8 @@ def unapplied_migrations(alias: str = DEFAULT_DB_ALIAS) -> str | None:
 PROJECT_APPS = ("sync", "warehouse")
 
 
-def migrations_ahead(alias: str = DEFAULT_DB_ALIAS) -> str | None:
+def migrations_ahead(loader: MigrationLoader, alias: str = DEFAULT_DB_ALIAS) -> str | None:
     """Migrations of the project's apps applied to the database that this code does not have, or None."""
-    loader = MigrationLoader(connections[alias])
     replaced = {name for migration in loader.disk_migrations.values() for name in migration.replaces}
     unknown = sorted(key for key in loader.applied_migrations
                      if key[0] in PROJECT_APPS and key not in loader.disk_migrations and key not in replaced)
@@ -79,8 +77,12 @@ def migrations_ahead(alias: str = DEFAULT_DB_ALIAS) -> str | None:
 
 def schema_problem(alias: str = DEFAULT_DB_ALIAS) -> str | None:
     """What stops a command that reads or writes the models: the database unreachable, not migrated, or
-    migrated past this code."""
-    return unreachable(alias) or unapplied_migrations(alias) or migrations_ahead(alias)
+    migrated past this code. One read of the migrations on disk and of those applied serves both checks."""
+    problem = unreachable(alias)
+    if problem:
+        return problem
+    executor = MigrationExecutor(connections[alias])
+    return unapplied_migrations(executor, alias) or migrations_ahead(executor.loader, alias)
 
 
 def require_reachable(alias: str = DEFAULT_DB_ALIAS) -> None:

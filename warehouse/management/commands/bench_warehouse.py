@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from greenlight.dbcheck import SchemaCommand
+from greenlight.dbcheck import SchemaCommand, database_label
 from warehouse.models import FactWorkOrder
 from warehouse.scd import merge
 
@@ -95,7 +95,7 @@ class Command(SchemaCommand):
             for i, r in enumerate(records) if i not in deleted_ids
         ] + added
         vendor = connection.vendor
-        self.stdout.write(f"database: {vendor} ({connection.settings_dict['NAME']}), rows: {rows:,}, "
+        self.stdout.write(f"database: {database_label()}, rows: {rows:,}, "
                           f"changed: {len(changed_ids):,} ({changed:.0%}), runs: {repeat}; "
                           f"new: {n_new:,}, deleted: {len(deleted_ids):,}, full reconciliation")
         runs = []
