@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.clients.stats import request_count
 from sync.engine.budget import Budget, Budgeted
 from sync.engine.metering import Meter, Metered
 from sync.engine.progress import StepProgress
@@ -206,20 +207,6 @@ class StepContext:
     @staticmethod
     def is_network_failure(exc: BaseException) -> bool:
         return isinstance(exc, IntegrationError) and exc.retryable
-
-
-def request_count(stats: dict) -> int:
-    """HTTP requests a client made, from its own stats: SF counts ``requests`` by method and status, PW
-    counts attempts by operation and outcome (its listings page, so calls undercount requests)."""
-    if isinstance(stats.get("requests"), dict):
-        return sum(v for v in stats["requests"].values() if isinstance(v, int))
-    return sum(
-        v
-        for outcomes in stats.values()
-        if isinstance(outcomes, dict)
-        for v in outcomes.values()
-        if isinstance(v, int)
-    )
 
 
 def _jsonable(value):

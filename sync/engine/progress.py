@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
+from sync.clients.stats import request_count
 from sync.models import OutboxItem, StepRun, SyncRun
 
 __all__ = ["STEP_KINDS", "StepProgress", "format_progress", "run_progress", "step_view"]
@@ -85,7 +86,7 @@ class StepProgress:
         for system, meter in list(ctx.meters.items()):
             read += meter.items
             stats = _client_stats(ctx, system)
-            requests[system] = _requests(stats) if stats is not None else meter.snapshot()["calls"]
+            requests[system] = request_count(stats) if stats is not None else meter.snapshot()["calls"]
             rate = _rate_per_second(system, stats)
             if rate:
                 rates[system] = rate
@@ -111,13 +112,6 @@ def _client_stats(ctx, system: str) -> dict | None:
     wrapped = getattr(ctx, "_clients", {}).get(system)
     stats = getattr(getattr(wrapped, "client", None), "stats", None)
     return stats if isinstance(stats, dict) else None
-
-
-def _requests(stats: dict) -> int:
-    # As the run's own API figures count them (sync.engine.context.request_count), without importing it.
-    if isinstance(stats.get("requests"), dict):
-        return sum(v for v in stats["requests"].values() if isinstance(v, int))
-    return sum(v for o in stats.values() if isinstance(o, dict) for v in o.values() if isinstance(v, int))
 
 
 def _rate_per_second(system: str, stats: dict | None) -> float | None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.conf import settings
 
+from sync.clients.stats import request_count
 from sync.engine.clients import build_client
-from sync.engine.context import request_count
 
 __all__ = ["DOCUMENTED_LIMIT", "WRITE_COST", "SharedBudget", "allowance_per_minute"]
 
