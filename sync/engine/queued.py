@@ -52,9 +52,9 @@ class Tracker:
     def progress(self, event: dict[str, Any]) -> None:
         """``run_sync``'s progress callback: links the run as soon as it exists (a refused run has no start
         event, only its end)."""
-        if event.get("event") in ("run_started", "run_finished") and event.get("run_id") and self.pk:
+        if event.get("event") in ("run_started", "run_finished") and event.get("run_id"):
             # A continuation carries the same record on: it then follows the chain's newest run.
-            QueuedTask.objects.filter(pk=self.pk).update(run_id=event["run_id"])
+            self._update(run_id=event["run_id"])
 
     def ran(self, run: SyncRun) -> None:
         """The task's outcome is its run's: failed or refused fails it."""
