@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
+from sync.clients.servicefusion.pacing import DOCUMENTED_LIMIT, DOCUMENTED_WINDOW
 from sync.clients.stats import request_count
 from sync.models import OutboxItem, StepRun, SyncRun
 
@@ -34,8 +35,6 @@ STEP_KINDS: dict[str, tuple[str, ...]] = {
 KIND_SYSTEM = {Kind.PW_JOB_LINK: "pw", Kind.PW_STATUS: "pw"}  # every other kind is written to SF
 #: rows still to be attempted in this run (a failed row waits for its retry)
 REMAINING = (State.PLANNED, State.SENDING, State.FAILED)
-#: ServiceFusion's documented allowance, until a response advertises its own
-SF_DEFAULT_PER_MINUTE = 60
 SYSTEM_NAMES = {"sf": "ServiceFusion", "pw": "PropertyWare"}
 FINISHED = (StepRun.Status.SUCCEEDED, StepRun.Status.FAILED, StepRun.Status.SKIPPED)
 
@@ -123,7 +122,7 @@ def _rate_per_second(system: str, stats: dict | None) -> float | None:
         # The refill rate the headers show (X-Rate-Limit-Limit over the time to a full allowance), else
         # the advertised allowance over SF's documented minute.
         per_second = float(stats.get("refill_per_second") or 0) or (
-            float(stats.get("rate_limit") or SF_DEFAULT_PER_MINUTE) / 60.0
+            float(stats.get("rate_limit") or DOCUMENTED_LIMIT) / DOCUMENTED_WINDOW
         )
         cap = float(stats.get("rate_cap") or settings.SERVICEFUSION.get("RATE_LIMIT_CAP") or 0)
         return min(per_second, cap / 60.0) if cap else per_second

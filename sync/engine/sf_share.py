@@ -7,13 +7,12 @@ from typing import Any
 
 from django.conf import settings
 
+from sync.clients.servicefusion.pacing import DOCUMENTED_LIMIT
 from sync.clients.stats import request_count
 from sync.engine.clients import build_client
 
-__all__ = ["DOCUMENTED_LIMIT", "WRITE_COST", "SharedBudget", "allowance_per_minute"]
+__all__ = ["WRITE_COST", "SharedBudget", "allowance_per_minute"]
 
-#: ServiceFusion's documented allowance, requests a minute per token (specs/servicefusion-api.md)
-DOCUMENTED_LIMIT = 60
 #: requests one SF write may take: the POST, and the look-up before it when its outcome was unknown
 WRITE_COST = 2
 

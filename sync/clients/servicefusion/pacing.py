@@ -10,7 +10,10 @@ from collections.abc import Callable, Mapping
 
 EPOCH_THRESHOLD = 1e9  # a Reset above this is a moment (epoch seconds), not a duration
 MAX_WAIT = 60.0
-DOCUMENTED_WINDOW = 60.0  # "60 requests per minute per token": the refill rate until headers tell more
+#: "60 requests per minute per token" (specs/servicefusion-api.md): the allowance and its refill window
+#: until response headers tell more
+DOCUMENTED_LIMIT = 60
+DOCUMENTED_WINDOW = 60.0
 SAFETY = 1.05  # waits are stretched a little: header values are rounded to whole requests and seconds
 
 
@@ -93,7 +96,7 @@ class Pacer:
                 wait = 0.0
                 available = self._available(now)
                 if available is not None and available < 1:
-                    rate = self.rate or (self.limit or 60) / DOCUMENTED_WINDOW
+                    rate = self.rate or (self.limit or DOCUMENTED_LIMIT) / DOCUMENTED_WINDOW
                     wait = (1 - available) / rate * SAFETY + 0.005
                 if self.cap:
                     self._cap_tokens = min(
